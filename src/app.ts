@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
+
+/** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
+export interface App {
+  server: Server;
+  kernel: Kernel;
+  /** Migrates, creates the first admin if needed, starts workers. */
+  start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
+  /** Listens on the configured host and port; returns the base URL. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, drains in-flight ones and jobs, closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The folder holding package.json, from src/ or from dist/src/. */
+export const packageRoot = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+})();
+
+export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+export async function buildApp(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<App> {
+  const kernel = await createKernel(config, { ...options, version, webDir: join(packageRoot, 'web', 'dist') });
+  const { server } = kernel;
+  await kernel.registerRoutes();
+  const layerMigrations = [] as const;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    server,
+    kernel,
+    async start() {
+      const result = await kernel.start(layerMigrations);
+      await server.ready();
+      return result;
+    },
+    async listen() {
+      return server.listen({ host: config.host, port: config.port });
+    },
+    stop() {
+      stopping ??= (async () => {
+        kernel.streams.closeAll();
+        await server.close();
+        await kernel.stop();
+      })();
+      return stopping;
+    },
+  };
+}

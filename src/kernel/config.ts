@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { InputError } from './errors.js';
+
+/** Plinth's configuration, parsed once from argv and env; layers receive their slice of it. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Data directory: SQLite database, repositories, artifacts, keys. */
+  dataDir: string;
+  /** `postgres://…` selects PostgreSQL; undefined means SQLite at `<dataDir>/plinth.db`. */
+  databaseUrl: string | undefined;
+  /** Password for the admin user created on first start; generated and printed once when unset. */
+  adminPassword: string | undefined;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Pretty, human log lines on a terminal; JSON lines otherwise. */
+  prettyLogs: boolean;
+  bodyLimitBytes: number;
+  /** Load the demo organisation on first start. */
+  demo: boolean;
+  jobs: { workerEnabled: boolean; concurrency: number; leaseMs: number; drainMs: number };
+  /** Seconds an HTTP session lives without use. */
+  sessionIdleS: number;
+}
+
+const envSchema = z.object({
+  PLINTH_HOST: z.string().min(1).optional(),
+  PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PLINTH_DATA_DIR: z.string().min(1).optional(),
+  PLINTH_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite)')
+    .optional(),
+  PLINTH_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  PLINTH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  PLINTH_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  PLINTH_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(256).optional(),
+});
+
+/** Parses `plinth up` style flags and PLINTH_* environment variables; flags win. */
+export function parseConfig(argv: readonly string[], env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  let flags;
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'database-url': { type: 'string' },
+        'no-demo': { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  const parsedEnv = envSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('PLINTH_') && v !== '')),
+  );
+  if (!parsedEnv.success) {
+    throw new InputError(
+      parsedEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+    );
+  }
+  const e = parsedEnv.data;
+  const port = flags.port !== undefined ? Number(flags.port) : (e.PLINTH_PORT ?? 7007);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InputError(`--port: "${flags.port}" is not a port number; use 0-65535`);
+  }
+  const databaseUrl = flags['database-url'] ?? e.PLINTH_DATABASE_URL;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new InputError(`--database-url: must be a postgres:// URL (leave it unset for the embedded SQLite)`);
+  }
+  return {
+    host: flags.host ?? e.PLINTH_HOST ?? '127.0.0.1',
+    port,
+    dataDir: resolve(cwd, flags['data-dir'] ?? e.PLINTH_DATA_DIR ?? '.plinth'),
+    databaseUrl,
+    adminPassword: e.PLINTH_ADMIN_PASSWORD,
+    logLevel: e.PLINTH_LOG_LEVEL ?? 'info',
+    prettyLogs: (e.PLINTH_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty',
+    bodyLimitBytes: 1024 * 1024,
+    demo: flags['no-demo'] !== true,
+    jobs: { workerEnabled: true, concurrency: e.PLINTH_JOB_CONCURRENCY ?? 8, leaseMs: 30_000, drainMs: 10_000 },
+    sessionIdleS: 12 * 3600,
+  };
+}

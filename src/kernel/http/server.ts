@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { outcomeForStatus } from '../audit/model.js';
+import type { Audit } from '../audit/service.js';
+import { userRef, type Principal } from '../auth/model.js';
+import type { Auth } from '../auth/service.js';
+import type { Clock } from '../clock.js';
+import { newId, toIso } from '../clock.js';
+import {
+  AuthenticationError,
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PlinthError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+  UnsupportedMediaTypeError,
+  statusForError,
+  type ErrorResponseBody,
+} from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Dialect } from '../store/index.js';
+
+export const SESSION_COOKIE = 'plinth_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling; set by the auth hook (undefined only on public routes). */
+    principal: Principal | undefined;
+    /** Actor to audit when the call had no principal (e.g. the username of a login attempt). */
+    auditActor: string | undefined;
+    /** The session's CSRF token (session auth only), for the portal to read back. */
+    csrfToken: string | undefined;
+  }
+  interface FastifyContextConfig {
+    /** `public` needs no credentials; `required` (the default under /api/) answers 401 without them. */
+    auth?: 'public' | 'required';
+    /** Audit action name for state-changing calls; false to skip (the call is audited elsewhere). */
+    audit?: string | false;
+  }
+}
+
+export type Server = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Maps any error to a named PlinthError; undefined means an internal error (500). */
+function toPlinthError(error: unknown, dialect: Dialect, bodyLimitBytes: number): PlinthError | undefined {
+  if (error instanceof PlinthError) return error;
+  const e = error as Partial<FastifyError> & { validation?: { instancePath?: string; message?: string }[] };
+  if (Array.isArray(e.validation)) {
+    const where = e.validationContext ?? 'request';
+    const problems = e.validation.map((v) => `${where}${(v.instancePath ?? '').replace(/\//g, '.')}: ${v.message ?? 'invalid'}`);
+    return new InputError(problems.join('; '));
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PayloadTooLargeError(`request body is larger than the limit of ${bodyLimitBytes} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new UnsupportedMediaTypeError(`content type is not supported here; send application/json`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new InputError('body: empty, but the content type says JSON; send a JSON body or no content type');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new InputError(`body: malformed JSON: ${e.message ?? ''}`);
+  }
+  if (error instanceof SyntaxError && e.statusCode === 400) return new InputError(`body: malformed JSON: ${error.message}`);
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 && e.code?.startsWith('FST_')) {
+    if (e.statusCode === 404) return new NotFoundError(e.message ?? 'not found');
+    if (e.statusCode === 413) return new PayloadTooLargeError(e.message ?? 'too large');
+    if (e.statusCode === 415) return new UnsupportedMediaTypeError(e.message ?? 'unsupported media type');
+    return new InputError(e.message ?? 'bad request');
+  }
+  if (dialect.isUnavailable(error)) return new ServiceUnavailableError('the database is unavailable right now; retry shortly', { cause: error });
+  return undefined;
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, error: PlinthError | undefined, status?: number) {
+  const statusCode = status ?? (error ? (statusForError(error) ?? 500) : 500);
+  const body: ErrorResponseBody = {
+    error: error ? { name: error.name, message: error.message } : { name: 'Error', message: `internal error, logId=${request.id}` },
+    request: { method: request.method, url: request.url },
+    response: { statusCode },
+  };
+  if (error instanceof TooManyRequestsError) reply.header('retry-after', String(error.retryAfterS));
+  if (statusCode === 503) reply.header('retry-after', '2');
+  return reply.code(statusCode).type('application/json; charset=utf-8').send(body);
+}
+
+export interface HttpDeps {
+  logger: Logger;
+  clock: Clock;
+  dialect: Dialect;
+  auth: Auth;
+  audit: Audit;
+  metrics: Metrics;
+  bodyLimitBytes: number;
+  /** Built portal; served at / when it exists. */
+  webDir: string;
+}
+
+/** The Fastify instance with the kernel's cross-cutting hooks: request ids, auth, CSRF, audit, metrics, errors. */
+export async function createServer(deps: HttpDeps): Promise<Server> {
+  const { logger, clock, dialect, auth, audit, metrics, bodyLimitBytes } = deps;
+  const server = Fastify({
+    loggerInstance: logger.child({ layer: 'http' }),
+    bodyLimit: bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : randomUUID();
+    },
+    // Probes and scrapes would drown the log; every other request is logged with its id.
+    logController: new LogController({ disableRequestLogging: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? '') }),
+    routerOptions: { maxParamLength: 500 },
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>() as unknown as Server;
+
+  server.setValidatorCompiler(validatorCompiler);
+  server.setSerializerCompiler(serializerCompiler);
+  server.decorateRequest('principal', undefined);
+  server.decorateRequest('auditActor', undefined);
+  server.decorateRequest('csrfToken', undefined);
+  await server.register(cookie);
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'same-origin');
+    const config = request.routeOptions.config;
+    const path = request.url.split('?')[0] ?? '';
+    const mode = config.auth ?? (path.startsWith('/api/') || path === '/metrics' ? 'required' : 'public');
+    const authorization = request.headers.authorization;
+    if (authorization !== undefined) {
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+      try {
+        if (!match) throw new AuthenticationError('Authorization header must be "Bearer <token>"');
+        request.principal = await auth.authenticateToken(match[1]!);
+      } catch (err) {
+        // Health checks and other public routes answer whatever credentials come along.
+        if (!(err instanceof AuthenticationError) || mode === 'required') throw err;
+      }
+      return;
+    }
+    const sessionSecret = request.cookies[SESSION_COOKIE];
+    if (sessionSecret) {
+      try {
+        const { principal, csrfToken } = await auth.authenticateSession(sessionSecret);
+        // A cookie rides along on cross-site requests; only our own pages know the CSRF token.
+        if (stateChanging.has(request.method) && request.headers[CSRF_HEADER] !== csrfToken) {
+          throw new NotAllowedError(`missing or wrong ${CSRF_HEADER} header; state-changing requests from a session need the CSRF token from login`);
+        }
+        request.principal = principal;
+        request.csrfToken = csrfToken;
+      } catch (err) {
+        if (err instanceof AuthenticationError) {
+          reply.clearCookie(SESSION_COOKIE, { path: '/' });
+          if (mode === 'required') throw err;
+        } else throw err;
+      }
+    }
+    if (mode === 'required' && !request.principal) {
+      throw new AuthenticationError('authentication required: log in, or send "Authorization: Bearer <API token>"');
+    }
+  });
+
+  server.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    const config = request.routeOptions.config;
+    if (!stateChanging.has(request.method) || config.audit === false) return;
+    const principal = request.principal;
+    await audit.record({
+      id: newId(),
+      time: toIso(clock.now()),
+      actor: principal ? (principal.kind === 'user' ? userRef(principal.username) : `system:${principal.name}`) : (request.auditActor ?? 'anonymous'),
+      action: config.audit ?? `${request.method} ${route}`,
+      method: request.method,
+      url: request.url.slice(0, 2000),
+      ip: request.ip,
+      statusCode: reply.statusCode,
+      outcome: outcomeForStatus(reply.statusCode),
+      requestId: request.id,
+    });
+  });
+
+  server.setErrorHandler((error, request, reply) => {
+    const mapped = toPlinthError(error, dialect, bodyLimitBytes);
+    if (!mapped) request.log.error({ err: error }, 'internal error');
+    else if ((statusForError(mapped) ?? 500) >= 500) request.log.warn({ err: error }, mapped.message);
+    return sendError(request, reply, mapped);
+  });
+
+  const portal = existsSync(`${deps.webDir}/index.html`);
+  if (portal) {
+    await server.register(fastifyStatic, { root: deps.webDir, prefix: '/', wildcard: false, index: false, cacheControl: false });
+  }
+  server.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const isPage = (request.method === 'GET' || request.method === 'HEAD') && !/^\/(api|git)\//.test(path) && !/\.[a-z0-9]+$/i.test(path);
+    // The portal is a single-page app: unknown page paths render it and it routes on the client.
+    if (portal && isPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    return sendError(request, reply, new NotFoundError(`no route for ${request.method} ${path}`));
+  });
+  return server;
+}

@@ -1,0 +1,358 @@
+import { hostname } from 'node:os';
+import type { Clock } from '../clock.js';
+import { newId, newSecret, toIso } from '../clock.js';
+import { ConflictError, InputError } from '../errors.js';
+import type { Ledger } from '../ledger/service.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Db, Store } from '../store/index.js';
+import { backoffMs, type ClaimedJob, type EnqueueInput, type Job, type JobHandler, type JobOutcome, type JobProgress, type JobState } from './model.js';
+import * as q from './store.js';
+
+const CHANNEL = 'plinth_jobs';
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+export interface WorkerOptions {
+  /** Jobs run at once by this worker. */
+  concurrency: number;
+  /** Job kinds this worker takes; default every registered kind. */
+  kinds?: readonly string[];
+  leaseMs?: number;
+  /** Safety-net poll; wake-ups normally come from enqueue notifications. */
+  pollMs?: number;
+  workerId?: string;
+}
+
+export interface Worker {
+  id: string;
+  /** Stops claiming, lets running jobs finish for `drainMs`, then hands the rest back to the queue. */
+  stop(drainMs?: number): Promise<void>;
+  /** Jobs running now. */
+  running(): number;
+}
+
+/** The durable job queue every long operation runs on (STYLE §6). */
+export interface Jobs {
+  register(kind: string, handler: JobHandler): void;
+  enqueue(input: EnqueueInput, options?: { db?: Db }): Promise<{ job: Job; created: boolean }>;
+  get(id: string): Promise<Job>;
+  list(query: { state?: JobState; kind?: string; limit: number; cursor?: string }): Promise<{ items: Job[]; nextCursor: string | null }>;
+  progress(id: string): Promise<JobProgress[]>;
+  /** Cancels a queued job at once; a running one is signalled and ends as cancelled. */
+  cancel(id: string): Promise<Job>;
+  /** Puts a dead, failed or cancelled job back in the queue with fresh attempts. */
+  retry(id: string): Promise<Job>;
+  counts(): Promise<Record<JobState, number>>;
+  startWorker(options: WorkerOptions): Worker;
+  /** Stops every worker started here. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+class LeaseLost extends Error {}
+
+export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; logger: Logger; metrics: Metrics }): Jobs {
+  const { store, ledger, clock, logger, metrics } = deps;
+  const handlers = new Map<string, JobHandler>();
+  const workers = new Set<Worker>();
+  const now = () => toIso(clock.now());
+
+  async function recordDead(db: Db, deadJobs: readonly Job[]) {
+    if (deadJobs.length === 0) return;
+    await ledger.append(
+      deadJobs.map((job) => ({
+        kind: 'kernel.job.dead-lettered' as const,
+        subjects: [`job:default/${job.id}`],
+        actor: 'system:jobs',
+        payload: { jobId: job.id, kind: job.kind, attempts: job.attempts, lastError: job.lastError },
+      })),
+      { db },
+    );
+    for (const job of deadJobs) metrics.jobsFinished.inc({ kind: job.kind, state: 'dead' });
+  }
+
+  function startWorker(options: WorkerOptions): Worker {
+    const id = options.workerId ?? `${hostname()}:${process.pid}:${newSecret(4)}`;
+    const leaseMs = options.leaseMs ?? 30_000;
+    const pollMs = options.pollMs ?? 1000;
+    const log = logger.child({ worker: id });
+    const running = new Map<string, { job: ClaimedJob; abort: AbortController; done: Promise<void> }>();
+    const heartbeats = new Map<string, NodeJS.Timeout>();
+    let stopping = false;
+    // A wake that arrives while the loop is busy is remembered, so no enqueue waits for the poll.
+    let wakePending = false;
+    let wakeUp: (() => void) | undefined;
+    const wake = () => {
+      wakePending = true;
+      const fn = wakeUp;
+      wakeUp = undefined;
+      fn?.();
+    };
+    const waitForWake = (timeoutMs?: number) =>
+      new Promise<void>((resolve) => {
+        if (wakePending || stopping) {
+          wakePending = false;
+          return resolve();
+        }
+        const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
+        timer?.unref();
+        wakeUp = () => {
+          if (timer) clearTimeout(timer);
+          wakePending = false;
+          resolve();
+        };
+      });
+    const unlisten = store.listen(CHANNEL, wake);
+
+    function startHeartbeat(token: string) {
+      const timer = setInterval(async () => {
+        const held = [...running.values()].filter((r) => r.job.leaseToken === token);
+        if (held.length === 0) {
+          clearInterval(timer);
+          heartbeats.delete(token);
+          return;
+        }
+        try {
+          const alive = await q.extendLeases(store, token, toIso(new Date(clock.now().getTime() + leaseMs)), now());
+          const byId = new Map(alive.map((r) => [r.id, r.cancel_requested === 1]));
+          for (const r of held) {
+            if (!running.has(r.job.id)) continue;
+            if (!byId.has(r.job.id)) r.abort.abort('lease-lost');
+            else if (byId.get(r.job.id)) r.abort.abort('cancelled');
+          }
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'heartbeat failed; the lease may expire');
+        }
+      }, Math.max(50, Math.floor(leaseMs / 3)));
+      timer.unref();
+      heartbeats.set(token, timer);
+    }
+
+    async function settle(job: ClaimedJob, outcome: JobOutcome, reason: unknown): Promise<void> {
+      const t = now();
+      if (reason === 'lease-lost') {
+        log.warn({ jobId: job.id }, 'lease lost; the job was handed to another worker');
+        return;
+      }
+      if (reason === 'cancelled') {
+        await q.finishJob(store, job.id, job.leaseToken, { state: 'cancelled', lastError: 'cancelled', now: t });
+        metrics.jobsFinished.inc({ kind: job.kind, state: 'cancelled' });
+        return;
+      }
+      if (reason === 'shutdown') {
+        await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: t, attemptsDelta: -1, lastError: 'worker shut down', now: t });
+        return;
+      }
+      switch (outcome.kind) {
+        case 'done':
+          await store.transaction(async (tx) => {
+            if (!(await q.finishJob(tx, job.id, job.leaseToken, { state: 'succeeded', output: outcome.output, now: t }))) throw new LeaseLost();
+            await outcome.commit?.(tx);
+          });
+          metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
+          return;
+        case 'wait':
+          await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: toIso(outcome.until), attemptsDelta: -1, now: t });
+          return;
+        case 'fail':
+          await q.finishJob(store, job.id, job.leaseToken, { state: 'failed', lastError: outcome.reason, now: t });
+          metrics.jobsFinished.inc({ kind: job.kind, state: 'failed' });
+          return;
+        case 'retry': {
+          const lastError = outcome.error.message.slice(0, 2000);
+          if (job.attempts >= job.maxAttempts) {
+            await store.transaction(async (tx) => {
+              if (!(await q.finishJob(tx, job.id, job.leaseToken, { state: 'dead', lastError, now: t }))) throw new LeaseLost();
+              await recordDead(tx, [{ ...job, state: 'dead', lastError }]);
+            });
+          } else {
+            const runAt = toIso(new Date(clock.now().getTime() + backoffMs(job.attempts)));
+            await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt, lastError, now: t });
+          }
+          return;
+        }
+      }
+    }
+
+    async function runJob(job: ClaimedJob, abort: AbortController): Promise<void> {
+      const handler = handlers.get(job.kind)!;
+      let outcome: JobOutcome;
+      try {
+        outcome = await handler(job, {
+          signal: abort.signal,
+          progress: (message, data) => q.insertProgress(store, job.id, now(), message, data),
+        });
+      } catch (err) {
+        outcome = { kind: 'retry', error: err instanceof Error ? err : new Error(String(err)) };
+      }
+      try {
+        await settle(job, outcome, abort.signal.aborted ? abort.signal.reason : undefined);
+      } catch (err) {
+        if (err instanceof LeaseLost) log.warn({ jobId: job.id }, 'lease lost before completion; effects rolled back');
+        else log.error({ err, jobId: job.id }, 'could not record the job outcome; its lease will expire and it will be retried');
+      }
+    }
+
+    async function reclaim() {
+      try {
+        const dead = await store.transaction(async (tx) => {
+          const r = await q.reclaimExpired(tx, now());
+          await recordDead(tx, r.dead);
+          return r;
+        });
+        if (dead.requeued > 0) wake();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'lease reclaim failed');
+      }
+    }
+    const reclaimTimer = setInterval(reclaim, Math.min(5000, Math.max(100, Math.floor(leaseMs / 2))));
+    reclaimTimer.unref();
+
+    const loop = (async () => {
+      await reclaim();
+      while (!stopping) {
+        const kinds = (options.kinds ?? [...handlers.keys()]).filter((k) => handlers.has(k));
+        const free = options.concurrency - running.size;
+        let claimed: ClaimedJob[] = [];
+        if (free > 0 && kinds.length > 0) {
+          try {
+            const t = clock.now();
+            claimed = await q.claimJobs(store, store.dialect, {
+              kinds,
+              limit: free,
+              now: toIso(t),
+              leaseExpiresAt: toIso(new Date(t.getTime() + leaseMs)),
+              leaseToken: newSecret(12),
+              workerId: id,
+            });
+          } catch (err) {
+            log.warn({ err: (err as Error).message }, 'claim failed; retrying');
+          }
+        }
+        if (claimed.length > 0) startHeartbeat(claimed[0]!.leaseToken);
+        for (const job of claimed) {
+          const abort = new AbortController();
+          const done = runJob(job, abort).finally(() => {
+            running.delete(job.id);
+            wake();
+          });
+          running.set(job.id, { job, abort, done });
+        }
+        if (claimed.length > 0 && claimed.length === free) {
+          // Every free slot was filled: wait for a slot to free up (or an enqueue).
+          await waitForWake();
+          continue;
+        }
+        if (claimed.length > 0) continue;
+        await waitForWake(pollMs);
+      }
+    })();
+
+    const worker: Worker = {
+      id,
+      running: () => running.size,
+      async stop(drainMs = 10_000) {
+        if (stopping) return;
+        stopping = true;
+        unlisten();
+        wake();
+        await loop;
+        const drained = Promise.all([...running.values()].map((r) => r.done));
+        const timedOut = await Promise.race([drained.then(() => false), sleep(drainMs).then(() => true)]);
+        if (timedOut) {
+          for (const r of running.values()) r.abort.abort('shutdown');
+          await Promise.race([drained, sleep(2000)]);
+        }
+        clearInterval(reclaimTimer);
+        for (const timer of heartbeats.values()) clearInterval(timer);
+        heartbeats.clear();
+        workers.delete(worker);
+      },
+    };
+    workers.add(worker);
+    return worker;
+  }
+
+  return {
+    register(kind, handler) {
+      if (handlers.has(kind)) throw new Error(`a handler for job kind ${kind} is already registered`);
+      handlers.set(kind, handler);
+    },
+    async enqueue(input, options) {
+      if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/.test(input.kind)) throw new InputError(`job kind "${input.kind}" is not layer.verb-noun`);
+      const t = now();
+      const db = options?.db ?? store;
+      return db.transaction(async (tx) => {
+        const result = await q.insertJob(tx, {
+          id: newId(),
+          kind: input.kind,
+          payload: JSON.stringify(input.payload ?? null),
+          state: 'queued',
+          priority: input.priority ?? 0,
+          run_at: toIso(input.runAt ?? clock.now()),
+          attempts: 0,
+          max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+          idempotency_key: input.idempotencyKey ?? null,
+          lease_token: null,
+          lease_expires_at: null,
+          worker_id: null,
+          cancel_requested: 0,
+          last_error: null,
+          output: null,
+          created_at: t,
+          updated_at: t,
+          finished_at: null,
+        });
+        if (result.created) await tx.notify(CHANNEL);
+        return result;
+      });
+    },
+    get: (id) => q.selectJob(store, id),
+    async list(query) {
+      const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+      const items = await q.selectJobs(store, { state: query.state, kind: query.kind, limit: query.limit, before });
+      const last = items[items.length - 1];
+      return { items, nextCursor: items.length === query.limit && last ? encodeCursor(last) : null };
+    },
+    async progress(id) {
+      await q.selectJob(store, id);
+      return q.selectProgress(store, id);
+    },
+    async cancel(id) {
+      const job = await q.selectJob(store, id);
+      if (job.state !== 'queued' && job.state !== 'running') throw new ConflictError(`job ${id} is ${job.state}; only queued or running jobs can be cancelled`);
+      await q.requestCancel(store, id, now());
+      return q.selectJob(store, id);
+    },
+    async retry(id) {
+      const job = await q.selectJob(store, id);
+      if (!(await q.requeueFinished(store, id, now()))) throw new ConflictError(`job ${id} is ${job.state}; only dead, failed or cancelled jobs can be retried`);
+      await store.notify(CHANNEL);
+      return q.selectJob(store, id);
+    },
+    counts: () => q.countByState(store),
+    startWorker,
+    async stop(drainMs) {
+      await Promise.all([...workers].map((w) => w.stop(drainMs)));
+    },
+  };
+}
+
+function sleep(ms: number) {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function encodeCursor(job: Job): string {
+  return Buffer.from(JSON.stringify([job.createdAt, job.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through to the InputError below
+  }
+  throw new InputError('cursor: not a cursor this API returned; use nextCursor from the previous page');
+}

@@ -1,0 +1,264 @@
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration as KyselyMigration } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+import { postgresDialect, sqliteDialect, type Ddl, type Dialect } from './dialect.js';
+
+export type { Dialect, Ddl } from './dialect.js';
+export { sqlBool } from './dialect.js';
+
+// int8 (bigserial sequences, counts) as JavaScript numbers: our sequences stay far below 2^53.
+pg.types.setTypeParser(20, (value) => Number(value));
+
+/** A connection or a transaction: what a layer's store.ts queries through. */
+export interface Db {
+  /** This handle typed with the caller's own tables, so a store can only name its own. */
+  tables<T>(): Kysely<T>;
+  /** Runs `fn` in a transaction; inside a transaction it joins the outer one. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Wakes listeners of `channel` in every process once the surrounding transaction (if any) commits. */
+  notify(channel: string, payload?: string): Promise<void>;
+}
+
+export interface Tx extends Db {
+  /** Runs after the transaction commits (never if it rolls back). */
+  afterCommit(fn: () => void): void;
+}
+
+/** A migration of one layer, written against the schema builder, importing no app code. */
+export interface Migration {
+  name: string;
+  up(db: Kysely<unknown>, ddl: Ddl): Promise<void>;
+}
+
+export interface Store extends Db {
+  dialect: Dialect;
+  /** Runs every layer's migrations in name order under the engine's lock. */
+  migrate(migrations: readonly Migration[]): Promise<{ applied: string[] }>;
+  /** True when every known migration has run. */
+  migrationsApplied(): Promise<boolean>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Subscribes to `notify(channel)` from this and (PostgreSQL) every other process. */
+  listen(channel: string, listener: (payload: string) => void): () => void;
+  destroy(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…`, or undefined for SQLite at `sqliteFile`. */
+  databaseUrl: string | undefined;
+  sqliteFile: string;
+  logger: Logger;
+  poolSize?: number;
+}
+
+export function createStore(options: StoreOptions): Store {
+  const local = new EventEmitter();
+  local.setMaxListeners(0);
+  let kysely: Kysely<unknown>;
+  let dialect: Dialect;
+  let pool: pg.Pool | undefined;
+  let listener: PgListener | undefined;
+  let sqlite: Database.Database | undefined;
+
+  if (options.databaseUrl) {
+    dialect = postgresDialect;
+    pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      // Fail fast while PostgreSQL is down, so requests answer 503 instead of hanging.
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client dies when the server restarts; the pool drops it and the next query reconnects.
+    pool.on('error', (err) => options.logger.warn({ err: err.message }, 'postgres connection lost'));
+    kysely = new Kysely({ dialect: new PostgresDialect({ pool }) });
+    listener = new PgListener(options.databaseUrl, options.logger, (channel, payload) => local.emit(channel, payload));
+  } else {
+    dialect = sqliteDialect;
+    mkdirSync(dirname(options.sqliteFile), { recursive: true });
+    sqlite = new Database(options.sqliteFile);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    kysely = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+
+  const emitLocal = (channel: string, payload: string) => local.emit(channel, payload);
+
+  async function pgNotify(db: Kysely<unknown>, channel: string, payload: string) {
+    await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+  }
+
+  function makeTx(trx: Kysely<unknown>, hooks: (() => void)[]): Tx {
+    const tx: Tx = {
+      tables: <T>() => trx as unknown as Kysely<T>,
+      transaction: (fn) => fn(tx),
+      afterCommit: (fn) => hooks.push(fn),
+      notify: async (channel, payload = '') => {
+        if (dialect.listenNotify) await pgNotify(trx, channel, payload);
+        hooks.push(() => emitLocal(channel, payload));
+      },
+    };
+    return tx;
+  }
+
+  const migrator = (migrations: readonly Migration[]) =>
+    new Migrator({
+      db: kysely,
+      migrationTableName: 'kernel_migrations',
+      migrationLockTableName: 'kernel_migrations_lock',
+      // Layers land at different times; a newer layer may carry an older date.
+      allowUnorderedMigrations: true,
+      provider: {
+        getMigrations: async () =>
+          Object.fromEntries(
+            migrations.map((m): [string, KyselyMigration] => [m.name, { up: (db) => m.up(db, dialect.ddl) }]),
+          ),
+      },
+    });
+  let knownMigrations: readonly Migration[] = [];
+  let allApplied = false;
+
+  return {
+    dialect,
+    tables: <T>() => kysely as unknown as Kysely<T>,
+    async transaction(fn) {
+      const hooks: (() => void)[] = [];
+      const result = await kysely.transaction().execute((trx) => fn(makeTx(trx, hooks)));
+      for (const hook of hooks) hook();
+      return result;
+    },
+    async notify(channel, payload = '') {
+      if (dialect.listenNotify) await pgNotify(kysely, channel, payload);
+      emitLocal(channel, payload);
+    },
+    async migrate(migrations) {
+      knownMigrations = migrations;
+      const names = new Set<string>();
+      for (const m of migrations) {
+        if (names.has(m.name)) throw new Error(`duplicate migration name ${m.name}`);
+        names.add(m.name);
+      }
+      const { error, results } = await migrator(migrations).migrateToLatest();
+      if (error) throw new Error('migration failed', { cause: error });
+      allApplied = true;
+      return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+    },
+    async migrationsApplied() {
+      if (allApplied) return true;
+      const infos = await migrator(knownMigrations).getMigrations();
+      return infos.length > 0 && infos.every((m) => m.executedAt !== undefined);
+    },
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    listen(channel, fn) {
+      local.on(channel, fn);
+      listener?.listen(channel);
+      return () => local.off(channel, fn);
+    },
+    async destroy() {
+      await listener?.close();
+      await kysely.destroy();
+    },
+  };
+}
+
+/**
+ * One dedicated PostgreSQL connection for LISTEN. It reconnects with backoff when the server goes
+ * away and then wakes every channel, since notifications sent while it was gone are lost.
+ */
+class PgListener {
+  private client: pg.Client | undefined;
+  private readonly channels = new Set<string>();
+  private closed = false;
+  private connecting: Promise<void> | undefined;
+  private backoffMs = 250;
+
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    private readonly deliver: (channel: string, payload: string) => void,
+  ) {}
+
+  listen(channel: string): void {
+    if (this.channels.has(channel)) return;
+    this.channels.add(channel);
+    if (this.client) {
+      this.client.query(`LISTEN ${quoteIdent(channel)}`).catch(() => this.reconnectSoon());
+    } else {
+      void this.connect();
+    }
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting || this.closed) return this.connecting ?? Promise.resolve();
+    this.connecting = (async () => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 3000 });
+      client.on('notification', (n) => this.deliver(n.channel, n.payload ?? ''));
+      client.on('error', () => this.reconnectSoon());
+      client.on('end', () => this.reconnectSoon());
+      try {
+        await client.connect();
+        for (const channel of this.channels) await client.query(`LISTEN ${quoteIdent(channel)}`);
+        if (this.closed) {
+          await client.end();
+          return;
+        }
+        const wasReconnect = this.backoffMs > 250;
+        this.client = client;
+        this.backoffMs = 250;
+        if (wasReconnect) for (const channel of this.channels) this.deliver(channel, '');
+      } catch (err) {
+        client.end().catch(() => undefined);
+        this.logger.warn({ err: (err as Error).message }, 'postgres listener cannot connect; retrying');
+        this.scheduleRetry();
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
+  }
+
+  private reconnectSoon(): void {
+    if (this.closed) return;
+    const old = this.client;
+    this.client = undefined;
+    old?.removeAllListeners('end');
+    old?.end().catch(() => undefined);
+    this.scheduleRetry();
+  }
+
+  private retryTimer: NodeJS.Timeout | undefined;
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    this.backoffMs = Math.min(this.backoffMs * 2, 5000);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, this.backoffMs);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.connecting;
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid channel name ${name}`);
+  return `"${name}"`;
+}
