@@ -61,6 +61,9 @@ export {
   type CreatedToken,
   type MeView,
   type LoginView,
+  type CreateUserInput,
+  type UpdateUserInput,
+  type CreateTokenInput,
 } from './auth/model.js';
 export type { Auth, OwnershipResolver } from './auth/service.js';
 export type { AuditEntry } from './audit/model.js';
@@ -96,12 +99,10 @@ export async function createKernel(config: Config, options: { clock?: Clock; log
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.prettyLogs });
   const store = createStore({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, 'plinth.db'), logger: logger.child({ layer: 'store' }) });
-  // The gauge's collector needs jobs, which needs metrics: bind it late.
-  let jobsRef: Jobs | undefined;
-  const metrics = createMetrics(async () => (jobsRef ? jobsRef.counts() : {}));
+  // The queue-depth gauge reads jobs at scrape time, after jobs exists (jobs itself needs metrics).
+  const metrics = createMetrics(() => jobs.counts());
   const ledger = createLedger({ store, clock, logger: logger.child({ layer: 'ledger' }), metrics });
   const jobs = createJobs({ store, ledger, clock, logger: logger.child({ layer: 'jobs' }), metrics });
-  jobsRef = jobs;
   const auth = createAuth({ store, ledger, clock, sessionIdleS: config.sessionIdleS });
   const audit = createAudit({ store, logger });
   const streams = createEventStreams();

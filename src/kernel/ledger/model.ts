@@ -5,7 +5,6 @@ import { z } from 'zod';
  * augmenting this interface, so `append` and subscribers are typed without a central list:
  *   declare module '../kernel/index.js' { interface EventPayloads { 'git.push.received': PushPayload } }
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface EventPayloads {
   'kernel.user.created': { userId: string; username: string; role: string };
   'kernel.user.updated': { userId: string; username: string; changes: string[] };

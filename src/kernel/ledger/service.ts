@@ -153,6 +153,7 @@ export function createLedger(deps: { store: Store; clock: Clock; logger: Logger;
       resyncTimer ??= setInterval(() => void wake(), RESYNC_MS);
       resyncTimer.unref();
       const ready = (async () => {
+        await store.listening();
         await ensureTail();
         const upTo = tailSeq ?? 0;
         let cursor = filter.afterSeq;

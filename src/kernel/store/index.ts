@@ -44,6 +44,8 @@ export interface Store extends Db {
   ping(): Promise<void>;
   /** Subscribes to `notify(channel)` from this and (PostgreSQL) every other process. */
   listen(channel: string, listener: (payload: string) => void): () => void;
+  /** Resolves once notifications of every channel listened to so far are being received (at once on SQLite). */
+  listening(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -75,6 +77,9 @@ export function createStore(options: StoreOptions): Store {
     });
     // An idle client dies when the server restarts; the pool drops it and the next query reconnects.
     pool.on('error', (err) => options.logger.warn({ err: err.message }, 'postgres connection lost'));
+    // A client checked out when the server goes away emits 'error' with no listener of the pool's,
+    // which would crash the process; its query fails on its own and the pool discards the client.
+    pool.on('connect', (client) => client.on('error', (err) => options.logger.warn({ err: err.message }, 'postgres connection lost mid-query')));
     kysely = new Kysely({ dialect: new PostgresDialect({ pool }) });
     listener = new PgListener(options.databaseUrl, options.logger, (channel, payload) => local.emit(channel, payload));
   } else {
@@ -162,6 +167,7 @@ export function createStore(options: StoreOptions): Store {
       listener?.listen(channel);
       return () => local.off(channel, fn);
     },
+    listening: () => listener?.ready() ?? Promise.resolve(),
     async destroy() {
       await listener?.close();
       await kysely.destroy();
@@ -178,6 +184,7 @@ class PgListener {
   private readonly channels = new Set<string>();
   private closed = false;
   private connecting: Promise<void> | undefined;
+  private pendingListen: Promise<unknown> | undefined;
   private backoffMs = 250;
 
   constructor(
@@ -190,7 +197,7 @@ class PgListener {
     if (this.channels.has(channel)) return;
     this.channels.add(channel);
     if (this.client) {
-      this.client.query(`LISTEN ${quoteIdent(channel)}`).catch(() => this.reconnectSoon());
+      this.pendingListen = this.client.query(`LISTEN ${quoteIdent(channel)}`).catch(() => this.reconnectSoon());
     } else {
       void this.connect();
     }
@@ -223,6 +230,12 @@ class PgListener {
       }
     })();
     return this.connecting;
+  }
+
+  /** Waits for the current connection attempt and pending LISTENs (bounded, so a down server never blocks callers). */
+  async ready(): Promise<void> {
+    const wait = Promise.all([this.connecting, this.pendingListen]);
+    await Promise.race([wait, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
 
   private reconnectSoon(): void {

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import type { Cli } from './context.js';
+
+interface UpOptions {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  demo: boolean;
+}
+
+/** The `plinth up` flags back as the argv that the kernel's parseConfig reads. */
+export function upArgv(opts: UpOptions): string[] {
+  const argv: string[] = [];
+  if (opts.port !== undefined) argv.push('--port', opts.port);
+  if (opts.host !== undefined) argv.push('--host', opts.host);
+  if (opts.dataDir !== undefined) argv.push('--data-dir', opts.dataDir);
+  if (opts.databaseUrl !== undefined) argv.push('--database-url', opts.databaseUrl);
+  if (!opts.demo) argv.push('--no-demo');
+  return argv;
+}
+
+/** `plinth up`: starts the server in this process, as `npm start` does. */
+export function registerUpCommand(program: Command, cli: Cli): void {
+  program
+    .command('up')
+    .description('start the Plinth server (same as npm start; Ctrl-C stops it)')
+    .option('--port <n>', 'API and portal port (default 7007, or PLINTH_PORT)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1, or PLINTH_HOST)')
+    .option('--data-dir <dir>', 'data directory (default .plinth, or PLINTH_DATA_DIR)')
+    .option('--database-url <url>', 'postgres:// URL (default: embedded SQLite, or PLINTH_DATABASE_URL)')
+    .option('--no-demo', 'do not load the demo organisation on first start')
+    .action(async (opts: UpOptions) => {
+      // Loaded lazily: only `up` needs the server; the other commands stay quick to start.
+      const { parseConfig } = await import('../kernel/index.js');
+      const { serve } = await import('../serve.js');
+      await serve(parseConfig(upArgv(opts), cli.io.env));
+    });
+}

@@ -1,0 +1,41 @@
+import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import { AuditPage } from '../admin/AuditPage';
+import { AllTokensPage } from '../admin/AllTokensPage';
+import { UsersPage } from '../admin/UsersPage';
+import { TokensPage } from '../account/TokensPage';
+import { AuthProvider, isPlatformAdmin } from './auth';
+import { RequireAuth, RequireRole } from './guards';
+import { HomePage } from './HomePage';
+import { LoginPage } from './LoginPage';
+import { NotFoundPage } from './NotFoundPage';
+import { Shell } from './Shell';
+
+/** The portal's routes; a layer adds its pages here and its entry in nav.ts. */
+export function App() {
+  return (
+    <BrowserRouter>
+      <AuthProvider>
+        <Routes>
+          <Route path="/login" element={<LoginPage />} />
+          <Route
+            element={
+              <RequireAuth>
+                <Shell />
+              </RequireAuth>
+            }
+          >
+            <Route index element={<HomePage />} />
+            <Route path="settings/tokens" element={<TokensPage />} />
+            <Route path="admin" element={<RequireRole allow={isPlatformAdmin} area="Administration" />}>
+              <Route index element={<Navigate to="users" replace />} />
+              <Route path="users" element={<UsersPage />} />
+              <Route path="tokens" element={<AllTokensPage />} />
+              <Route path="audit" element={<AuditPage />} />
+            </Route>
+            <Route path="*" element={<NotFoundPage />} />
+          </Route>
+        </Routes>
+      </AuthProvider>
+    </BrowserRouter>
+  );
+}

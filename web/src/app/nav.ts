@@ -1,0 +1,60 @@
+import type { ComponentType } from 'react';
+import type { SvgIconProps } from '@mui/material/SvgIcon';
+import type { MeView } from '../../../src/kernel/index.js';
+import { DocIcon, HistoryIcon, HomeIcon, KeyIcon, PeopleIcon, ShieldIcon } from '../components/icons';
+import { isPlatformAdmin } from './auth';
+
+export interface NavItem {
+  label: string;
+  /** An in-app route, or with `external` a server page opened by a plain link (the API reference). */
+  to: string;
+  icon?: ComponentType<SvgIconProps>;
+  external?: boolean;
+  /** Items of one group sit together, groups are divided by a rule, in the order they first appear. */
+  group: 'platform' | 'account' | 'admin' | 'help';
+  /** Who sees the entry; everyone signed in when absent. The route itself checks again. */
+  visibleTo?: (me: MeView) => boolean;
+  children?: NavItem[];
+}
+
+/**
+ * The portal's areas. A layer adds its screens by adding one item here and its routes in App.tsx,
+ * e.g. `{ label: 'Catalog', to: '/catalog', icon: CatalogIcon, group: 'platform' }`.
+ */
+export const navItems: NavItem[] = [
+  { label: 'Home', to: '/', icon: HomeIcon, group: 'platform' },
+  { label: 'API tokens', to: '/settings/tokens', icon: KeyIcon, group: 'account' },
+  {
+    label: 'Admin',
+    to: '/admin/users',
+    icon: ShieldIcon,
+    group: 'admin',
+    visibleTo: isPlatformAdmin,
+    children: [
+      { label: 'Users', to: '/admin/users', icon: PeopleIcon, group: 'admin' },
+      { label: 'All tokens', to: '/admin/tokens', icon: KeyIcon, group: 'admin' },
+      { label: 'Audit log', to: '/admin/audit', icon: HistoryIcon, group: 'admin' },
+    ],
+  },
+  { label: 'API reference', to: '/api/docs', icon: DocIcon, external: true, group: 'help' },
+];
+
+/** The entries a user sees, grouped for rendering. */
+export function visibleNavGroups(items: NavItem[], me: MeView): NavItem[][] {
+  const groups = new Map<NavItem['group'], NavItem[]>();
+  for (const item of items) {
+    if (item.visibleTo !== undefined && !item.visibleTo(me)) continue;
+    const group = groups.get(item.group) ?? [];
+    group.push(item);
+    groups.set(item.group, group);
+  }
+  return [...groups.values()];
+}
+
+/** Whether a nav entry is the current page: '/' only on the home page, other routes by prefix. */
+export function isNavItemActive(item: NavItem, pathname: string): boolean {
+  if (item.external) return false;
+  if (item.children !== undefined) return item.children.some((child) => isNavItemActive(child, pathname));
+  if (item.to === '/') return pathname === '/';
+  return pathname === item.to || pathname.startsWith(`${item.to}/`);
+}

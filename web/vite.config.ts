@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// The portal is built into web/dist, which the Plinth server serves at `/`; `npm run build:web`
+// runs this file from the repository root, so every path is resolved from this folder.
+const webRoot = fileURLToPath(new URL('.', import.meta.url));
+const apiTarget = 'http://127.0.0.1:7007';
+
+export default defineConfig({
+  root: webRoot,
+  base: '/',
+  plugins: [react()],
+  build: {
+    outDir: fileURLToPath(new URL('./dist', import.meta.url)),
+    emptyOutDir: true,
+    sourcemap: true,
+    rolldownOptions: {
+      output: {
+        // Libraries change far less often than the portal: separate chunks stay cached across releases.
+        codeSplitting: {
+          groups: [
+            { name: 'mui', test: /node_modules[\\/](@mui|@emotion|@popperjs|stylis|react-transition-group)[\\/]/, priority: 2 },
+            { name: 'vendor', test: /node_modules[\\/]/, priority: 1 },
+          ],
+        },
+      },
+    },
+  },
+  server: {
+    // `npx vite --config web/vite.config.ts` beside a running `plinth` gives hot reload on the real API.
+    proxy: {
+      '/api': { target: apiTarget, changeOrigin: false },
+      '/healthz': { target: apiTarget },
+      '/readyz': { target: apiTarget },
+    },
+  },
+});
