@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: two test files at a time keeps PostgreSQL, git and Chromium from starving each other.
     maxWorkers: 2,
-    reporters: ['default'],
+    // .ci/run asks for a JSON summary so it can print the plain "N passed, N failed" closing line.
+    reporters: process.env.PLINTH_TEST_SUMMARY_FILE ? ['default', 'json'] : ['default'],
+    outputFile: process.env.PLINTH_TEST_SUMMARY_FILE ? { json: process.env.PLINTH_TEST_SUMMARY_FILE } : undefined,
   },
 });

@@ -17,8 +17,6 @@ export interface Config {
   /** Pretty, human log lines on a terminal; JSON lines otherwise. */
   prettyLogs: boolean;
   bodyLimitBytes: number;
-  /** Load the demo organisation on first start. */
-  demo: boolean;
   jobs: { workerEnabled: boolean; concurrency: number; leaseMs: number; drainMs: number };
   /** Seconds an HTTP session lives without use. */
   sessionIdleS: number;
@@ -49,7 +47,6 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         'database-url': { type: 'string' },
-        'no-demo': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -83,7 +80,6 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     logLevel: e.PLINTH_LOG_LEVEL ?? 'info',
     prettyLogs: (e.PLINTH_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty',
     bodyLimitBytes: 1024 * 1024,
-    demo: flags['no-demo'] !== true,
     jobs: { workerEnabled: true, concurrency: e.PLINTH_JOB_CONCURRENCY ?? 8, leaseMs: 30_000, drainMs: 10_000 },
     sessionIdleS: 12 * 3600,
   };

@@ -1,12 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { CreatedToken, TokenView } from '../../../src/kernel/index.js';
+import type { CreateTokenInput, CreatedToken, TokenView } from '../../../src/kernel/index.js';
 
-/** The body of POST /api/auth/tokens (`expiresInDays`: omitted is 90 days, 0 is never). */
-export interface CreateTokenInput {
-  name: string;
-  scopes?: TokenView['scopes'];
-  expiresInDays?: number;
-}
+export type { CreateTokenInput };
+
 import { http } from '../app/http';
 
 /** Every token list lives under this key, so a change anywhere refreshes the user's and the admin's lists. */

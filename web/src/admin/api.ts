@@ -1,18 +1,8 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { AuditEntry, TokenView, UserView } from '../../../src/kernel/index.js';
+import type { AuditEntry, CreateUserInput, TokenView, UpdateUserInput, UserView } from '../../../src/kernel/index.js';
 
-/** The body of POST /api/users. */
-export interface CreateUserInput extends Pick<UserView, 'username' | 'role'> {
-  displayName?: string;
-  email?: string;
-  password: string;
-}
+export type { CreateUserInput, UpdateUserInput };
 
-/** The body of PATCH /api/users/:id; only the fields sent change. */
-export interface UpdateUserInput extends Partial<Pick<UserView, 'displayName' | 'role' | 'disabled'>> {
-  email?: string;
-  password?: string;
-}
 import { http } from '../app/http';
 
 const usersKey = ['admin', 'users'] as const;
