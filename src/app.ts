@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type CatalogOptions } from './catalog/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
 /** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
 export interface App {
   server: Server;
   kernel: Kernel;
+  catalog: Catalog;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -28,17 +30,28 @@ export const packageRoot = (() => {
 
 export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-export async function buildApp(config: Config, options: { clock?: Clock; logger?: Logger } = {}): Promise<App> {
-  const kernel = await createKernel(config, { ...options, version, webDir: join(packageRoot, 'web', 'dist') });
+export interface AppOptions {
+  clock?: Clock;
+  logger?: Logger;
+  catalog?: CatalogOptions;
+}
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const kernel = await createKernel(config, { clock: options.clock, logger: options.logger, version, webDir: join(packageRoot, 'web', 'dist') });
   const { server } = kernel;
+  const catalog = createCatalog(kernel, options.catalog);
+
   await kernel.registerRoutes();
-  const layerMigrations = [] as const;
+  await server.register(catalogRoutes(catalog), { prefix: '/api/catalog' });
+  const layerMigrations = [...catalogMigrations];
   let stopping: Promise<void> | undefined;
 
   return {
     server,
     kernel,
+    catalog,
     async start() {
+      await catalog.start();
       const result = await kernel.start(layerMigrations);
       await server.ready();
       return result;

@@ -20,6 +20,12 @@ export interface Config {
   jobs: { workerEnabled: boolean; concurrency: number; leaseMs: number; drainMs: number };
   /** Seconds an HTTP session lives without use. */
   sessionIdleS: number;
+  catalog: {
+    /** File locations and `$text` placeholders of file locations must stay inside this folder. */
+    fileRoot: string;
+    /** Seconds between scheduled refreshes of each registered location. */
+    refreshIntervalS: number;
+  };
 }
 
 const envSchema = z.object({
@@ -34,6 +40,8 @@ const envSchema = z.object({
   PLINTH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   PLINTH_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   PLINTH_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(256).optional(),
+  PLINTH_CATALOG_FILE_ROOT: z.string().min(1).optional(),
+  PLINTH_CATALOG_REFRESH_INTERVAL_S: z.coerce.number().int().min(5).max(86_400).optional(),
 });
 
 /** Parses `plinth up` style flags and PLINTH_* environment variables; flags win. */
@@ -82,5 +90,9 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     bodyLimitBytes: 1024 * 1024,
     jobs: { workerEnabled: true, concurrency: e.PLINTH_JOB_CONCURRENCY ?? 8, leaseMs: 30_000, drainMs: 10_000 },
     sessionIdleS: 12 * 3600,
+    catalog: {
+      fileRoot: resolve(cwd, e.PLINTH_CATALOG_FILE_ROOT ?? '.'),
+      refreshIntervalS: e.PLINTH_CATALOG_REFRESH_INTERVAL_S ?? 300,
+    },
   };
 }

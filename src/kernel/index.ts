@@ -122,7 +122,7 @@ export async function createKernel(config: Config, options: { clock?: Clock; log
         },
         transform: jsonSchemaTransform,
       });
-      await server.register(swaggerUi, { routePrefix: '/api/docs', uiConfig: { deepLinking: true }, uiHooks: {}, staticCSP: false });
+      await server.register(swaggerUi, { routePrefix: '/api/reference', uiConfig: { deepLinking: true }, uiHooks: {}, staticCSP: false });
       server.get('/api/openapi.json', { schema: { hide: true } }, async () => (server as unknown as FastifyInstance).swagger());
       await server.register(healthRoutes({ store, jobs, ledger, metrics, version: options.version, startedAt }));
       await server.register(authRoutes(auth, false), { prefix: '/api' });

@@ -1,4 +1,4 @@
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { createLogger, parseConfig, type Clock, type Config } from '../../src/kernel/index.js';
 import { createTestDatabase, type DialectName } from './dialects.js';
 
@@ -23,10 +23,10 @@ export interface TestApp {
 }
 
 /** Builds the very app `npm start` runs, on a fresh database, with a known admin password. */
-export async function startTestApp(options: { dialect: DialectName; listen?: boolean; clock?: Clock; config?: Partial<Config> }): Promise<TestApp> {
+export async function startTestApp(options: { dialect: DialectName; listen?: boolean; clock?: Clock; config?: Partial<Config>; app?: AppOptions }): Promise<TestApp> {
   const db = await createTestDatabase(options.dialect);
   const config = testConfig(db, options.config);
-  const app = await buildApp(config, { clock: options.clock, logger: createLogger({ level: 'silent', pretty: false }) });
+  const app = await buildApp(config, { ...options.app, clock: options.clock, logger: createLogger({ level: 'silent', pretty: false }) });
   await app.start();
   const url = options.listen ? (await app.listen()).replace('localhost', '127.0.0.1') : '';
 

@@ -95,7 +95,7 @@ describe('portal journeys (Chromium)', () => {
     for (const name of ['Home', 'API tokens', 'Admin', 'Users', 'Audit log', 'API reference']) {
       await nav().getByRole('link', { name, exact: true }).waitFor();
     }
-    expect(await nav().getByRole('link', { name: 'API reference', exact: true }).getAttribute('href')).toBe('/api/docs');
+    expect(await nav().getByRole('link', { name: 'API reference', exact: true }).getAttribute('href')).toBe('/api/reference');
     await page.getByRole('banner').getByText(server.adminUsername, { exact: true }).waitFor();
     await page.getByRole('banner').getByRole('button', { name: 'Sign out' }).waitFor();
 

@@ -58,7 +58,7 @@ describe.each(dialects)('kernel HTTP API on %s', (dialect) => {
       const doc = (await asAdmin({ method: 'GET', url: '/api/openapi.json' })).json() as { openapi: string; paths: Record<string, unknown> };
       expect(doc.openapi).toMatch(/^3\./);
       expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/auth/login', '/api/users', '/api/events', '/api/jobs/{id}']));
-      const ui = await asAdmin({ method: 'GET', url: '/api/docs/' });
+      const ui = await asAdmin({ method: 'GET', url: '/api/reference/' });
       expect(ui.statusCode).toBe(200);
       expect(ui.body).toMatch(/swagger/i);
     });

@@ -143,6 +143,12 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   server.decorateRequest('auditActor', undefined);
   server.decorateRequest('csrfToken', undefined);
   await server.register(cookie);
+  // Backstage clients send `Content-Type: application/json` on every request, bodiless DELETEs included.
+  const jsonParser = server.getDefaultJsonParser('error', 'error');
+  server.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || body === undefined) return done(null, undefined);
+    return jsonParser(request, body as string, done);
+  });
 
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

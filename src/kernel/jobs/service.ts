@@ -43,6 +43,8 @@ export interface Jobs {
   /** Puts a dead, failed or cancelled job back in the queue with fresh attempts. */
   retry(id: string): Promise<Job>;
   counts(): Promise<Record<JobState, number>>;
+  /** Makes a queued job due now (an on-demand run of a recurring job); false when it is not queued. */
+  runNow(id: string): Promise<boolean>;
   startWorker(options: WorkerOptions): Worker;
   /** Stops every worker started here. */
   stop(drainMs?: number): Promise<void>;
@@ -330,6 +332,11 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
       return q.selectJob(store, id);
     },
     counts: () => q.countByState(store),
+    async runNow(id) {
+      const due = await q.makeDue(store, id, now());
+      if (due) await store.notify(CHANNEL);
+      return due;
+    },
     startWorker,
     async stop(drainMs) {
       await Promise.all([...workers].map((w) => w.stop(drainMs)));

@@ -275,3 +275,9 @@ export async function selectProgress(db: Db, jobId: string): Promise<JobProgress
     .execute();
   return rows.map((r) => ({ seq: r.seq, time: r.time, message: r.message, data: parse(r.data) }));
 }
+
+/** Makes a queued job due now; returns false when it is not queued. */
+export async function makeDue(db: Db, id: string, now: string): Promise<boolean> {
+  const result = await jobs(db).updateTable('kernel_jobs').set({ run_at: now, updated_at: now }).where('id', '=', id).where('state', '=', 'queued').executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}

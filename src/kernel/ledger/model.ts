@@ -1,9 +1,8 @@
 import { z } from 'zod';
 
 /**
- * Event kinds are `<layer>.<noun>.<past-verb>`. Each layer declares its kinds and payload types by
- * augmenting this interface, so `append` and subscribers are typed without a central list:
- *   declare module '../kernel/index.js' { interface EventPayloads { 'git.push.received': PushPayload } }
+ * Event kinds are `<layer>.<noun>.<past-verb>`. The kernel's own kinds are typed here; a layer's kinds
+ * carry the payload type its model.ts declares (`PayloadOf` falls back to a JSON object for them).
  */
 export interface EventPayloads {
   'kernel.user.created': { userId: string; username: string; role: string };
@@ -14,7 +13,10 @@ export interface EventPayloads {
   'kernel.job.dead-lettered': { jobId: string; kind: string; attempts: number; lastError: string | null };
 }
 
-export type EventKind = keyof EventPayloads & string;
+export type EventKind = string;
+
+/** The payload of a kernel kind, or a JSON object for a layer's kind. */
+export type PayloadOf<K extends string> = K extends keyof EventPayloads ? EventPayloads[K] : Record<string, unknown>;
 
 export const eventKindPattern = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/;
 /** Subject refs name what an event is about: `service:default/payments`, `group:default/team-a`, `environment:production`. */
@@ -26,7 +28,7 @@ export interface NewEvent<K extends EventKind = EventKind> {
   subjects?: readonly string[];
   /** Who caused it: `user:default/alice`, `system:jobs`, or null. */
   actor?: string | null;
-  payload: EventPayloads[K];
+  payload: PayloadOf<K>;
   /** Defaults to the clock's now. */
   time?: Date;
 }
@@ -40,7 +42,7 @@ export interface LedgerEvent<K extends EventKind = EventKind> {
   kind: K;
   subjects: string[];
   actor: string | null;
-  payload: EventPayloads[K];
+  payload: PayloadOf<K>;
 }
 
 export interface EventFilter {

@@ -59,7 +59,7 @@ export function HomePage() {
               <Button variant="outlined" size="small" component={RouterLink} to="/settings/tokens">
                 Manage API tokens
               </Button>
-              <Button size="small" href="/api/docs">
+              <Button size="small" href="/api/reference">
                 Browse the API
               </Button>
             </Box>

@@ -36,7 +36,7 @@ export const navItems: NavItem[] = [
       { label: 'Audit log', to: '/admin/audit', icon: HistoryIcon, group: 'admin' },
     ],
   },
-  { label: 'API reference', to: '/api/docs', icon: DocIcon, external: true, group: 'help' },
+  { label: 'API reference', to: '/api/reference', icon: DocIcon, external: true, group: 'help' },
 ];
 
 /** The entries a user sees, grouped for rendering. */

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { newId, newSecret, toIso, type Clock, type Store } from '../kernel/index.js';
+import { ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION, ANNOTATION_ORPHAN, ANNOTATION_SOURCE_LOCATION, validateEntity, type Entity, type EntityStatusItem } from './model/entity.js';
+import { refKey } from './model/refs.js';
+import { deriveRelations, sortSpecArrays, type RelationRow } from './model/relations.js';
+import { buildSearchRows } from './model/search-rows.js';
+import type { CatalogLocation, LocationProblem, StoredEntity } from './model/types.js';
+import { generatedLocationName, type ReadEntity, type ReadResult } from './reader.js';
+import { selectByRefs, selectRootedAt, writeEntities, type EntityWrite } from './store/entities.js';
+
+/** An entity ready to store: validated, annotated, with the relations it emits. */
+export interface ProcessedEntity {
+  ref: string;
+  entity: Entity;
+  relations: RelationRow[];
+  problems: EntityStatusItem[];
+  locationRef: string;
+}
+
+const processingItem = (level: EntityStatusItem['level'], message: string): EntityStatusItem => ({
+  type: 'backstage.io/catalog-processing',
+  level,
+  message,
+  error: { name: level === 'error' ? 'InputError' : 'Warning', message },
+});
+
+function docLabel(read: ReadEntity): string {
+  const meta = read.raw.metadata as { name?: unknown } | undefined;
+  const name = typeof meta?.name === 'string' ? ` (${String(read.raw.kind)} ${meta.name})` : '';
+  return `${read.locationRef.replace(/^(file|url):/, '')}: document ${read.docIndex + 1}${name}`;
+}
+
+/** Validates and annotates one document as Backstage's processors do; throws with the problems. */
+export async function processEntity(read: ReadEntity, location: { type: string; target: string }): Promise<ProcessedEntity> {
+  const raw = structuredClone(read.raw) as Record<string, unknown> & { metadata?: Record<string, unknown> };
+  if (raw.metadata && typeof raw.metadata === 'object') {
+    const annotations = { ...((raw.metadata.annotations as Record<string, string> | undefined) ?? {}) };
+    annotations[ANNOTATION_LOCATION] = read.locationRef;
+    annotations[ANNOTATION_ORIGIN_LOCATION] = `${location.type}:${location.target}`;
+    annotations[ANNOTATION_SOURCE_LOCATION] ??= read.sourceRef;
+    delete annotations[ANNOTATION_ORPHAN];
+    raw.metadata = { ...raw.metadata, annotations };
+    for (const field of ['uid', 'etag', 'generation']) delete raw.metadata[field];
+  }
+  const entity = sortSpecArrays(await validateEntity(raw));
+  const { relations, problems } = deriveRelations(entity);
+  return {
+    ref: refKey({ kind: entity.kind, namespace: entity.metadata.namespace ?? 'default', name: entity.metadata.name }),
+    entity,
+    relations,
+    problems: problems.map((p) => processingItem('warning', p)),
+    locationRef: read.locationRef,
+  };
+}
+
+export function generatedLocationEntity(location: CatalogLocation): ReadEntity {
+  return {
+    raw: {
+      apiVersion: 'backstage.io/v1alpha1',
+      kind: 'Location',
+      metadata: { name: generatedLocationName(location), namespace: 'default' },
+      spec: { type: location.type, target: location.target },
+    },
+    locationRef: `${location.type}:${location.target}`,
+    sourceRef: `${location.type}:${location.target}`,
+    docIndex: 0,
+  };
+}
+
+export interface IngestSummary {
+  added: number;
+  updated: number;
+  unchanged: number;
+  orphaned: number;
+  problems: LocationProblem[];
+  changedRefs: string[];
+}
+
+const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+/**
+ * Stores what a location tree emitted: new and changed entities, their relations and search rows;
+ * conflicts and bad documents become problems on the location; entities the tree no longer emits
+ * become orphans, unless the file they came from could not be read this time.
+ */
+export async function ingestLocation(
+  deps: { store: Store; clock: Clock },
+  location: CatalogLocation,
+  read: ReadResult,
+): Promise<IngestSummary> {
+  const now = toIso(deps.clock.now());
+  const problems: LocationProblem[] = [...read.problems];
+  const processed = new Map<string, ProcessedEntity>();
+  const failedRefs: { ref: string; message: string }[] = [];
+  for (const item of [generatedLocationEntity(location), ...read.entities]) {
+    try {
+      const p = await processEntity(item, location);
+      if (processed.has(p.ref)) {
+        problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: duplicate entity ${p.ref}, also in ${processed.get(p.ref)!.locationRef}` });
+        continue;
+      }
+      processed.set(p.ref, p);
+    } catch (err) {
+      const message = `${docLabel(item)}: ${(err as Error).message}`;
+      problems.push({ locationRef: item.locationRef, message });
+      const meta = item.raw.metadata as { name?: unknown; namespace?: unknown } | undefined;
+      if (typeof item.raw.kind === 'string' && typeof meta?.name === 'string') {
+        failedRefs.push({ ref: refKey({ kind: item.raw.kind, namespace: typeof meta.namespace === 'string' ? meta.namespace : 'default', name: meta.name }), message });
+      }
+    }
+  }
+
+  const existing = new Map((await selectByRefs(deps.store, [...processed.keys(), ...failedRefs.map((f) => f.ref)])).map((e) => [e.ref, e]));
+  const writes: EntityWrite[] = [];
+  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, orphaned: 0, problems, changedRefs: [] };
+  const emitted = new Set<string>();
+
+  for (const p of processed.values()) {
+    const old = existing.get(p.ref);
+    if (old && old.rootLocationId !== null && old.rootLocationId !== location.id && !old.orphan) {
+      problems.push({
+        locationRef: p.locationRef,
+        message: `ConflictError: ${p.ref} is already registered from ${old.entity.metadata.annotations?.[ANNOTATION_ORIGIN_LOCATION] ?? old.locationRef}; this location's copy was not stored`,
+      });
+      continue;
+    }
+    emitted.add(p.ref);
+    const hash = hashOf([location.id, p.entity, p.relations, p.problems]);
+    if (old && old.contentHash === hash && !old.orphan) {
+      summary.unchanged += 1;
+      continue;
+    }
+    writes.push(toWrite(p, old, hash, location.id, now));
+    summary.changedRefs.push(p.ref);
+    if (old) summary.updated += 1;
+    else summary.added += 1;
+  }
+
+  // A document that fails keeps its last good entity, with the error on it (as Backstage does).
+  for (const failed of failedRefs) {
+    const old = existing.get(failed.ref);
+    if (!old || old.rootLocationId !== location.id) continue;
+    emitted.add(failed.ref);
+    writes.push(rewrite(old, { problems: [processingItem('error', failed.message)] }, now));
+  }
+
+  for (const row of await selectRootedAt(deps.store, location.id)) {
+    if (emitted.has(row.ref) || row.orphan || read.unreadable.has(row.locationRef)) continue;
+    const [old] = await selectByRefs(deps.store, [row.ref]);
+    if (!old) continue;
+    const entity = structuredClone(old.entity);
+    entity.metadata.annotations = { ...entity.metadata.annotations, [ANNOTATION_ORPHAN]: 'true' };
+    writes.push(rewrite(old, { entity, orphan: true }, now));
+    summary.orphaned += 1;
+    summary.changedRefs.push(row.ref);
+  }
+
+  for (let i = 0; i < writes.length; i += 500) {
+    const batch = writes.slice(i, i + 500);
+    await deps.store.transaction((tx) => writeEntities(tx, batch));
+  }
+  return summary;
+}
+
+function toWrite(p: ProcessedEntity, old: StoredEntity | undefined, hash: string, rootLocationId: string, now: string): EntityWrite {
+  const uid = old?.uid ?? newId();
+  const specChanged = !old || JSON.stringify(old.entity.spec) !== JSON.stringify(p.entity.spec);
+  const generation = (old?.entity.metadata.generation ?? 0) + (specChanged ? 1 : 0);
+  const entity: Entity = { ...p.entity, metadata: { ...p.entity.metadata, uid, etag: newSecret(12), generation } };
+  const owner = p.relations.find((r) => r.source === p.ref && r.type === 'ownedBy');
+  return {
+    row: {
+      uid,
+      entity_ref: p.ref,
+      kind: entity.kind.toLowerCase(),
+      namespace: (entity.metadata.namespace ?? 'default').toLowerCase(),
+      name: entity.metadata.name.toLowerCase(),
+      owner_ref: owner?.target ?? null,
+      root_location_id: rootLocationId,
+      location_ref: p.locationRef,
+      body: JSON.stringify(entity),
+      problems: JSON.stringify(p.problems),
+      content_hash: hash,
+      orphan: 0,
+      created_at: now,
+      updated_at: now,
+    },
+    relations: p.relations,
+    search: buildSearchRows(entity),
+  };
+}
+
+/** Rewrites a stored entity with changed body, problems or orphan flag, keeping the relations it emitted. */
+function rewrite(old: StoredEntity, change: { entity?: Entity; problems?: EntityStatusItem[]; orphan?: boolean }, now: string): EntityWrite {
+  const entity = change.entity ?? old.entity;
+  const relations = deriveRelations(entity).relations;
+  return {
+    row: {
+      uid: old.uid,
+      entity_ref: old.ref,
+      kind: entity.kind.toLowerCase(),
+      namespace: (entity.metadata.namespace ?? 'default').toLowerCase(),
+      name: entity.metadata.name.toLowerCase(),
+      owner_ref: old.ownerRef,
+      root_location_id: old.rootLocationId,
+      location_ref: old.locationRef,
+      body: JSON.stringify({ ...entity, metadata: { ...entity.metadata, etag: newSecret(12) } }),
+      problems: JSON.stringify(change.problems ?? old.problems),
+      content_hash: change.entity || change.problems ? `changed-${newSecret(8)}` : old.contentHash,
+      orphan: change.orphan ?? old.orphan ? 1 : 0,
+      created_at: old.updatedAt,
+      updated_at: now,
+    },
+    relations,
+    search: buildSearchRows(entity),
+  };
+}

@@ -1,0 +1,61 @@
+import type { Migration } from '../kernel/index.js';
+
+export const catalogMigrations: Migration[] = [
+  {
+    name: '20261126_10_catalog_entities',
+    async up(db) {
+      await db.schema
+        .createTable('catalog_locations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('entity_ref', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('refreshed_at', 'text')
+        .addColumn('problems', 'text', (c) => c.notNull())
+        .addUniqueConstraint('catalog_locations_type_target', ['type', 'target'])
+        .execute();
+      await db.schema
+        .createTable('catalog_entities')
+        .addColumn('uid', 'text', (c) => c.primaryKey())
+        .addColumn('entity_ref', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('owner_ref', 'text')
+        .addColumn('root_location_id', 'text')
+        .addColumn('location_ref', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('problems', 'text', (c) => c.notNull())
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('orphan', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('catalog_entities_kind').on('catalog_entities').columns(['kind', 'entity_ref']).execute();
+      await db.schema.createIndex('catalog_entities_root').on('catalog_entities').column('root_location_id').execute();
+      await db.schema.createIndex('catalog_entities_updated').on('catalog_entities').columns(['updated_at', 'uid']).execute();
+      await db.schema
+        .createTable('catalog_relations')
+        .addColumn('origin_uid', 'text', (c) => c.notNull())
+        .addColumn('source_ref', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('type_lc', 'text', (c) => c.notNull())
+        .addColumn('target_ref', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('catalog_relations_origin').on('catalog_relations').column('origin_uid').execute();
+      await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type']).execute();
+      await db.schema.createIndex('catalog_relations_target').on('catalog_relations').columns(['type_lc', 'target_ref']).execute();
+      await db.schema
+        .createTable('catalog_search')
+        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text')
+        .addColumn('original', 'text')
+        .execute();
+      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key', 'value', 'uid']).execute();
+      await db.schema.createIndex('catalog_search_uid').on('catalog_search').columns(['uid', 'key']).execute();
+    },
+  },
+];

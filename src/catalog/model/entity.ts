@@ -1,0 +1,128 @@
+import {
+  componentEntityV1alpha1Validator,
+  apiEntityV1alpha1Validator,
+  domainEntityV1alpha1Validator,
+  groupEntityV1alpha1Validator,
+  locationEntityV1alpha1Validator,
+  resourceEntityV1alpha1Validator,
+  systemEntityV1alpha1Validator,
+  userEntityV1alpha1Validator,
+  DefaultNamespaceEntityPolicy,
+  FieldFormatEntityPolicy,
+  NoForeignRootFieldsEntityPolicy,
+  SchemaValidEntityPolicy,
+  type KindValidator,
+} from '@backstage/catalog-model';
+import { aiResourceEntityV1alpha1Validator, mcpServerApiEntityValidator } from '@backstage/catalog-model/alpha';
+import { z } from 'zod';
+
+/** A catalog entity as Backstage defines it (catalog-info.yaml). */
+export interface Entity {
+  apiVersion: string;
+  kind: string;
+  metadata: EntityMetadata;
+  spec?: Record<string, unknown>;
+  relations?: EntityRelation[];
+  status?: { items?: EntityStatusItem[] };
+}
+
+export interface EntityMetadata {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  etag?: string;
+  generation?: number;
+  title?: string;
+  description?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  tags?: string[];
+  links?: { url: string; title?: string; icon?: string; type?: string }[];
+  [key: string]: unknown;
+}
+
+export interface EntityRelation {
+  type: string;
+  targetRef: string;
+  /** Deprecated in Backstage, still served for old clients. */
+  target: { kind: string; namespace: string; name: string };
+}
+
+export interface EntityStatusItem {
+  type: string;
+  level: 'info' | 'warning' | 'error';
+  message: string;
+  error?: { name: string; message: string };
+}
+
+export const ANNOTATION_LOCATION = 'backstage.io/managed-by-location';
+export const ANNOTATION_ORIGIN_LOCATION = 'backstage.io/managed-by-origin-location';
+export const ANNOTATION_SOURCE_LOCATION = 'backstage.io/source-location';
+export const ANNOTATION_ORPHAN = 'backstage.io/orphan';
+export const ANNOTATION_TECHDOCS_REF = 'backstage.io/techdocs-ref';
+
+const envelope = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  metadata: z.looseObject({ name: z.string() }),
+});
+
+const templateV1beta3 = z.looseObject({
+  apiVersion: z.literal('scaffolder.backstage.io/v1beta3'),
+  kind: z.literal('Template'),
+  spec: z.looseObject({
+    type: z.string().min(1),
+    steps: z.array(z.looseObject({ action: z.string().min(1) })),
+  }),
+});
+
+/** Template v1beta3: the scaffolder layer checks the full schema; the catalog checks the envelope of a task. */
+const templateValidator: KindValidator = {
+  async check(entity) {
+    if (entity.kind !== 'Template') return false;
+    const result = templateV1beta3.safeParse(entity);
+    if (!result.success) {
+      throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    }
+    return true;
+  },
+};
+
+const kindValidators: KindValidator[] = [
+  componentEntityV1alpha1Validator,
+  domainEntityV1alpha1Validator,
+  groupEntityV1alpha1Validator,
+  locationEntityV1alpha1Validator,
+  resourceEntityV1alpha1Validator,
+  systemEntityV1alpha1Validator,
+  userEntityV1alpha1Validator,
+  aiResourceEntityV1alpha1Validator,
+  templateValidator,
+];
+
+const policies = [new DefaultNamespaceEntityPolicy(), new NoForeignRootFieldsEntityPolicy(), new FieldFormatEntityPolicy(), new SchemaValidEntityPolicy()];
+
+/**
+ * Applies Backstage's entity policies (default namespace, no foreign root fields, field formats, the
+ * entity schema) and the kind's schema. Returns the normalized entity or throws with every problem.
+ */
+export async function validateEntity(raw: unknown): Promise<Entity> {
+  const env = envelope.safeParse(raw);
+  if (!env.success) {
+    throw new Error(`not an entity: ${env.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  let entity = structuredClone(raw) as Entity & Parameters<(typeof policies)[number]['enforce']>[0];
+  for (const policy of policies) {
+    const next = await policy.enforce(entity);
+    if (!next) throw new Error('rejected by entity policy');
+    entity = next as typeof entity;
+  }
+  if (entity.kind === 'API') {
+    const validator = (entity.spec as { type?: unknown } | undefined)?.type === 'mcp-server' ? mcpServerApiEntityValidator : apiEntityV1alpha1Validator;
+    if (await validator.check(entity)) return entity;
+  }
+  for (const validator of kindValidators) {
+    if (await validator.check(entity)) return entity;
+  }
+  throw new Error(`unknown kind ${entity.kind} (apiVersion ${entity.apiVersion}); Plinth knows Component, API, Resource, System, Domain, Group, User, Location, Template and AiResource`);
+}

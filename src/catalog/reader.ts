@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { glob } from 'tinyglobby';
+import { parseYamlDocuments, parseYamlValue } from './model/yaml.js';
+
+/** Where a location points: a file path or glob, or an http(s) URL. */
+export interface LocationSpec {
+  type: 'file' | 'url';
+  target: string;
+}
+
+export interface ReadEntity {
+  /** The document as written, with placeholders resolved. */
+  raw: Record<string, unknown>;
+  /** `file:/abs/path.yaml` or `url:https://…`: the managed-by-location of the entity. */
+  locationRef: string;
+  /** The folder the entity came from, as a location ref (`url:…/` or `file:/dir/`): its source-location. */
+  sourceRef: string;
+  /** Position of the document in its file, for error messages. */
+  docIndex: number;
+}
+
+export interface ReadProblem {
+  locationRef: string;
+  message: string;
+}
+
+export interface ReadResult {
+  entities: ReadEntity[];
+  problems: ReadProblem[];
+  /** Locations that could not be read at all: entities they emitted before are kept as they are. */
+  unreadable: Set<string>;
+  /** Every location ref visited (root, nested Location targets, glob matches). */
+  visited: Set<string>;
+}
+
+export interface ReaderOptions {
+  /** File locations and file placeholders must stay inside this folder (realpath). */
+  fileRoot: string;
+  fetchUrl: (url: string, limits: { maxBytes: number; timeoutMs: number }) => Promise<string>;
+  maxFileBytes: number;
+  maxDepth: number;
+  maxEntities: number;
+}
+
+export const defaultReaderLimits = { maxFileBytes: 4 * 1024 * 1024, maxDepth: 16, maxEntities: 500_000 };
+
+/** Reads an http(s) URL with a size and time limit. */
+export async function fetchUrlText(url: string, limits: { maxBytes: number; timeoutMs: number }): Promise<string> {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url}: only http and https URLs can be read`);
+  const res = await fetch(url, { signal: AbortSignal.timeout(limits.timeoutMs), redirect: 'follow' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const length = Number(res.headers.get('content-length') ?? '0');
+  if (length > limits.maxBytes) throw new Error(`${url}: ${length} bytes is over the ${limits.maxBytes}-byte limit`);
+  const body = await res.text();
+  if (Buffer.byteLength(body) > limits.maxBytes) throw new Error(`${url}: over the ${limits.maxBytes}-byte limit`);
+  return body;
+}
+
+/** Backstage's generated Location entity name for a registered location. */
+export function generatedLocationName(spec: LocationSpec): string {
+  return `generated-${createHash('sha1').update(`${spec.type}:${spec.target}`).digest('hex')}`;
+}
+
+/**
+ * Reads a location and every Location it leads to, collecting entities with placeholders resolved.
+ * A bad file or document becomes a problem on its location; everything else is still read.
+ */
+export async function readLocationTree(root: LocationSpec, options: ReaderOptions): Promise<ReadResult> {
+  const result: ReadResult = { entities: [], problems: [], unreadable: new Set(), visited: new Set() };
+  const fileRoot = await realpath(options.fileRoot).catch(() => resolve(options.fileRoot));
+  const insideRoot = (path: string) => path === fileRoot || path.startsWith(fileRoot + sep);
+
+  async function readText(spec: LocationSpec): Promise<string> {
+    if (spec.type === 'url') return options.fetchUrl(spec.target, { maxBytes: options.maxFileBytes, timeoutMs: 10_000 });
+    const real = await realpath(spec.target).catch(() => {
+      throw new Error(`${spec.target}: no such file`);
+    });
+    if (!insideRoot(real)) throw new Error(`${spec.target}: outside the allowed folder ${options.fileRoot}`);
+    const info = await stat(real);
+    if (!info.isFile()) throw new Error(`${spec.target}: not a file`);
+    if (info.size > options.maxFileBytes) throw new Error(`${spec.target}: ${info.size} bytes is over the ${options.maxFileBytes}-byte limit`);
+    return readFile(real, 'utf8');
+  }
+
+  /** Resolves a (possibly relative) target against the file or URL that mentions it. */
+  function resolveTarget(type: 'file' | 'url', target: string, base: LocationSpec | undefined): LocationSpec {
+    if (type === 'url' || /^https?:\/\//.test(target)) {
+      return { type: 'url', target: base?.type === 'url' ? new URL(target, base.target).toString() : new URL(target).toString() };
+    }
+    if (base?.type === 'url') return { type: 'url', target: new URL(target, base.target).toString() };
+    const path = isAbsolute(target) ? target : resolve(base ? dirname(base.target) : fileRoot, target);
+    return { type: 'file', target: path };
+  }
+
+  async function resolvePlaceholders(value: unknown, base: LocationSpec, path: string): Promise<unknown> {
+    if (Array.isArray(value)) return Promise.all(value.map((v, i) => resolvePlaceholders(v, base, `${path}[${i}]`)));
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value);
+    if (entries.length === 1 && ['$text', '$json', '$yaml'].includes(entries[0]![0])) {
+      const [kind, target] = entries[0]!;
+      if (typeof target !== 'string') throw new Error(`${path}: ${kind} needs a string path or URL`);
+      const spec = resolveTarget(base.type, target, base);
+      let text: string;
+      try {
+        text = await readText(spec);
+      } catch (err) {
+        throw new Error(`${path}: ${kind} ${target}: ${(err as Error).message}`);
+      }
+      if (kind === '$text') return text;
+      if (kind === '$json') {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (err) {
+          throw new Error(`${path}: $json ${target}: invalid JSON: ${(err as Error).message}`);
+        }
+      }
+      return parseYamlValue(text, target);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of entries) out[k] = await resolvePlaceholders(v, base, path ? `${path}.${k}` : k);
+    return out;
+  }
+
+  async function expand(spec: LocationSpec): Promise<LocationSpec[]> {
+    if (spec.type === 'url' || !/[*?{[]/.test(spec.target)) return [spec];
+    const rel = relative(fileRoot, spec.target);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${spec.target}: outside the allowed folder ${options.fileRoot}`);
+    const matches = await glob(rel, { cwd: fileRoot, absolute: true, onlyFiles: true, followSymbolicLinks: false });
+    return matches.sort().map((target) => ({ type: 'file' as const, target }));
+  }
+
+  async function visit(spec: LocationSpec, depth: number, chain: string[]): Promise<void> {
+    const ref = `${spec.type}:${spec.target}`;
+    if (chain.includes(ref)) {
+      result.problems.push({ locationRef: chain[chain.length - 1]!, message: `Location cycle: ${[...chain, ref].join(' → ')}` });
+      return;
+    }
+    if (depth > options.maxDepth) {
+      result.problems.push({ locationRef: ref, message: `Locations nest deeper than ${options.maxDepth} levels` });
+      return;
+    }
+    let specs: LocationSpec[];
+    try {
+      specs = await expand(spec);
+    } catch (err) {
+      result.problems.push({ locationRef: ref, message: (err as Error).message });
+      result.unreadable.add(ref);
+      return;
+    }
+    if (specs.length === 0) result.problems.push({ locationRef: ref, message: `${spec.target}: no file matches` });
+    for (const one of specs) {
+      const oneRef = `${one.type}:${one.target}`;
+      if (result.visited.has(oneRef)) continue;
+      result.visited.add(oneRef);
+      let text: string;
+      try {
+        text = await readText(one);
+      } catch (err) {
+        result.problems.push({ locationRef: oneRef, message: (err as Error).message });
+        result.unreadable.add(oneRef);
+        continue;
+      }
+      const sourceRef = one.type === 'url' ? `url:${new URL('./', one.target).toString()}` : `file:${dirname(one.target)}/`;
+      for (const doc of parseYamlDocuments(text, one.target)) {
+        if (doc.error) {
+          result.problems.push({ locationRef: oneRef, message: doc.error });
+          continue;
+        }
+        if (doc.value === null || doc.value === undefined) continue;
+        if (typeof doc.value !== 'object' || Array.isArray(doc.value)) {
+          result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1} is not an object` });
+          continue;
+        }
+        if (result.entities.length >= options.maxEntities) {
+          result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location` });
+          return;
+        }
+        let raw: Record<string, unknown>;
+        try {
+          raw = (await resolvePlaceholders(doc.value, one, '')) as Record<string, unknown>;
+        } catch (err) {
+          const name = (doc.value as { metadata?: { name?: unknown } }).metadata?.name;
+          result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1}${typeof name === 'string' ? ` (${name})` : ''}: ${(err as Error).message}` });
+          continue;
+        }
+        result.entities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index });
+        if (raw.kind === 'Location') {
+          const locSpec = (raw.spec ?? {}) as { type?: unknown; target?: unknown; targets?: unknown };
+          const type = locSpec.type === 'url' || locSpec.type === 'file' ? locSpec.type : one.type;
+          const targets = [locSpec.target, ...(Array.isArray(locSpec.targets) ? locSpec.targets : [])].filter((t): t is string => typeof t === 'string');
+          for (const target of targets) {
+            let next: LocationSpec;
+            try {
+              next = resolveTarget(type, target, one);
+            } catch (err) {
+              result.problems.push({ locationRef: oneRef, message: `target ${target}: ${(err as Error).message}` });
+              continue;
+            }
+            await visit(next, depth + 1, [...chain, oneRef]);
+          }
+        }
+      }
+    }
+  }
+
+  await visit(root.type === 'file' ? { type: 'file', target: resolve(fileRoot, root.target) } : root, 0, []);
+  return result;
+}

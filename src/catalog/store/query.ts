@@ -1,0 +1,128 @@
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { Db } from '../../kernel/index.js';
+import type { FilterNode, OrderField } from '../model/filters.js';
+import type { CatalogTables } from './tables.js';
+
+type EB = ExpressionBuilder<CatalogTables & { e: CatalogTables['catalog_entities'] }, 'e'>;
+
+/** Keys answered from catalog_entities' own columns (lowercased there), which skips the search table. */
+const columnKeys: Record<string, 'kind' | 'namespace' | 'name'> = { kind: 'kind', 'metadata.namespace': 'namespace', 'metadata.name': 'name' };
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** Compiles a filter into a WHERE expression over `catalog_entities as e`; every value is a bound parameter. */
+export function compileFilter(eb: EB, node: FilterNode): Expression<SqlBool> {
+  switch (node.op) {
+    case 'all':
+      return node.items.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(node.items.map((n) => compileFilter(eb, n)));
+    case 'any':
+      return node.items.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(node.items.map((n) => compileFilter(eb, n)));
+    case 'not':
+      return eb.not(compileFilter(eb, node.item));
+    case 'in': {
+      const column = columnKeys[node.key];
+      if (column) return eb(`e.${column}`, 'in', node.values);
+      return eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', '=', node.key).where('value', 'in', node.values));
+    }
+    case 'exists':
+      if (columnKeys[node.key]) return sql<SqlBool>`1 = 1`;
+      return eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', '=', node.key));
+    case 'prefix':
+      return eb(
+        'e.uid',
+        'in',
+        eb
+          .selectFrom('catalog_search')
+          .select('uid')
+          .where('key', '=', node.key)
+          .where(sql<SqlBool>`value like ${escapeLike(node.prefix) + '%'} escape '\\'`),
+      );
+    case 'relation': {
+      let sub = eb.selectFrom('catalog_relations').select('source_ref').where('type_lc', '=', node.type);
+      if (node.targetRefs) sub = sub.where('target_ref', 'in', node.targetRefs);
+      return eb('e.entity_ref', 'in', sub);
+    }
+  }
+}
+
+export interface EntityQuery {
+  filter: FilterNode;
+  order: OrderField[];
+  fullText?: { term: string; fields: string[] };
+  limit?: number;
+  offset?: number;
+}
+
+function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
+  const base = compileFilter(eb, q.filter);
+  if (!q.fullText || q.fullText.term === '') return base;
+  const pattern = `%${escapeLike(q.fullText.term.toLowerCase())}%`;
+  const fields = q.fullText.fields.map((f) => f.toLowerCase());
+  return eb.and([
+    base,
+    eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', 'in', fields).where(sql<SqlBool>`value like ${pattern} escape '\\'`)),
+  ]);
+}
+
+/** Matching entity uids in order; entities without the order field sort last, ties by entity ref. */
+export async function selectMatchingUids(db: Db, q: EntityQuery): Promise<string[]> {
+  let query = db
+    .tables<CatalogTables>()
+    .selectFrom('catalog_entities as e')
+    .select('e.uid')
+    .where((eb) => withFullText(eb, q));
+  for (const [i, o] of q.order.entries()) {
+    const column = columnKeys[o.field];
+    if (column) {
+      query = query.orderBy(`e.${column}`, o.order);
+      continue;
+    }
+    const sortKey = sql<string | null>`(select min(s${sql.raw(String(i))}.value) from catalog_search s${sql.raw(String(i))} where s${sql.raw(String(i))}.uid = e.uid and s${sql.raw(String(i))}.key = ${o.field})`;
+    query = query.orderBy(sql`case when ${sortKey} is null then 1 else 0 end`).orderBy(sortKey, o.order);
+  }
+  query = query.orderBy('e.entity_ref', 'asc');
+  if (q.limit !== undefined) query = query.limit(q.limit);
+  if (q.offset) query = q.limit === undefined ? query.limit(1_000_000_000).offset(q.offset) : query.offset(q.offset);
+  return (await query.execute()).map((r) => r.uid);
+}
+
+export async function countMatching(db: Db, q: EntityQuery): Promise<number> {
+  const row = await db
+    .tables<CatalogTables>()
+    .selectFrom('catalog_entities as e')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where((eb) => withFullText(eb, q))
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Distinct values of each facet key with the number of matching entities, values in their original case. */
+export async function selectFacets(db: Db, keys: readonly string[], filter: FilterNode): Promise<Record<string, { value: string; count: number }[]>> {
+  const k = db.tables<CatalogTables & { e: CatalogTables['catalog_entities'] }>();
+  const out: Record<string, { value: string; count: number }[]> = {};
+  const filtered = filter.op === 'all' && filter.items.length === 0 ? undefined : filter;
+  for (const key of keys) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('relations.')) {
+      let q = k
+        .selectFrom('catalog_relations as r')
+        .innerJoin('catalog_entities as e', 'e.entity_ref', 'r.source_ref')
+        .select(['r.target_ref as value', (eb) => eb.fn.count<number>('e.uid').distinct().as('count')])
+        .where('r.type_lc', '=', lower.slice('relations.'.length));
+      if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, filtered));
+      const rows = await q.groupBy('r.target_ref').execute();
+      out[key] = rows.map((r) => ({ value: r.value, count: Number(r.count) }));
+      continue;
+    }
+    let q = k
+      .selectFrom('catalog_search as s')
+      .innerJoin('catalog_entities as e', 'e.uid', 's.uid')
+      .select(['s.original as value', (eb) => eb.fn.count<number>('s.uid').distinct().as('count')])
+      .where('s.key', '=', lower)
+      .where('s.original', 'is not', null);
+    if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, filtered));
+    const rows = await q.groupBy('s.original').execute();
+    out[key] = rows.map((r) => ({ value: r.value as string, count: Number(r.count) })).sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
+  }
+  return out;
+}

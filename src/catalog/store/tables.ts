@@ -1,0 +1,31 @@
+/** The catalog's tables; only files in this folder touch them. */
+export interface CatalogTables {
+  catalog_locations: {
+    id: string;
+    type: 'file' | 'url';
+    target: string;
+    entity_ref: string;
+    created_by: string;
+    created_at: string;
+    refreshed_at: string | null;
+    problems: string;
+  };
+  catalog_entities: {
+    uid: string;
+    entity_ref: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    owner_ref: string | null;
+    root_location_id: string | null;
+    location_ref: string;
+    body: string;
+    problems: string;
+    content_hash: string;
+    orphan: number;
+    created_at: string;
+    updated_at: string;
+  };
+  catalog_relations: { origin_uid: string; source_ref: string; type: string; type_lc: string; target_ref: string };
+  catalog_search: { uid: string; key: string; value: string | null; original: string | null };
+}
