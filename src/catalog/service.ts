@@ -11,8 +11,8 @@ import {
   type Permission,
   type Principal,
 } from '../kernel/index.js';
-import { ANNOTATION_ORIGIN_LOCATION, type Entity, type EntityRelation } from './model/entity.js';
-import { matchAll, pickFields, type FilterNode, type OrderField } from './model/filters.js';
+import type { Entity, EntityRelation } from './model/entity.js';
+import { pickFields, type FilterNode } from './model/filters.js';
 import { parseRef, refKey } from './model/refs.js';
 import type { CatalogLocation, StoredEntity } from './model/types.js';
 import { ingestLocation, processEntity, type IngestSummary } from './ingest.js';
