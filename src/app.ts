@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type CatalogOptions } from './catalog/index.js';
+import { createDocs, docsRoutes } from './docs/index.js';
+import { createSearch, searchRoutes, type Search } from './search/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
 /** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
@@ -9,6 +11,7 @@ export interface App {
   server: Server;
   kernel: Kernel;
   catalog: Catalog;
+  search: Search;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -39,10 +42,15 @@ export interface AppOptions {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const kernel = await createKernel(config, { clock: options.clock, logger: options.logger, version, webDir: join(packageRoot, 'web', 'dist') });
   const { server } = kernel;
-  const catalog = createCatalog(kernel, options.catalog);
+  const examplesDir = join(packageRoot, 'examples');
+  const catalog = createCatalog(kernel, { extraFileRoots: [examplesDir], ...options.catalog });
 
   await kernel.registerRoutes();
+  const docs = createDocs({ logger: kernel.logger.child({ layer: 'docs' }) });
   await server.register(catalogRoutes(catalog), { prefix: '/api/catalog' });
+  const search = createSearch({ kernel, catalog, docs });
+  await server.register(docsRoutes({ catalog, docs }), { prefix: '/api/docs' });
+  await server.register(searchRoutes(search), { prefix: '/api/search' });
   const layerMigrations = [...catalogMigrations];
   let stopping: Promise<void> | undefined;
 
@@ -50,9 +58,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     server,
     kernel,
     catalog,
+    search,
     async start() {
       await catalog.start();
       const result = await kernel.start(layerMigrations);
+      // A newcomer's first look at the portal is a living catalog: the demo organisation, once.
+      if (result.admin && config.demo) {
+        await catalog.addLocation({ kind: 'system', name: 'bootstrap' }, { type: 'file', target: join(examplesDir, 'demo-org', 'catalog-info.yaml') }, { dryRun: false });
+      }
+      await search.start();
       await server.ready();
       return result;
     },
@@ -61,6 +75,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
     stop() {
       stopping ??= (async () => {
+        search.stop();
         kernel.streams.closeAll();
         await server.close();
         await kernel.stop();

@@ -36,8 +36,8 @@ export interface ReadResult {
 }
 
 export interface ReaderOptions {
-  /** File locations and file placeholders must stay inside this folder (realpath). */
-  fileRoot: string;
+  /** File locations and file placeholders must stay inside one of these folders (realpath); relative targets resolve against the first. */
+  fileRoots: readonly string[];
   fetchUrl: (url: string, limits: { maxBytes: number; timeoutMs: number }) => Promise<string>;
   maxFileBytes: number;
   maxDepth: number;
@@ -70,15 +70,17 @@ export function generatedLocationName(spec: LocationSpec): string {
  */
 export async function readLocationTree(root: LocationSpec, options: ReaderOptions): Promise<ReadResult> {
   const result: ReadResult = { entities: [], problems: [], unreadable: new Set(), visited: new Set() };
-  const fileRoot = await realpath(options.fileRoot).catch(() => resolve(options.fileRoot));
-  const insideRoot = (path: string) => path === fileRoot || path.startsWith(fileRoot + sep);
+  const roots = await Promise.all(options.fileRoots.map((r) => realpath(r).catch(() => resolve(r))));
+  const fileRoot = roots[0]!;
+  const insideRoot = (path: string) => roots.some((root) => path === root || path.startsWith(root + sep));
+  const allowed = options.fileRoots.join(', ');
 
   async function readText(spec: LocationSpec): Promise<string> {
     if (spec.type === 'url') return options.fetchUrl(spec.target, { maxBytes: options.maxFileBytes, timeoutMs: 10_000 });
     const real = await realpath(spec.target).catch(() => {
       throw new Error(`${spec.target}: no such file`);
     });
-    if (!insideRoot(real)) throw new Error(`${spec.target}: outside the allowed folder ${options.fileRoot}`);
+    if (!insideRoot(real)) throw new Error(`${spec.target}: outside the catalog's file roots (${allowed})`);
     const info = await stat(real);
     if (!info.isFile()) throw new Error(`${spec.target}: not a file`);
     if (info.size > options.maxFileBytes) throw new Error(`${spec.target}: ${info.size} bytes is over the ${options.maxFileBytes}-byte limit`);
@@ -126,9 +128,10 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
 
   async function expand(spec: LocationSpec): Promise<LocationSpec[]> {
     if (spec.type === 'url' || !/[*?{[]/.test(spec.target)) return [spec];
-    const rel = relative(fileRoot, spec.target);
-    if (rel.startsWith('..') || isAbsolute(rel)) throw new Error(`${spec.target}: outside the allowed folder ${options.fileRoot}`);
-    const matches = await glob(rel, { cwd: fileRoot, absolute: true, onlyFiles: true, followSymbolicLinks: false });
+    const root = roots.find((r) => !relative(r, spec.target).startsWith('..'));
+    if (!root) throw new Error(`${spec.target}: outside the catalog's file roots (${allowed})`);
+    const matches = await glob(relative(root, spec.target), { cwd: root, absolute: true, onlyFiles: true, followSymbolicLinks: false });
+    // Each match is re-checked against the roots when it is read (realpath), so a symlinked match cannot escape.
     return matches.sort().map((target) => ({ type: 'file' as const, target }));
   }
 

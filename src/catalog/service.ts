@@ -1,9 +1,11 @@
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import {
   authorize,
   ConflictError,
   InputError,
   NotFoundError,
+  NotImplementedError,
   newId,
   toIso,
   userRef,
@@ -11,7 +13,7 @@ import {
   type Permission,
   type Principal,
 } from '../kernel/index.js';
-import type { Entity, EntityRelation } from './model/entity.js';
+import { ANNOTATION_SOURCE_LOCATION, ANNOTATION_TECHDOCS_REF, type Entity, type EntityRelation } from './model/entity.js';
 import { pickFields, type FilterNode } from './model/filters.js';
 import { parseRef, refKey } from './model/refs.js';
 import type { CatalogLocation, StoredEntity } from './model/types.js';
@@ -57,6 +59,11 @@ export interface Catalog {
   removeEntityByUid(principal: Principal, uid: string): Promise<void>;
   /** Validates an entity through the whole processing pipeline without storing it; returns the problems. */
   validateEntity(principal: Principal, entity: unknown, locationRef: string): Promise<string[]>;
+  /**
+   * The folder holding an entity's docs (annotation `backstage.io/techdocs-ref: dir:<path>`, relative to its
+   * file source location), kept inside the catalog's file roots.
+   */
+  docsFolderOf(principal: Principal, ref: string): Promise<string>;
   /** Group refs a user is a member of, for ownership decisions. */
   membershipsOf(userEntityRef: string): Promise<string[]>;
   /** Entities changed after a watermark, for indexers (search, docs). */
@@ -65,6 +72,8 @@ export interface Catalog {
 }
 
 export interface CatalogOptions {
+  /** Folders readable besides config.catalog.fileRoot (the app adds the shipped examples). */
+  extraFileRoots?: readonly string[];
   /** Reads http(s) URLs; the default fetches with limits. Tests may route known hosts to local fakes. */
   fetchUrl?: ReaderOptions['fetchUrl'];
 }
@@ -73,7 +82,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
   const { store, jobs, ledger, clock, config } = kernel;
   const log = kernel.logger.child({ layer: 'catalog' });
   const readerOptions: ReaderOptions = {
-    fileRoot: config.catalog.fileRoot,
+    fileRoots: [config.catalog.fileRoot, ...(options.extraFileRoots ?? [])],
     fetchUrl: options.fetchUrl ?? fetchUrlText,
     ...defaultReaderLimits,
   };
@@ -345,6 +354,24 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       } catch (err) {
         return [(err as Error).message];
       }
+    },
+
+    async docsFolderOf(principal, ref) {
+      authorize(principal, catalogPermissions.read);
+      const stored = await byRef(ref);
+      if (!stored) throw new NotFoundError(`No entity ${ref} found`);
+      const docsRef = stored.entity.metadata.annotations?.[ANNOTATION_TECHDOCS_REF];
+      if (!docsRef) throw new NotFoundError(`${ref} has no docs: add the annotation ${ANNOTATION_TECHDOCS_REF}: dir:.`);
+      if (!docsRef.startsWith('dir:')) throw new NotImplementedError(`${ANNOTATION_TECHDOCS_REF} "${docsRef}": only dir: refs are rendered in this installation`);
+      const source = stored.entity.metadata.annotations?.[ANNOTATION_SOURCE_LOCATION] ?? '';
+      if (!source.startsWith('file:')) throw new NotImplementedError(`${ref}: docs are rendered from file sources; this entity's source is ${source || 'unknown'}`);
+      const folder = resolve(source.slice('file:'.length), docsRef.slice('dir:'.length));
+      const real = await realpath(folder).catch(() => {
+        throw new NotFoundError(`${ref}: the docs folder ${docsRef} does not exist`);
+      });
+      const roots = await Promise.all(readerOptions.fileRoots.map((r) => realpath(r).catch(() => resolve(r))));
+      if (!roots.some((root) => real === root || real.startsWith(root + sep))) throw new NotFoundError(`${ref}: the docs folder ${docsRef} is outside the catalog's file roots`);
+      return real;
     },
 
     async membershipsOf(userEntityRef) {

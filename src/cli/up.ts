@@ -6,6 +6,7 @@ interface UpOptions {
   host?: string;
   dataDir?: string;
   databaseUrl?: string;
+  demo: boolean;
 }
 
 /** The `plinth up` flags back as the argv that the kernel's parseConfig reads. */
@@ -15,6 +16,7 @@ export function upArgv(opts: UpOptions): string[] {
   if (opts.host !== undefined) argv.push('--host', opts.host);
   if (opts.dataDir !== undefined) argv.push('--data-dir', opts.dataDir);
   if (opts.databaseUrl !== undefined) argv.push('--database-url', opts.databaseUrl);
+  if (!opts.demo) argv.push('--no-demo');
   return argv;
 }
 
@@ -27,6 +29,7 @@ export function registerUpCommand(program: Command, cli: Cli): void {
     .option('--host <address>', 'address to listen on (default 127.0.0.1, or PLINTH_HOST)')
     .option('--data-dir <dir>', 'data directory (default .plinth, or PLINTH_DATA_DIR)')
     .option('--database-url <url>', 'postgres:// URL (default: embedded SQLite, or PLINTH_DATABASE_URL)')
+    .option('--no-demo', 'do not load the demo organisation on first start')
     .action(async (opts: UpOptions) => {
       // Loaded lazily: only `up` needs the server; the other commands stay quick to start.
       const { parseConfig } = await import('../kernel/index.js');

@@ -5,11 +5,11 @@ import { InputError } from './errors.js';
 describe('parseConfig', () => {
   it('defaults to 127.0.0.1:7007, .plinth and SQLite', () => {
     const c = parseConfig([], {}, '/srv');
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 7007, dataDir: '/srv/.plinth', databaseUrl: undefined });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 7007, dataDir: '/srv/.plinth', databaseUrl: undefined, demo: true });
   });
   it('lets flags win over the environment', () => {
-    const c = parseConfig(['--port', '8000', '--data-dir', 'd'], { PLINTH_PORT: '9000', PLINTH_DATABASE_URL: 'postgres://x/y' }, '/srv');
-    expect(c).toMatchObject({ port: 8000, dataDir: '/srv/d', databaseUrl: 'postgres://x/y' });
+    const c = parseConfig(['--port', '8000', '--data-dir', 'd', '--no-demo'], { PLINTH_PORT: '9000', PLINTH_DATABASE_URL: 'postgres://x/y' }, '/srv');
+    expect(c).toMatchObject({ port: 8000, dataDir: '/srv/d', databaseUrl: 'postgres://x/y', demo: false });
   });
   it('names the setting that is wrong', () => {
     expect(() => parseConfig(['--port', 'abc'], {})).toThrow(/--port: "abc" is not a port number/);

@@ -20,6 +20,8 @@ export interface Config {
   jobs: { workerEnabled: boolean; concurrency: number; leaseMs: number; drainMs: number };
   /** Seconds an HTTP session lives without use. */
   sessionIdleS: number;
+  /** Load the demo organisation into the catalog on first start. */
+  demo: boolean;
   catalog: {
     /** File locations and `$text` placeholders of file locations must stay inside this folder. */
     fileRoot: string;
@@ -55,6 +57,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         'database-url': { type: 'string' },
+        'no-demo': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -90,6 +93,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     bodyLimitBytes: 1024 * 1024,
     jobs: { workerEnabled: true, concurrency: e.PLINTH_JOB_CONCURRENCY ?? 8, leaseMs: 30_000, drainMs: 10_000 },
     sessionIdleS: 12 * 3600,
+    demo: flags['no-demo'] !== true,
     catalog: {
       fileRoot: resolve(cwd, e.PLINTH_CATALOG_FILE_ROOT ?? '.'),
       refreshIntervalS: e.PLINTH_CATALOG_REFRESH_INTERVAL_S ?? 300,

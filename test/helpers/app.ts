@@ -6,7 +6,7 @@ export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 export function testConfig(db: { dataDir: string; databaseUrl: string | undefined }, overrides: Partial<Config> = {}): Config {
   const base = parseConfig(['--data-dir', db.dataDir, '--port', '0'], { PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_LEVEL: 'silent' });
-  return { ...base, databaseUrl: db.databaseUrl, prettyLogs: false, ...overrides, jobs: { ...base.jobs, drainMs: 2000, ...overrides.jobs } };
+  return { ...base, databaseUrl: db.databaseUrl, prettyLogs: false, demo: false, ...overrides, jobs: { ...base.jobs, drainMs: 2000, ...overrides.jobs } };
 }
 
 export interface TestApp {
@@ -74,7 +74,7 @@ export async function startTestApp(options: { dialect: DialectName; listen?: boo
 }
 
 /** A listening server for foreign clients (browser, CLI): the contract the journey tests use. */
-export async function startTestServer(options: { dialect: DialectName }) {
-  const t = await startTestApp({ dialect: options.dialect, listen: true });
+export async function startTestServer(options: { dialect: DialectName; config?: Partial<Config>; app?: AppOptions }) {
+  const t = await startTestApp({ dialect: options.dialect, listen: true, config: options.config, app: options.app });
   return { url: t.url, adminUsername: 'admin' as const, adminPassword: ADMIN_PASSWORD, adminToken: t.adminToken, testApp: t, close: () => t.close() };
 }
