@@ -170,6 +170,8 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
       for (const doc of parseYamlDocuments(text, one.target)) {
         if (doc.error) {
           result.problems.push({ locationRef: oneRef, message: doc.error });
+          // A document we cannot parse may hold entities we had: nothing from this file is orphaned this time.
+          result.unreadable.add(oneRef);
           continue;
         }
         if (doc.value === null || doc.value === undefined) continue;

@@ -90,6 +90,8 @@ export function createStore(options: StoreOptions): Store {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    // 64 MiB page cache: bulk catalog writes touch many index pages.
+    sqlite.pragma('cache_size = -65536');
     kysely = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
   }
 
