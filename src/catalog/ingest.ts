@@ -155,6 +155,16 @@ export async function ingestLocation(
     summary.changedRefs.push(row.ref);
   }
 
+  // The location's problems show on its generated Location entity, as Backstage shows processing errors.
+  const statusItems = problems.map((p) => processingItem('error', p.message));
+  const generated = writes.find((w) => w.row.entity_ref === location.entityRef);
+  if (generated) {
+    generated.row.problems = JSON.stringify([...(JSON.parse(generated.row.problems) as EntityStatusItem[]), ...statusItems]);
+  } else {
+    const [old] = await selectByRefs(deps.store, [location.entityRef]);
+    if (old && JSON.stringify(old.problems) !== JSON.stringify(statusItems)) writes.push(rewrite(old, { problems: statusItems }, now));
+  }
+
   for (let i = 0; i < writes.length; i += 500) {
     const batch = writes.slice(i, i + 500);
     await deps.store.transaction((tx) => writeEntities(tx, batch));

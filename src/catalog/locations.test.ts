@@ -51,6 +51,9 @@ describe.each(dialects)('catalog locations and ingestion on %s', (dialect) => {
     expect(await entity('component:good-two')).toBeDefined();
     const list = await problems(id);
     expect(list).toHaveLength(2);
+    const locationEntity = (await (await api('GET', '/locations')).json() as { data: { id: string; entityRef: string } }[]).find((l) => l.data.id === id)!.data.entityRef;
+    const status = (await api('GET', `/entities/by-name/location/default/${locationEntity.split('/')[1]}`)).json() as { status: { items: { level: string; message: string }[] } };
+    expect(status.status.items.map((i) => i.message)).toEqual(list);
     expect(list[0]).toMatch(/document 2 \(Component bad one!\)/);
     expect(list[1]).toMatch(/unknown kind NotAKind/);
   });

@@ -41,6 +41,16 @@ describe('createClient', () => {
     expect(seen[0]?.init?.body).toBe('{"a":1}');
   });
 
+  it('repeats a query parameter given as an array', async () => {
+    const seen: Seen[] = [];
+    const client = createClient({ server: 'http://x', fetch: answering(() => Response.json({}), seen) });
+    await client.json('GET', '/api/catalog/entities/by-query', { query: { filter: ['kind=api', 'kind=component,spec.type=service'], limit: '5', none: [] } });
+    const url = new URL(seen[0]!.url);
+    expect(url.searchParams.getAll('filter')).toEqual(['kind=api', 'kind=component,spec.type=service']);
+    expect(url.searchParams.get('limit')).toBe('5');
+    expect(url.searchParams.has('none')).toBe(false);
+  });
+
   it('leaves the token out when auth is false or there is none', async () => {
     const seen: Seen[] = [];
     await createClient({ server: 'http://x', token: 'tok', fetch: answering(() => Response.json({}), seen) }).json('GET', '/healthz', { auth: false });
@@ -75,6 +85,12 @@ describe('createClient', () => {
       status: 502,
       message: 'GET /api/status failed with 502 Bad Gateway',
     });
+  });
+
+  it('keeps an error body of another shape for the caller', async () => {
+    const body = { errors: [{ name: 'InputError', message: 'metadata.name is invalid' }] };
+    const client = createClient({ server: 'http://x', fetch: answering(() => Response.json(body, { status: 400 })) });
+    await expect(client.json('POST', '/api/catalog/validate-entity')).rejects.toMatchObject({ name: 'ResponseError', status: 400, body });
   });
 
   it('reports a 200 whose body is not JSON instead of crashing', async () => {

@@ -3,7 +3,10 @@
  * error body turned into an ApiError that keeps `name`, `message` and the status.
  */
 
-/** An error response from the server: `{ error: { name, message }, request, response: { statusCode } }`. */
+/**
+ * An error response from the server: `{ error: { name, message }, request, response: { statusCode } }`.
+ * `body` is the parsed JSON body, for the few routes that answer an error with another shape.
+ */
 export class ApiError extends Error {
   override readonly name: string;
   constructor(
@@ -12,6 +15,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly method: string,
     readonly url: string,
+    readonly body?: unknown,
   ) {
     super(message);
     this.name = name;
@@ -34,7 +38,8 @@ export interface RequestOptions {
   /** JSON request body. */
   body?: unknown;
   headers?: Record<string, string>;
-  query?: Record<string, string | undefined>;
+  /** Query parameters; an array repeats the parameter (`filter=a&filter=b`), undefined leaves it out. */
+  query?: Record<string, string | readonly string[] | undefined>;
   /** Send the bearer token (default true). */
   auth?: boolean;
   signal?: AbortSignal;
@@ -66,7 +71,8 @@ export function createClient(options: ClientOptions): Client {
   function urlFor(path: string, query: RequestOptions['query']): string {
     const url = new URL(`${server}${path}`);
     for (const [key, value] of Object.entries(query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, value);
+      if (typeof value === 'string') url.searchParams.set(key, value);
+      else for (const one of value ?? []) url.searchParams.append(key, one);
     }
     return url.toString();
   }
@@ -135,8 +141,8 @@ async function toApiError(res: Response, method: string, path: string): Promise<
   }
   const error = (parsed as { error?: { name?: unknown; message?: unknown } } | undefined)?.error;
   if (error !== undefined && typeof error.name === 'string' && typeof error.message === 'string') {
-    return new ApiError(error.name, error.message, res.status, method, path);
+    return new ApiError(error.name, error.message, res.status, method, path, parsed);
   }
   const reason = res.statusText !== '' ? `${res.status} ${res.statusText}` : `status ${res.status}`;
-  return new ApiError('ResponseError', `${method} ${path} failed with ${reason}`, res.status, method, path);
+  return new ApiError('ResponseError', `${method} ${path} failed with ${reason}`, res.status, method, path, parsed);
 }

@@ -21,7 +21,7 @@ describe('run', () => {
     expect(io.stdoutText()).toMatch(/^\d+\.\d+\.\d+\n$/);
     const help = memoryIo({});
     expect(await run(['--help'], help)).toBe(0);
-    for (const command of ['up', 'login', 'logout', 'whoami', 'token', 'status', 'events']) expect(help.stdoutText()).toContain(command);
+    for (const command of ['up', 'login', 'logout', 'whoami', 'token', 'status', 'events', 'catalog']) expect(help.stdoutText()).toContain(command);
   });
 
   it('exits 2 with commander’s message for an unknown command or a missing option', async () => {
@@ -104,9 +104,9 @@ describe('option parsing', () => {
   });
 
   it('turns `plinth up` options back into the flags parseConfig reads', () => {
-    expect(upArgv({})).toEqual([]);
-    expect(upArgv({ port: '0', host: '0.0.0.0', dataDir: 'd', databaseUrl: 'postgres://x/y' })).toEqual([
-      '--port', '0', '--host', '0.0.0.0', '--data-dir', 'd', '--database-url', 'postgres://x/y',
+    expect(upArgv({ demo: true })).toEqual([]);
+    expect(upArgv({ port: '0', host: '0.0.0.0', dataDir: 'd', databaseUrl: 'postgres://x/y', demo: false })).toEqual([
+      '--port', '0', '--host', '0.0.0.0', '--data-dir', 'd', '--database-url', 'postgres://x/y', '--no-demo',
     ]);
   });
 });

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './auth.js';
+import { registerCatalogCommands } from './catalog.js';
 import { ApiError, UnreachableError } from './client.js';
 import { createCli, loginHint, type Cli, type CliIo } from './context.js';
 import { CliError } from './errors.js';
@@ -38,6 +39,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   registerTokenCommands(program, cli);
   registerStatusCommand(program, cli);
   registerEventCommands(program, cli);
+  registerCatalogCommands(program, cli);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return cli.exitCode;
