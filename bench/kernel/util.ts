@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { createKernel, createLogger, parseConfig, type Kernel } from '../../src/kernel/index.js';
 
@@ -52,6 +54,8 @@ export const benchScript = (name: string) => fileURLToPath(new URL(`./${name}.js
 
 const children = new Set<ChildProcess>();
 const cleanups: (() => Promise<void> | void)[] = [];
+/** Children the bench itself signalled; any other exit is worth a progress line. */
+const signalled = new WeakSet<ChildProcess>();
 
 /** Registers a cleanup step; they run in reverse order from `cleanupAll`. */
 export function onCleanup(fn: () => Promise<void> | void): void {
@@ -66,11 +70,18 @@ export function spawnTracked(command: string, args: readonly string[], options: 
   return child;
 }
 
+export function signalChild(child: ChildProcess, signal: 'SIGKILL' | 'SIGTERM'): void {
+  signalled.add(child);
+  child.kill(signal);
+}
+
+export const wasSignalled = (child: ChildProcess) => signalled.has(child);
+
 /** Waits for a child to exit; SIGKILLs it after `timeoutMs`. */
 export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => signalChild(child, 'SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
@@ -78,15 +89,30 @@ export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<voi
   });
 }
 
-export async function cleanupAll(): Promise<void> {
-  for (const child of [...children]) child.kill('SIGKILL');
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      progress(`cleanup step failed: ${(err as Error).message}`);
+let cleaning: Promise<void> | undefined;
+/**
+ * Kills every child and runs every cleanup step, newest first, until none is left (a step may race
+ * with code still creating resources). Concurrent callers share one pass, so nobody exits mid-cleanup.
+ */
+export function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    while (children.size > 0 || cleanups.length > 0) {
+      for (const child of [...children]) signalChild(child, 'SIGKILL');
+      const fn = cleanups.pop();
+      if (!fn) {
+        await sleep(50); // let the killed children's exit events arrive
+        continue;
+      }
+      try {
+        await fn();
+      } catch (err) {
+        progress(`cleanup step failed: ${(err as Error).message}`);
+      }
     }
-  }
+  })().finally(() => {
+    cleaning = undefined;
+  });
+  return cleaning;
 }
 
 export function tempDir(label: string): string {
@@ -181,4 +207,32 @@ export async function openKernel(db: { dataDir: string; databaseUrl?: string }):
   onCleanup(close);
   await kernel.start([]);
   return { ...kernel, close };
+}
+
+/** Per-connection SQLite settings a raw baseline must share with the kernel's connection. */
+const connectionPragmas = ['synchronous', 'cache_size', 'foreign_keys', 'busy_timeout'] as const;
+
+/**
+ * A raw better-sqlite3 connection on a fresh file with the schema the kernel migrates and the
+ * pragmas the kernel's own connection runs with (read from it, so the baseline follows the kernel).
+ */
+export async function openRawSqlite(label: string): Promise<{ db: Database.Database; pragmas: Record<string, number | string> }> {
+  const dataDir = tempDir(label);
+  const kernel = await openKernel({ dataDir });
+  const pragmas: Record<string, number | string> = {};
+  try {
+    for (const name of [...connectionPragmas, 'journal_mode'] as const) {
+      const { rows } = await sql<Record<string, number | string>>`pragma ${sql.raw(name)}`.execute(kernel.store.tables<unknown>());
+      pragmas[name] = Object.values(rows[0] ?? {})[0] ?? 'unknown';
+    }
+  } finally {
+    await kernel.close();
+  }
+  const db = new Database(join(dataDir, 'plinth.db'));
+  onCleanup(() => {
+    if (db.open) db.close();
+  });
+  db.pragma(`journal_mode = ${pragmas.journal_mode}`);
+  for (const name of connectionPragmas) db.pragma(`${name} = ${Number(pragmas[name])}`);
+  return { db, pragmas };
 }

@@ -1,4 +1,8 @@
-import {
+import type { KindValidator } from '@backstage/catalog-model';
+import { z } from 'zod';
+import { catalogModel, catalogModelAlpha } from './backstage.js';
+
+const {
   componentEntityV1alpha1Validator,
   apiEntityV1alpha1Validator,
   domainEntityV1alpha1Validator,
@@ -11,10 +15,8 @@ import {
   FieldFormatEntityPolicy,
   NoForeignRootFieldsEntityPolicy,
   SchemaValidEntityPolicy,
-  type KindValidator,
-} from '@backstage/catalog-model';
-import { aiResourceEntityV1alpha1Validator, mcpServerApiEntityValidator } from '@backstage/catalog-model/alpha';
-import { z } from 'zod';
+} = catalogModel;
+const { aiResourceEntityV1alpha1Validator, mcpServerApiEntityValidator } = catalogModelAlpha;
 
 /** A catalog entity as Backstage defines it (catalog-info.yaml). */
 export interface Entity {

@@ -1,4 +1,6 @@
-import { parseEntityRef } from '@backstage/catalog-model';
+import { catalogModel } from './backstage.js';
+
+const { parseEntityRef } = catalogModel;
 import { InputError } from '../../kernel/index.js';
 
 export const DEFAULT_NAMESPACE = 'default';

@@ -25,7 +25,8 @@ export const jobsMigrations: Migration[] = [
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .addColumn('finished_at', 'text')
         .execute();
-      await db.schema.createIndex('kernel_jobs_claim').on('kernel_jobs').columns(['state', 'run_at']).execute();
+      // In the claim's order, so a claim reads the head of the queue instead of sorting all of it.
+      await db.schema.createIndex('kernel_jobs_claim').on('kernel_jobs').columns(['state', 'priority desc', 'run_at']).execute();
       await db.schema.createIndex('kernel_jobs_lease').on('kernel_jobs').columns(['state', 'lease_expires_at']).execute();
       await db.schema.createIndex('kernel_jobs_lease_token').on('kernel_jobs').column('lease_token').execute();
       await db.schema.createIndex('kernel_jobs_kind').on('kernel_jobs').columns(['kind', 'created_at']).execute();

@@ -20,6 +20,8 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Safety-net poll; wake-ups normally come from enqueue notifications. */
   pollMs?: number;
+  /** While jobs run, how long to gather wake-ups before the next claim. */
+  coalesceMs?: number;
   workerId?: string;
 }
 
@@ -76,6 +78,7 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
     const id = options.workerId ?? `${hostname()}:${process.pid}:${newSecret(4)}`;
     const leaseMs = options.leaseMs ?? 30_000;
     const pollMs = options.pollMs ?? 1000;
+    const coalesceMs = options.coalesceMs ?? 5;
     const log = logger.child({ worker: id });
     const running = new Map<string, { job: ClaimedJob; abort: AbortController; done: Promise<void> }>();
     const heartbeats = new Map<string, NodeJS.Timeout>();
@@ -95,8 +98,8 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
           wakePending = false;
           return resolve();
         }
+        // Not unref'd: a worker process with nothing else to do stays alive to poll.
         const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
-        timer?.unref();
         wakeUp = () => {
           if (timer) clearTimeout(timer);
           wakePending = false;
@@ -212,6 +215,9 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
     const loop = (async () => {
       await reclaim();
       while (!stopping) {
+        // While busy, let wake-ups pile up for a moment: one claim then fills several free slots,
+        // instead of every enqueue notification in a cluster triggering a claim query in every worker.
+        if (running.size > 0 && !stopping) await sleep(coalesceMs);
         const kinds = (options.kinds ?? [...handlers.keys()]).filter((k) => handlers.has(k));
         const free = options.concurrency - running.size;
         let claimed: ClaimedJob[] = [];

@@ -233,7 +233,6 @@ export async function countByState(db: Db): Promise<Record<JobState, number>> {
   const rows = await jobs(db)
     .selectFrom('kernel_jobs')
     .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('state', 'in', ['queued', 'running', 'dead'])
     .groupBy('state')
     .execute();
   const counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0, dead: 0 };

@@ -1,0 +1,176 @@
+/**
+ * Figures 1 and 2: start-up time of `node dist/src/main.js` (cold and restart) and /healthz under load,
+ * each against a bare node:http process measured the same way in the same run.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { get } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { ADMIN_PASSWORD, cleanEnv, freePort, median, progress, round, signalChild, sleep, spawnTracked, summarize, tempDir, waitForExit } from './util.js';
+
+const mainJs = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** The HTTP status of GET `url`, or undefined when nothing answers yet. */
+function statusOf(url: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode));
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(undefined));
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  /** From spawn to the first 200 of `readyUrl`. */
+  readyMs: number;
+}
+
+/** Spawns `node args…` and polls `readyUrl` every few ms until it answers 200. */
+async function startAndWait(args: readonly string[], readyUrl: string, env: NodeJS.ProcessEnv): Promise<Started> {
+  const t0 = performance.now();
+  const child = spawnTracked(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Forwarded as it comes, and its tail kept for the error when the server dies before it is ready.
+  let stderrTail = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    stderrTail = (stderrTail + chunk.toString('utf8')).slice(-8000);
+  });
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => (exit = String(code ?? signal)));
+  const deadline = t0 + 30_000;
+  for (;;) {
+    if ((await statusOf(readyUrl)) === 200) return { child, readyMs: performance.now() - t0 };
+    if (exit !== undefined) {
+      const reason = stderrTail.split('\n').find((line) => /^(\w+: )?\w*Error\b/.test(line.trim()))?.trim() ?? stderrTail.trim().slice(-300);
+      throw new Error(`node ${args[0] === '-e' ? '-e <bare server>' : args[0]} exited with ${exit} before ${readyUrl} answered 200: ${reason}`);
+    }
+    if (performance.now() > deadline) throw new Error(`${readyUrl} did not answer 200 within 30 s`);
+    await sleep(5);
+  }
+}
+
+const plinthEnv = () => cleanEnv({ PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_LEVEL: 'silent', PLINTH_LOG_FORMAT: 'json' });
+
+async function startPlinth(dataDir: string): Promise<Started & { url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = await startAndWait([mainJs, '--data-dir', dataDir, '--port', String(port)], `${url}/readyz`, plinthEnv());
+  return { ...started, url };
+}
+
+/** A bare node:http process; `body` is what it answers on every path. */
+async function startBare(body: string, contentType?: string): Promise<Started & { url: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const headers = contentType ? `s.setHeader('content-type', ${JSON.stringify(contentType)});` : '';
+  const script = `require('http').createServer((q,s)=>{${headers}s.end(${JSON.stringify(body)})}).listen(${port}, '127.0.0.1')`;
+  const started = await startAndWait(['-e', script], `${url}/`, cleanEnv({}));
+  return { ...started, url };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  signalChild(child, 'SIGTERM');
+  await waitForExit(child, 10_000);
+}
+
+/** Figure 1: three rounds of {bare node, Plinth on a fresh data dir, Plinth again on that dir}; medians. */
+export async function measureStartup(rounds = 3) {
+  const bare: number[] = [];
+  const cold: number[] = [];
+  const restart: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const b = await startBare('ok');
+    bare.push(b.readyMs);
+    await stop(b.child);
+    const dataDir = tempDir('start');
+    const c = await startPlinth(dataDir);
+    cold.push(c.readyMs);
+    await stop(c.child);
+    const r = await startPlinth(dataDir);
+    restart.push(r.readyMs);
+    await stop(r.child);
+    progress(`start-up round ${i + 1}: bare ${b.readyMs.toFixed(0)} ms, cold ${c.readyMs.toFixed(0)} ms, restart ${r.readyMs.toFixed(0)} ms`);
+  }
+  const coldStartMs = round(median(cold), 1);
+  const restartMs = round(median(restart), 1);
+  const baselineMs = round(median(bare), 1);
+  return {
+    coldStartMs,
+    restartMs,
+    baselineMs,
+    coldRatio: round(coldStartMs / baselineMs),
+    restartRatio: round(restartMs / baselineMs),
+    samples: { coldMs: cold.map((v) => round(v, 1)), restartMs: restart.map((v) => round(v, 1)), baselineMs: bare.map((v) => round(v, 1)) },
+    note: 'median of rounds; time from spawn to the first 200 of /readyz (baseline: bare node:http, first 200 of /), polled every 5 ms',
+  };
+}
+
+interface LoadResult {
+  reqPerS: number;
+  requests: number;
+  errors: number;
+  non2xx: number;
+  /** Percentiles over every 2xx response, from autocannon's per-response hrtime (sub-ms). */
+  latencyMs: ReturnType<typeof summarize>;
+  /** autocannon's own histogram, which records whole milliseconds. */
+  autocannonLatencyMs: { p50: number; p99: number; max: number };
+}
+
+async function load(url: string, durationS: number, connections: number): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ url, connections, duration: durationS }, (err: Error | null, res: autocannon.Result) => (err ? reject(err) : resolve(res)));
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+  return {
+    reqPerS: round(latencies.length / durationS, 0),
+    requests: latencies.length,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    latencyMs: summarize(latencies),
+    autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+  };
+}
+
+/** Figure 2: GET /healthz with 50 connections for `durationS`, against Plinth and a bare node:http. */
+export async function measureHealthz(durationS = 5, connections = 50) {
+  const plinth = await startPlinth(tempDir('healthz'));
+  let ours: LoadResult;
+  try {
+    await load(`${plinth.url}/healthz`, 1, connections); // warm-up: JIT, connection setup
+    ours = await load(`${plinth.url}/healthz`, durationS, connections);
+  } finally {
+    await stop(plinth.child);
+  }
+  const bare = await startBare('{"status":"ok"}', 'application/json; charset=utf-8');
+  let base: LoadResult;
+  try {
+    await load(`${bare.url}/healthz`, 1, connections);
+    base = await load(`${bare.url}/healthz`, durationS, connections);
+  } finally {
+    await stop(bare.child);
+  }
+  progress(`healthz: plinth ${ours.reqPerS} req/s p99 ${ours.latencyMs.p99} ms; bare ${base.reqPerS} req/s p99 ${base.latencyMs.p99} ms`);
+  return {
+    connections,
+    durationS,
+    p50Ms: ours.latencyMs.p50,
+    p99Ms: ours.latencyMs.p99,
+    reqPerS: ours.reqPerS,
+    baseline: { p50Ms: base.latencyMs.p50, p99Ms: base.latencyMs.p99, reqPerS: base.reqPerS, errors: base.errors, non2xx: base.non2xx },
+    reqPerSRatio: round(ours.reqPerS / base.reqPerS),
+    p99Ratio: round(ours.latencyMs.p99 / base.latencyMs.p99),
+    errors: ours.errors,
+    non2xx: ours.non2xx,
+    maxMs: ours.latencyMs.max,
+    autocannonLatencyMs: ours.autocannonLatencyMs,
+    latencyResolutionMs: 0.001,
+    latencyNote:
+      "p50/p99 come from autocannon's per-response 'response' event (process.hrtime, sub-ms); autocannon's own histogram (autocannonLatencyMs) keeps whole ms (latencyResolutionMs 1 there). autocannon runs in the bench process, the server in its own.",
+  };
+}
