@@ -225,7 +225,9 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   }
   server.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
-    const isPage = (request.method === 'GET' || request.method === 'HEAD') && !/^\/(api|git)\//.test(path) && !/\.[a-z0-9]+$/i.test(path);
+    // Entity names may contain dots (/catalog/default/user/priya.raman): only asset-like paths are files.
+    const isAsset = /\.(js|mjs|css|map|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|json|txt|xml)$/i.test(path) || path.startsWith('/assets/');
+    const isPage = (request.method === 'GET' || request.method === 'HEAD') && !/^\/(api|git)\//.test(path) && !isAsset;
     // The portal is a single-page app: unknown page paths render it and it routes on the client.
     if (portal && isPage) return reply.header('cache-control', 'no-cache').sendFile('index.html');
     return sendError(request, reply, new NotFoundError(`no route for ${request.method} ${path}`));

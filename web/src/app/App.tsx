@@ -3,6 +3,12 @@ import { AuditPage } from '../admin/AuditPage';
 import { AllTokensPage } from '../admin/AllTokensPage';
 import { UsersPage } from '../admin/UsersPage';
 import { TokensPage } from '../account/TokensPage';
+import { CatalogPage } from '../catalog/CatalogPage';
+import { EntityPage } from '../catalog/EntityPage';
+import { RegisterPage } from '../catalog/RegisterPage';
+import { DocsIndexPage } from '../docs/DocsIndexPage';
+import { DocsPage } from '../docs/DocsPage';
+import { SearchPage } from '../search/SearchPage';
 import { AuthProvider, isPlatformAdmin } from './auth';
 import { RequireAuth, RequireRole } from './guards';
 import { HomePage } from './HomePage';
@@ -25,6 +31,12 @@ export function App() {
             }
           >
             <Route index element={<HomePage />} />
+            <Route path="catalog" element={<CatalogPage />} />
+            <Route path="catalog/register" element={<RegisterPage />} />
+            <Route path="catalog/:namespace/:kind/:name/*" element={<EntityPage />} />
+            <Route path="docs" element={<DocsIndexPage />} />
+            <Route path="docs/:namespace/:kind/:name/*" element={<DocsPage />} />
+            <Route path="search" element={<SearchPage />} />
             <Route path="settings/tokens" element={<TokensPage />} />
             <Route path="admin" element={<RequireRole allow={isPlatformAdmin} area="Administration" />}>
               <Route index element={<Navigate to="users" replace />} />

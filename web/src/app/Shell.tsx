@@ -17,6 +17,7 @@ import useMediaQuery from '@mui/material/useMediaQuery';
 import { useTheme } from '@mui/material/styles';
 import type { MeView } from '../../../src/kernel/index.js';
 import { MenuIcon, PlinthMark } from '../components/icons';
+import { GlobalSearch } from '../search/GlobalSearch';
 import { useLogout, useMe } from './auth';
 import { ErrorBoundary } from './ErrorBoundary';
 import { isNavItemActive, navItems, visibleNavGroups, type NavItem } from './nav';
@@ -58,7 +59,9 @@ export function Shell() {
               Plinth
             </Typography>
           </Box>
-          <Box sx={{ flex: 1 }} />
+          <Box sx={{ flex: 1, display: 'flex', justifyContent: 'center', px: { xs: 0, md: 2 } }}>
+            <GlobalSearch />
+          </Box>
           <UserMenu me={me} />
         </Toolbar>
       </AppBar>

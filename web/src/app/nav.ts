@@ -1,7 +1,7 @@
 import type { ComponentType } from 'react';
 import type { SvgIconProps } from '@mui/material/SvgIcon';
 import type { MeView } from '../../../src/kernel/index.js';
-import { DocIcon, HistoryIcon, HomeIcon, KeyIcon, PeopleIcon, ShieldIcon } from '../components/icons';
+import { AddCircleIcon, CategoryIcon, DocIcon, HistoryIcon, HomeIcon, KeyIcon, MenuBookIcon, PeopleIcon, ShieldIcon } from '../components/icons';
 import { isPlatformAdmin } from './auth';
 
 export interface NavItem {
@@ -23,6 +23,9 @@ export interface NavItem {
  */
 export const navItems: NavItem[] = [
   { label: 'Home', to: '/', icon: HomeIcon, group: 'platform' },
+  { label: 'Catalog', to: '/catalog', icon: CategoryIcon, group: 'platform' },
+  { label: 'Docs', to: '/docs', icon: MenuBookIcon, group: 'platform' },
+  { label: 'Register', to: '/catalog/register', icon: AddCircleIcon, group: 'platform' },
   { label: 'API tokens', to: '/settings/tokens', icon: KeyIcon, group: 'account' },
   {
     label: 'Admin',
@@ -51,10 +54,22 @@ export function visibleNavGroups(items: NavItem[], me: MeView): NavItem[][] {
   return [...groups.values()];
 }
 
-/** Whether a nav entry is the current page: '/' only on the home page, other routes by prefix. */
-export function isNavItemActive(item: NavItem, pathname: string): boolean {
+/**
+ * Whether a nav entry is the current page: '/' only on the home page, other routes by prefix, and the
+ * most specific entry wins (on /catalog/register, Register is current and Catalog is not).
+ */
+export function isNavItemActive(item: NavItem, pathname: string, items: NavItem[] = navItems): boolean {
   if (item.external) return false;
-  if (item.children !== undefined) return item.children.some((child) => isNavItemActive(child, pathname));
-  if (item.to === '/') return pathname === '/';
-  return pathname === item.to || pathname.startsWith(`${item.to}/`);
+  if (item.children !== undefined) return item.children.some((child) => isNavItemActive(child, pathname, items));
+  if (!isUnder(item.to, pathname)) return false;
+  return !flatten(items).some((other) => !other.external && other.to.length > item.to.length && isUnder(other.to, pathname));
+}
+
+function isUnder(route: string, pathname: string): boolean {
+  if (route === '/') return pathname === '/';
+  return pathname === route || pathname.startsWith(`${route}/`);
+}
+
+function flatten(items: NavItem[]): NavItem[] {
+  return items.flatMap((item) => [item, ...flatten(item.children ?? [])]);
 }
