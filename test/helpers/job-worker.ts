@@ -22,4 +22,7 @@ kernel.jobs.register('crash.work', async (job) => {
   };
 });
 kernel.jobs.startWorker({ concurrency: Number(process.env.CRASH_CONCURRENCY ?? 4), leaseMs: Number(process.env.CRASH_LEASE_MS ?? 1000), pollMs: 50 });
+// Exit with the test that started us, even if it dies without killing us.
+process.stdin.on('close', () => process.exit(0));
+process.stdin.resume();
 process.stdout.write('ready\n');

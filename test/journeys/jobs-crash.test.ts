@@ -8,7 +8,7 @@ const dialects = await testDialects();
 
 function startWorker(args: string[]): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/job-worker.ts', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, CRASH_LEASE_MS: '1000' },
   });
   return new Promise((resolve, reject) => {
@@ -25,6 +25,7 @@ describe.each(dialects)('job queue under SIGKILL on %s', (dialect) => {
 
   it('completes every job exactly once while workers are killed at random', { timeout: 120_000 }, async () => {
     const k = await createTestKernel(dialect);
+    const spawning: Promise<void>[] = [];
     try {
       await sql`create table crash_effects (job_id text not null, worker text not null)`.execute(k.store.tables<unknown>());
       const total = 240;
@@ -32,10 +33,13 @@ describe.each(dialects)('job queue under SIGKILL on %s', (dialect) => {
         await Promise.all(Array.from({ length: Math.min(50, total - i) }, () => k.jobs.enqueue({ kind: 'crash.work', maxAttempts: 100 })));
       }
       const args = ['--data-dir', k.config.dataDir, ...(k.config.databaseUrl ? ['--database-url', k.config.databaseUrl] : [])];
-      const spawnOne = async () => {
-        const child = await startWorker(args);
-        children.add(child);
-        child.once('exit', () => children.delete(child));
+      const spawnOne = () => {
+        const started = startWorker(args).then((child) => {
+          children.add(child);
+          child.once('exit', () => children.delete(child));
+        });
+        spawning.push(started);
+        return started;
       };
       await Promise.all([spawnOne(), spawnOne(), spawnOne()]);
       let kills = 0;
@@ -59,6 +63,8 @@ describe.each(dialects)('job queue under SIGKILL on %s', (dialect) => {
       expect(Number(rows.rows[0]!.d)).toBe(total);
       expect((await k.jobs.list({ state: 'succeeded', limit: total })).items).toHaveLength(total);
     } finally {
+      // A replacement may still be starting: wait for it, so no worker outlives the test.
+      await Promise.allSettled(spawning);
       for (const c of children) c.kill('SIGKILL');
       await k.close();
     }

@@ -148,13 +148,21 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
         return;
       }
       switch (outcome.kind) {
-        case 'done':
-          await store.transaction(async (tx) => {
-            if (!(await q.finishJob(tx, job.id, job.leaseToken, { state: 'succeeded', output: outcome.output, now: t }))) throw new LeaseLost();
-            await outcome.commit?.(tx);
-          });
+        case 'done': {
+          const finish = { state: 'succeeded' as const, output: outcome.output, now: t };
+          const commit = outcome.commit;
+          if (!commit) {
+            // One fenced UPDATE is atomic by itself: no transaction round trips.
+            if (!(await q.finishJob(store, job.id, job.leaseToken, finish))) throw new LeaseLost();
+          } else {
+            await store.transaction(async (tx) => {
+              if (!(await q.finishJob(tx, job.id, job.leaseToken, finish))) throw new LeaseLost();
+              await commit(tx);
+            });
+          }
           metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
           return;
+        }
         case 'wait':
           await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: toIso(outcome.until), attemptsDelta: -1, now: t });
           return;
@@ -288,31 +296,31 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
     async enqueue(input, options) {
       if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/.test(input.kind)) throw new InputError(`job kind "${input.kind}" is not layer.verb-noun`);
       const t = now();
+      // Inside the caller's transaction, the job and its wake-up commit with the caller's change;
+      // alone, the insert commits by itself and the wake-up follows it.
       const db = options?.db ?? store;
-      return db.transaction(async (tx) => {
-        const result = await q.insertJob(tx, {
-          id: newId(),
-          kind: input.kind,
-          payload: JSON.stringify(input.payload ?? null),
-          state: 'queued',
-          priority: input.priority ?? 0,
-          run_at: toIso(input.runAt ?? clock.now()),
-          attempts: 0,
-          max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-          idempotency_key: input.idempotencyKey ?? null,
-          lease_token: null,
-          lease_expires_at: null,
-          worker_id: null,
-          cancel_requested: 0,
-          last_error: null,
-          output: null,
-          created_at: t,
-          updated_at: t,
-          finished_at: null,
-        });
-        if (result.created) await tx.notify(CHANNEL);
-        return result;
+      const result = await q.insertJob(db, {
+        id: newId(),
+        kind: input.kind,
+        payload: JSON.stringify(input.payload ?? null),
+        state: 'queued',
+        priority: input.priority ?? 0,
+        run_at: toIso(input.runAt ?? clock.now()),
+        attempts: 0,
+        max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        idempotency_key: input.idempotencyKey ?? null,
+        lease_token: null,
+        lease_expires_at: null,
+        worker_id: null,
+        cancel_requested: 0,
+        last_error: null,
+        output: null,
+        created_at: t,
+        updated_at: t,
+        finished_at: null,
       });
+      if (result.created) await db.notify(CHANNEL);
+      return result;
     },
     get: (id) => q.selectJob(store, id),
     async list(query) {
