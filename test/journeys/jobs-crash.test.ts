@@ -28,7 +28,7 @@ describe.each(dialects)('job queue under SIGKILL on %s', (dialect) => {
     const spawning: Promise<void>[] = [];
     try {
       await sql`create table crash_effects (job_id text not null, worker text not null)`.execute(k.store.tables<unknown>());
-      const total = 240;
+      const total = 400;
       for (let i = 0; i < total; i += 50) {
         await Promise.all(Array.from({ length: Math.min(50, total - i) }, () => k.jobs.enqueue({ kind: 'crash.work', maxAttempts: 100 })));
       }
@@ -44,14 +44,18 @@ describe.each(dialects)('job queue under SIGKILL on %s', (dialect) => {
       await Promise.all([spawnOne(), spawnOne(), spawnOne()]);
       let kills = 0;
       // Kill a random live worker now and then (never the last one), and start a replacement.
-      const killer = setInterval(() => {
+      const killOne = () => {
         const victims = [...children];
         const victim = victims[Math.floor(Math.random() * victims.length)];
         if (!victim || victims.length < 2 || kills >= 6) return;
         victim.kill('SIGKILL');
         kills += 1;
         void spawnOne().catch(() => undefined);
-      }, 300);
+      };
+      // The first kill lands while the workers are busy with the first jobs, however fast they are.
+      await until(async () => (await k.jobs.counts()).running > 0, 10_000, 5);
+      killOne();
+      const killer = setInterval(killOne, 300);
       try {
         await until(async () => (await k.jobs.counts()).succeeded === total || (await k.jobs.list({ state: 'succeeded', limit: total })).items.length === total, 90_000, 200);
       } finally {
