@@ -3,7 +3,7 @@ import type { Migration } from '../kernel/index.js';
 export const catalogMigrations: Migration[] = [
   {
     name: '20261126_10_catalog_entities',
-    async up(db) {
+    async up(db, ddl) {
       await db.schema
         .createTable('catalog_locations')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -16,9 +16,10 @@ export const catalogMigrations: Migration[] = [
         .addColumn('problems', 'text', (c) => c.notNull())
         .addUniqueConstraint('catalog_locations_type_target', ['type', 'target'])
         .execute();
-      await db.schema
-        .createTable('catalog_entities')
-        .addColumn('uid', 'text', (c) => c.primaryKey())
+      // An integer id keys the search and relation rows: their indexes stay small and inserts fast.
+      await ddl
+        .addSerialPrimaryKey(db.schema.createTable('catalog_entities'), 'id')
+        .addColumn('uid', 'text', (c) => c.notNull().unique())
         .addColumn('entity_ref', 'text', (c) => c.notNull().unique())
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('namespace', 'text', (c) => c.notNull())
@@ -38,24 +39,24 @@ export const catalogMigrations: Migration[] = [
       await db.schema.createIndex('catalog_entities_updated').on('catalog_entities').columns(['updated_at', 'uid']).execute();
       await db.schema
         .createTable('catalog_relations')
-        .addColumn('origin_uid', 'text', (c) => c.notNull())
+        .addColumn('origin_id', ddl.bigint, (c) => c.notNull())
         .addColumn('source_ref', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('type_lc', 'text', (c) => c.notNull())
         .addColumn('target_ref', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('catalog_relations_origin').on('catalog_relations').column('origin_uid').execute();
+      await db.schema.createIndex('catalog_relations_origin').on('catalog_relations').column('origin_id').execute();
       await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type']).execute();
       await db.schema.createIndex('catalog_relations_target').on('catalog_relations').columns(['type_lc', 'target_ref']).execute();
       await db.schema
         .createTable('catalog_search')
-        .addColumn('uid', 'text', (c) => c.notNull())
+        .addColumn('entity_id', ddl.bigint, (c) => c.notNull())
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('value', 'text')
         .addColumn('original', 'text')
         .execute();
-      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key', 'value', 'uid']).execute();
-      await db.schema.createIndex('catalog_search_uid').on('catalog_search').columns(['uid', 'key']).execute();
+      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key', 'value', 'entity_id']).execute();
+      await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_id', 'key']).execute();
     },
   },
 ];

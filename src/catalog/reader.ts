@@ -59,6 +59,14 @@ export async function fetchUrlText(url: string, limits: { maxBytes: number; time
   return body;
 }
 
+function hasPlaceholder(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasPlaceholder);
+  if (value === null || typeof value !== 'object') return false;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === '$text' || keys[0] === '$json' || keys[0] === '$yaml')) return true;
+  return Object.values(value).some(hasPlaceholder);
+}
+
 /** Backstage's generated Location entity name for a registered location. */
 export function generatedLocationName(spec: LocationSpec): string {
   return `generated-${createHash('sha1').update(`${spec.type}:${spec.target}`).digest('hex')}`;
@@ -183,9 +191,10 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
           result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location` });
           return;
         }
-        let raw: Record<string, unknown>;
+        let raw = doc.value as Record<string, unknown>;
         try {
-          raw = (await resolvePlaceholders(doc.value, one, '')) as Record<string, unknown>;
+          // Most documents hold no placeholder: a synchronous scan spares them the async walk.
+          if (hasPlaceholder(doc.value)) raw = (await resolvePlaceholders(doc.value, one, '')) as Record<string, unknown>;
         } catch (err) {
           const name = (doc.value as { metadata?: { name?: unknown } }).metadata?.name;
           result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1}${typeof name === 'string' ? ` (${name})` : ''}: ${(err as Error).message}` });

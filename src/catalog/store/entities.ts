@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../../kernel/index.js';
 import type { Entity, EntityRelation, EntityStatusItem } from '../model/entity.js';
 import { splitRefKey } from '../model/refs.js';
@@ -6,7 +7,8 @@ import type { SearchRow } from '../model/search-rows.js';
 import type { StoredEntity } from '../model/types.js';
 import type { CatalogTables } from './tables.js';
 
-type Row = CatalogTables['catalog_entities'];
+type Row = Selectable<CatalogTables['catalog_entities']>;
+type NewRow = Omit<Row, 'id'>;
 const t = (db: Db) => db.tables<CatalogTables>();
 const CHUNK = 400;
 
@@ -26,7 +28,7 @@ export function toStored(r: Row): StoredEntity {
 }
 
 export interface EntityWrite {
-  row: Row;
+  row: NewRow;
   relations: RelationRow[];
   search: SearchRow[];
 }
@@ -42,10 +44,7 @@ export async function writeEntities(db: Db, writes: readonly EntityWrite[]): Pro
   if (writes.length === 0) return;
   const k = t(db);
   for (const batch of chunks(writes, CHUNK)) {
-    const uids = batch.map((w) => w.row.uid);
-    await k.deleteFrom('catalog_relations').where('origin_uid', 'in', uids).execute();
-    await k.deleteFrom('catalog_search').where('uid', 'in', uids).execute();
-    await k
+    const written = await k
       .insertInto('catalog_entities')
       .values(batch.map((w) => w.row))
       .onConflict((oc) =>
@@ -64,12 +63,17 @@ export async function writeEntities(db: Db, writes: readonly EntityWrite[]): Pro
           updated_at: eb.ref('excluded.updated_at'),
         })),
       )
+      .returning(['id', 'uid'])
       .execute();
+    const idOf = new Map(written.map((r) => [r.uid, Number(r.id)]));
+    const ids = [...idOf.values()];
+    await k.deleteFrom('catalog_relations').where('origin_id', 'in', ids).execute();
+    await k.deleteFrom('catalog_search').where('entity_id', 'in', ids).execute();
     const relations = batch.flatMap((w) =>
-      w.relations.map((r) => ({ origin_uid: w.row.uid, source_ref: r.source, type: r.type, type_lc: r.type.toLowerCase(), target_ref: r.target })),
+      w.relations.map((r) => ({ origin_id: idOf.get(w.row.uid)!, source_ref: r.source, type: r.type, type_lc: r.type.toLowerCase(), target_ref: r.target })),
     );
     for (const part of chunks(relations, 1000)) await k.insertInto('catalog_relations').values(part).execute();
-    const search = batch.flatMap((w) => w.search.map((s) => ({ uid: w.row.uid, key: s.key, value: s.value, original: s.original })));
+    const search = batch.flatMap((w) => w.search.map((s) => ({ entity_id: idOf.get(w.row.uid)!, key: s.key, value: s.value, original: s.original })));
     for (const part of chunks(search, 1500)) await k.insertInto('catalog_search').values(part).execute();
   }
 }
@@ -104,8 +108,10 @@ export async function selectRootedAt(db: Db, rootLocationId: string): Promise<{ 
 /** Deletes entities with everything they emitted; returns the refs that went away. */
 export async function deleteEntities(db: Db, uids: readonly string[]): Promise<void> {
   for (const part of chunks(uids, 500)) {
-    await t(db).deleteFrom('catalog_relations').where('origin_uid', 'in', part).execute();
-    await t(db).deleteFrom('catalog_search').where('uid', 'in', part).execute();
+    const ids = (await t(db).selectFrom('catalog_entities').select('id').where('uid', 'in', part).execute()).map((r) => Number(r.id));
+    if (ids.length === 0) continue;
+    await t(db).deleteFrom('catalog_relations').where('origin_id', 'in', ids).execute();
+    await t(db).deleteFrom('catalog_search').where('entity_id', 'in', ids).execute();
     await t(db).deleteFrom('catalog_entities').where('uid', 'in', part).execute();
   }
 }

@@ -22,18 +22,18 @@ export function compileFilter(eb: EB, node: FilterNode): Expression<SqlBool> {
     case 'in': {
       const column = columnKeys[node.key];
       if (column) return eb(`e.${column}`, 'in', node.values);
-      return eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', '=', node.key).where('value', 'in', node.values));
+      return eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', '=', node.key).where('value', 'in', node.values));
     }
     case 'exists':
       if (columnKeys[node.key]) return sql<SqlBool>`1 = 1`;
-      return eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', '=', node.key));
+      return eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', '=', node.key));
     case 'prefix':
       return eb(
-        'e.uid',
+        'e.id',
         'in',
         eb
           .selectFrom('catalog_search')
-          .select('uid')
+          .select('entity_id')
           .where('key', '=', node.key)
           .where(sql<SqlBool>`value like ${escapeLike(node.prefix) + '%'} escape '\\'`),
       );
@@ -60,7 +60,7 @@ function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
   const fields = q.fullText.fields.map((f) => f.toLowerCase());
   return eb.and([
     base,
-    eb('e.uid', 'in', eb.selectFrom('catalog_search').select('uid').where('key', 'in', fields).where(sql<SqlBool>`value like ${pattern} escape '\\'`)),
+    eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', 'in', fields).where(sql<SqlBool>`value like ${pattern} escape '\\'`)),
   ]);
 }
 
@@ -77,7 +77,7 @@ export async function selectMatchingUids(db: Db, q: EntityQuery): Promise<string
       query = query.orderBy(`e.${column}`, o.order);
       continue;
     }
-    const sortKey = sql<string | null>`(select min(s${sql.raw(String(i))}.value) from catalog_search s${sql.raw(String(i))} where s${sql.raw(String(i))}.uid = e.uid and s${sql.raw(String(i))}.key = ${o.field})`;
+    const sortKey = sql<string | null>`(select min(s${sql.raw(String(i))}.value) from catalog_search s${sql.raw(String(i))} where s${sql.raw(String(i))}.entity_id = e.id and s${sql.raw(String(i))}.key = ${o.field})`;
     query = query.orderBy(sql`case when ${sortKey} is null then 1 else 0 end`).orderBy(sortKey, o.order);
   }
   query = query.orderBy('e.entity_ref', 'asc');
@@ -116,8 +116,8 @@ export async function selectFacets(db: Db, keys: readonly string[], filter: Filt
     }
     let q = k
       .selectFrom('catalog_search as s')
-      .innerJoin('catalog_entities as e', 'e.uid', 's.uid')
-      .select(['s.original as value', (eb) => eb.fn.count<number>('s.uid').distinct().as('count')])
+      .innerJoin('catalog_entities as e', 'e.id', 's.entity_id')
+      .select(['s.original as value', (eb) => eb.fn.count<number>('s.entity_id').distinct().as('count')])
       .where('s.key', '=', lower)
       .where('s.original', 'is not', null);
     if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, filtered));

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** The catalog's tables; only files in this folder touch them. */
 export interface CatalogTables {
   catalog_locations: {
@@ -11,6 +13,7 @@ export interface CatalogTables {
     problems: string;
   };
   catalog_entities: {
+    id: Generated<number>;
     uid: string;
     entity_ref: string;
     kind: string;
@@ -26,6 +29,6 @@ export interface CatalogTables {
     created_at: string;
     updated_at: string;
   };
-  catalog_relations: { origin_uid: string; source_ref: string; type: string; type_lc: string; target_ref: string };
-  catalog_search: { uid: string; key: string; value: string | null; original: string | null };
+  catalog_relations: { origin_id: number; source_ref: string; type: string; type_lc: string; target_ref: string };
+  catalog_search: { entity_id: number; key: string; value: string | null; original: string | null };
 }
