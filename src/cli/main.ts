@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './auth.js';
-import { registerCatalogCommands } from './catalog.js';
+import { registerCatalogCommands } from './catalog/index.js';
 import { ApiError, UnreachableError } from './client.js';
 import { createCli, loginHint, type Cli, type CliIo } from './context.js';
 import { CliError } from './errors.js';

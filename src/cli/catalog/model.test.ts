@@ -19,11 +19,11 @@ import {
   refOf,
   shortRef,
   validationLine,
-} from './catalog.js';
-import { UsageError } from './errors.js';
-import { run } from './main.js';
-import { memoryIo } from './memory-io.js';
-import type { Entity } from '../catalog/index.js';
+} from './model.js';
+import { UsageError } from '../errors.js';
+import { run } from '../main.js';
+import { memoryIo } from '../memory-io.js';
+import type { Entity } from '../../catalog/index.js';
 
 const relation = (type: string, targetRef: string) => {
   const [kind = '', rest = ''] = targetRef.split(':');
