@@ -1,11 +1,9 @@
-import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import {
   authorize,
   ConflictError,
   InputError,
   NotFoundError,
-  NotImplementedError,
   newId,
   toIso,
   userRef,
@@ -13,11 +11,12 @@ import {
   type Permission,
   type Principal,
 } from '../kernel/index.js';
-import { ANNOTATION_SOURCE_LOCATION, ANNOTATION_TECHDOCS_REF, type Entity, type EntityRelation } from './model/entity.js';
+import type { Entity, EntityRelation } from './model/entity.js';
 import { pickFields, type FilterNode } from './model/filters.js';
 import { parseRef, refKey } from './model/refs.js';
 import type { CatalogLocation, StoredEntity } from './model/types.js';
 import { ingestLocation, processEntity, type IngestSummary } from './ingest.js';
+import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import * as entities from './store/entities.js';
 import * as locations from './store/locations.js';
@@ -321,7 +320,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       // An entity's parent is the Location entity that emitted it; the registered location's generated entity ends the chain.
       while (current && !seen.has(current.ref)) {
         seen.add(current.ref);
-        const parent = await parentOf(current);
+        const parent = await parentOf(store, current);
         items.push({ entity: (await withRelations([current]))[0]!, parentEntityRefs: parent ? [parent.ref] : [] });
         current = parent;
       }
@@ -360,18 +359,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       authorize(principal, catalogPermissions.read);
       const stored = await byRef(ref);
       if (!stored) throw new NotFoundError(`No entity ${ref} found`);
-      const docsRef = stored.entity.metadata.annotations?.[ANNOTATION_TECHDOCS_REF];
-      if (!docsRef) throw new NotFoundError(`${ref} has no docs: add the annotation ${ANNOTATION_TECHDOCS_REF}: dir:.`);
-      if (!docsRef.startsWith('dir:')) throw new NotImplementedError(`${ANNOTATION_TECHDOCS_REF} "${docsRef}": only dir: refs are rendered in this installation`);
-      const source = stored.entity.metadata.annotations?.[ANNOTATION_SOURCE_LOCATION] ?? '';
-      if (!source.startsWith('file:')) throw new NotImplementedError(`${ref}: docs are rendered from file sources; this entity's source is ${source || 'unknown'}`);
-      const folder = resolve(source.slice('file:'.length), docsRef.slice('dir:'.length));
-      const real = await realpath(folder).catch(() => {
-        throw new NotFoundError(`${ref}: the docs folder ${docsRef} does not exist`);
-      });
-      const roots = await Promise.all(readerOptions.fileRoots.map((r) => realpath(r).catch(() => resolve(r))));
-      if (!roots.some((root) => real === root || real.startsWith(root + sep))) throw new NotFoundError(`${ref}: the docs folder ${docsRef} is outside the catalog's file roots`);
-      return real;
+      return docsFolderOf(stored, readerOptions.fileRoots);
     },
 
     async membershipsOf(userEntityRef) {
@@ -394,23 +382,4 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       kernel.auth.useOwnershipResolver(async (user) => entities.selectRelationTargets(store, user.ref, 'memberOf'));
     },
   };
-
-  /** The Location entity that produced an entity: the one whose target is the entity's file, else the registered root. */
-  async function parentOf(entity: StoredEntity): Promise<StoredEntity | undefined> {
-    if (!entity.rootLocationId) return undefined;
-    const root = await locations.selectLocation(store, entity.rootLocationId).catch(() => undefined);
-    if (!root || entity.ref === root.entityRef) return undefined;
-    const from = entity.locationRef;
-    if (from === `${root.type}:${root.target}`) return byRef(root.entityRef);
-    const siblings = await entities.selectRootedAt(store, entity.rootLocationId);
-    const locs = await entities.selectByRefs(store, siblings.filter((s) => s.ref.startsWith('location:') && s.ref !== entity.ref).map((s) => s.ref));
-    for (const loc of locs) {
-      const spec = (loc.entity.spec ?? {}) as { type?: string; target?: string; targets?: string[] };
-      const targets = [spec.target, ...(spec.targets ?? [])].filter((t): t is string => typeof t === 'string');
-      const base = loc.locationRef.slice(loc.locationRef.indexOf(':') + 1);
-      const resolved = targets.map((t) => (/^https?:/.test(base) || /^https?:/.test(t) ? `url:${new URL(t, base).toString()}` : `file:${resolve(dirname(base), t)}`));
-      if (resolved.includes(from)) return loc;
-    }
-    return byRef(root.entityRef);
-  }
 }
