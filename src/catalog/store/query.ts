@@ -114,13 +114,14 @@ export async function selectFacets(db: Db, keys: readonly string[], filter: Filt
       out[key] = rows.map((r) => ({ value: r.value, count: Number(r.count) }));
       continue;
     }
+    // Search rows are unique per (entity, key, value), so count(*) per value counts entities. Without a
+    // filter there is nothing to join: the facet is read from the search rows alone.
     let q = k
       .selectFrom('catalog_search as s')
-      .innerJoin('catalog_entities as e', 'e.id', 's.entity_id')
-      .select(['s.original as value', (eb) => eb.fn.count<number>('s.entity_id').distinct().as('count')])
+      .select(['s.original as value', (eb) => eb.fn.countAll<number>().as('count')])
       .where('s.key', '=', lower)
       .where('s.original', 'is not', null);
-    if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, filtered));
+    if (filtered) q = q.where('s.entity_id', 'in', (eb) => eb.selectFrom('catalog_entities as e').select('e.id').where((w) => compileFilter(w as unknown as EB, filtered)));
     const rows = await q.groupBy('s.original').execute();
     out[key] = rows.map((r) => ({ value: r.value as string, count: Number(r.count) })).sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
   }
