@@ -53,6 +53,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(searchRoutes(search), { prefix: '/api/search' });
   const layerMigrations = [...catalogMigrations];
   let stopping: Promise<void> | undefined;
+  let demoLoading: Promise<void> | undefined;
 
   return {
     server,
@@ -62,9 +63,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     async start() {
       await catalog.start();
       const result = await kernel.start(layerMigrations);
-      // A newcomer's first look at the portal is a living catalog: the demo organisation, once.
+      // A newcomer's first look at the portal is a living catalog: the demo organisation, once. It loads
+      // beside the start, so readiness does not wait for it.
       if (result.admin && config.demo) {
-        await catalog.addLocation({ kind: 'system', name: 'bootstrap' }, { type: 'file', target: join(examplesDir, 'demo-org', 'catalog-info.yaml') }, { dryRun: false });
+        demoLoading = catalog
+          .addLocation({ kind: 'system', name: 'bootstrap' }, { type: 'file', target: join(examplesDir, 'demo-org', 'catalog-info.yaml') }, { dryRun: false })
+          .then(
+            () => undefined,
+            (err: unknown) => kernel.logger.error({ err }, 'could not load the demo organisation'),
+          );
       }
       await search.start();
       await server.ready();
@@ -75,6 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
     stop() {
       stopping ??= (async () => {
+        await demoLoading;
         search.stop();
         kernel.streams.closeAll();
         await server.close();

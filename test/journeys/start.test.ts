@@ -52,8 +52,14 @@ describe.skipIf(!built)('the built server, as npm start runs it', () => {
       const login = await fetch(`${first.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'start-test-password' }) });
       expect(login.status).toBe(200);
       const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-      const components = (await (await fetch(`${first.url}/api/catalog/entities/by-query?filter=kind=component&limit=1`, { headers: { cookie } })).json()) as { totalItems: number };
-      expect(components.totalItems).toBeGreaterThan(5);
+      // The demo organisation loads beside the start: it shows up within moments of readiness.
+      let total = 0;
+      for (let i = 0; i < 100 && total === 0; i++) {
+        const page = (await (await fetch(`${first.url}/api/catalog/entities/by-query?filter=kind=component&limit=1`, { headers: { cookie } })).json()) as { totalItems: number };
+        total = page.totalItems;
+        if (total === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(total).toBeGreaterThan(5);
     } finally {
       first.child.kill('SIGINT');
     }
