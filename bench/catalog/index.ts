@@ -20,7 +20,7 @@ import { generateDataset, type Dataset } from './data.js';
 import type { EndpointKey } from './endpoints.js';
 import { anchorGoals, anchorRatios, backstageFigures, compactRun, dialectTargets, plinthAtAnchor, type PlinthFigures } from './figures.js';
 import { runPlinth, type RunOptions } from './plinth.js';
-import { serverStartWorkaround, type Dialect } from './server.js';
+import type { Dialect } from './server.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -179,7 +179,6 @@ async function main() {
       endpoints: ['byName', 'byQuery', 'facets', 'search'] satisfies EndpointKey[],
     },
     generateS: round(dataset.generateS, 1),
-    serverStartWorkaround: serverStartWorkaround(),
     ...results,
     anchor: { ...anchor, recorded: recordedAnchorFigures() },
     targets,

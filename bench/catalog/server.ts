@@ -2,9 +2,8 @@
  * The real Plinth server as a child process (`node dist/src/main.js`), on SQLite in a temp data dir or
  * on a fresh PostgreSQL database, with an API token for the benchmark's requests.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ADMIN_PASSWORD, cleanEnv, createPostgresDatabase, freePort, sleep, spawnTracked, tempDir, waitForExit } from '../kernel/util.js';
 import { http, nowS, repoRoot } from './common.js';
 
@@ -38,26 +37,6 @@ export interface StartOptions {
 }
 
 const mainJs = join(repoRoot, 'dist', 'src', 'main.js');
-let startWorkaround: { nodeArgs: string[]; reason: string } | null | undefined;
-
-/**
- * Node flags the server needs to start here: none, unless plain Node cannot even load the app
- * (then the bench's resolve hook, reported in the JSON as `serverStartWorkaround`).
- */
-export function serverStartWorkaround(): { nodeArgs: string[]; reason: string } | null {
-  if (startWorkaround !== undefined) return startWorkaround;
-  const appUrl = pathToFileURL(join(repoRoot, 'dist', 'src', 'app.js')).href;
-  const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(appUrl)})`], { cwd: repoRoot, encoding: 'utf8' });
-  if (probe.status === 0) return (startWorkaround = null);
-  const missing = /Cannot find module '([^']+)' imported from (\S+)/.exec(probe.stderr);
-  if (!missing || !/node_modules\/lodash\//.test(missing[1]!)) throw new Error(`dist/src/app.js does not load: ${probe.stderr.trim().slice(-600)}`);
-  const hook = fileURLToPath(new URL('./register-resolve-hook.js', import.meta.url));
-  startWorkaround = {
-    nodeArgs: ['--import', pathToFileURL(hook).href],
-    reason: `plain \`node dist/src/main.js\` fails with ERR_MODULE_NOT_FOUND: ${missing[1]} imported from ${missing[2]!.replace(/^.*node_modules\//, '')}; the server runs with --import bench/catalog/register-resolve-hook.js, which retries bare lodash/<name> imports with .js`,
-  };
-  return startWorkaround;
-}
 
 /** Spawns the server, waits for /readyz, logs in as admin and creates an API token. */
 export async function startPlinth(options: StartOptions): Promise<PlinthServer> {
@@ -74,7 +53,6 @@ export async function startPlinth(options: StartOptions): Promise<PlinthServer> 
     ...(database ? { PLINTH_DATABASE_URL: database.url } : {}),
   });
   const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfile.dir, '--cpu-prof-name', options.cpuProfile.name] : [];
-  nodeArgs.push(...(serverStartWorkaround()?.nodeArgs ?? []));
   const spawnedAtS = nowS();
   const child = spawnTracked(process.execPath, [...nodeArgs, mainJs, '--data-dir', dataDir, '--port', String(port), '--no-demo'], {
     env,

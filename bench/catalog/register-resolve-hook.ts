@@ -1,4 +1,0 @@
-/** `node --import <this file> dist/src/main.js`: installs resolve-hook.ts (see there why). */
-import { register } from 'node:module';
-
-register('./resolve-hook.js', import.meta.url);
