@@ -4,7 +4,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openBrowser } from '../helpers/browser.js';
 import { parse as parseYaml } from 'yaml';
 import { startTestServer } from '../helpers/app.js';
 
@@ -12,16 +13,6 @@ import { startTestServer } from '../helpers/app.js';
 // web/dist (`npm test` runs `npm run build:web` first), browsing the Northwind Labs demo organisation.
 // Elements are found by role and accessible name (STYLE §9). The journeys share one page and run in
 // order: each starts where the previous one ended. Screenshots go to /tmp/catalog-*.png.
-
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const demoOrg = `${repoRoot}/examples/demo-org`;
@@ -41,7 +32,7 @@ describe('catalog portal journeys (Chromium)', () => {
   let page: Page;
   let catalogFiles: HttpServer;
   let catalogFilesUrl = '';
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   const suffix = randomBytes(3).toString('hex');
   const newComponent = `journey-service-${suffix}`;
 
@@ -111,11 +102,7 @@ describe('catalog portal journeys (Chromium)', () => {
     await new Promise<void>((resolve) => catalogFiles.listen(0, '127.0.0.1', resolve));
     catalogFilesUrl = `http://127.0.0.1:${(catalogFiles.address() as AddressInfo).port}/repo/catalog-info.yaml`;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    ({ browser, page, pageErrors } = await openBrowser());
   });
 
   afterAll(async () => {

@@ -1,21 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { openBrowser } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/app.js';
 
 // The portal in a real Chromium against a real Plinth server that serves the built web/dist
 // (`npm test` runs `npm run build:web` first). Elements are found by role and accessible name (STYLE §9).
 // The journeys share one browser page and run in order: each starts where the previous one ended.
-
-const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
@@ -31,7 +22,7 @@ describe('portal journeys (Chromium)', () => {
   let server: Server;
   let browser: Browser;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   const suffix = randomBytes(3).toString('hex');
   const newUsername = `alice-${suffix}`;
 
@@ -52,11 +43,7 @@ describe('portal journeys (Chromium)', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ dialect: 'sqlite' });
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: chromiumArgs });
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(10_000);
-    page.on('pageerror', (error) => pageErrors.push(error.message));
+    ({ browser, page, pageErrors } = await openBrowser());
   });
 
   afterAll(async () => {
