@@ -1,7 +1,7 @@
 /**
  * `npm run bench:kernel`: the kernel's figures (start-up, /healthz, job queue, crash safety, ledger
  * appends, SSE delivery), each beside a baseline measured in the same run, printed as one JSON line
- * on stdout; progress goes to stderr. PostgreSQL parts are skipped, with the reason, when it is down.
+ * on stdout; progress goes to stderr. `--only "healthz,jobs postgres"` runs just the named parts. PostgreSQL parts are skipped, with the reason, when it is down.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { measureCrashPostgres, measureCrashSqlite } from './crash.js';
@@ -14,10 +14,13 @@ import { cleanupAll, postgresUnavailableReason, progress, round } from './util.j
 type Part = Record<string, unknown>;
 let failed = false;
 let interrupted: string | undefined;
+/** `--only healthz,jobs postgres`: run just those parts (the rest report as skipped). */
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg >= 0 ? new Set((process.argv[onlyArg + 1] ?? '').split(',').map((s) => s.trim())) : undefined;
 
 /** Runs one part; a failure is reported in its place instead of ending the run. */
 async function part<T extends Part>(name: string, run: () => Promise<T>, skipReason?: string): Promise<T | { skipped: string } | { error: string }> {
-  const skip = interrupted ? `interrupted by ${interrupted}` : skipReason;
+  const skip = interrupted ? `interrupted by ${interrupted}` : only && !only.has(name) ? 'not in --only' : skipReason;
   if (skip) {
     progress(`${name}: skipped (${skip})`);
     return { skipped: skip };

@@ -3,7 +3,10 @@
  * each against a bare node:http process measured the same way in the same run.
  */
 import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ADMIN_PASSWORD, cleanEnv, freePort, median, progress, round, signalChild, sleep, spawnTracked, summarize, tempDir, waitForExit } from './util.js';
@@ -109,31 +112,71 @@ export async function measureStartup(rounds = 3) {
 }
 
 interface LoadResult {
+  /** Which load generator measured it. */
+  tool: 'wrk' | 'autocannon';
   reqPerS: number;
   requests: number;
   errors: number;
   non2xx: number;
-  /** Percentiles over every 2xx response, from autocannon's per-response hrtime (sub-ms). */
+  /** Percentiles over every response, sub-millisecond. */
   latencyMs: ReturnType<typeof summarize>;
-  /** autocannon's own histogram, which records whole milliseconds. */
-  autocannonLatencyMs: { p50: number; p99: number; max: number };
 }
 
+const WRK = '/usr/bin/wrk';
+/** wrk's Lua `done` hook prints its latency histogram (microseconds) as JSON. */
+const WRK_REPORT = `done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('\\n{"requests":%d,"errors":%d,"non2xx":%d,"durationUs":%d,"p50":%d,"p99":%d,"max":%d,"mean":%f}\\n',
+    summary.requests, e.connect + e.read + e.write + e.timeout, e.status, summary.duration,
+    latency:percentile(50), latency:percentile(99), latency.max, latency.mean))
+end
+`;
+
+/**
+ * Closed-loop load with `connections` keep-alive clients. wrk (C, its own process — Debian's `wrk`) is
+ * preferred: autocannon shares the bench process's event loop and adds its own cost to every latency.
+ */
 async function load(url: string, durationS: number, connections: number): Promise<LoadResult> {
+  return existsSync(WRK) ? loadWithWrk(url, durationS, connections) : loadWithAutocannon(url, durationS, connections);
+}
+
+async function loadWithWrk(url: string, durationS: number, connections: number): Promise<LoadResult> {
+  const script = join(tempDir('wrk'), 'report.lua');
+  writeFileSync(script, WRK_REPORT);
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(WRK, ['-t1', `-c${connections}`, `-d${durationS}s`, '-s', script, url], { timeout: (durationS + 30) * 1000 }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    );
+  });
+  const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+  if (!line) throw new Error(`wrk printed no report:\n${out}`);
+  const r = JSON.parse(line) as { requests: number; errors: number; non2xx: number; durationUs: number; p50: number; p99: number; max: number; mean: number };
+  return {
+    tool: 'wrk',
+    reqPerS: round(r.requests / (r.durationUs / 1e6), 0),
+    requests: r.requests,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    latencyMs: { n: r.requests, p50: round(r.p50 / 1000, 3), p99: round(r.p99 / 1000, 3), max: round(r.max / 1000, 3), mean: round(r.mean / 1000, 3) },
+  };
+}
+
+async function loadWithAutocannon(url: string, durationS: number, connections: number): Promise<LoadResult> {
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon({ url, connections, duration: durationS }, (err: Error | null, res: autocannon.Result) => (err ? reject(err) : resolve(res)));
+    // autocannon's own histogram keeps whole milliseconds; its per-response event has hrtime.
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
     });
   });
   return {
+    tool: 'autocannon',
     reqPerS: round(latencies.length / durationS, 0),
     requests: latencies.length,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     latencyMs: summarize(latencies),
-    autocannonLatencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
   };
 }
 
@@ -168,9 +211,10 @@ export async function measureHealthz(durationS = 5, connections = 50) {
     errors: ours.errors,
     non2xx: ours.non2xx,
     maxMs: ours.latencyMs.max,
-    autocannonLatencyMs: ours.autocannonLatencyMs,
-    latencyResolutionMs: 0.001,
+    loadTool: ours.tool,
     latencyNote:
-      "p50/p99 come from autocannon's per-response 'response' event (process.hrtime, sub-ms); autocannon's own histogram (autocannonLatencyMs) keeps whole ms (latencyResolutionMs 1 there). autocannon runs in the bench process, the server in its own.",
+      ours.tool === 'wrk'
+        ? 'closed loop: wrk (one thread, its own process) keeps every connection busy; percentiles from its histogram (microseconds). Server, wrk and the bench share the machine\'s cores.'
+        : "closed loop: autocannon in the bench process (install Debian's wrk for a load generator that does not share the bench's event loop); percentiles from its per-response hrtime.",
   };
 }

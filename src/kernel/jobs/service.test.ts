@@ -163,6 +163,37 @@ describe.each(dialects)('jobs on %s', (dialect) => {
     await worker.stop();
   });
 
+  it('completes jobs that finish together in one batch, and one failing effect does not sink the others', async () => {
+    const k1 = kind('batch');
+    const release = { go: () => {} };
+    const gate = new Promise<void>((resolve) => (release.go = resolve));
+    k.jobs.register(k1, async (job) => {
+      await gate; // every job finishes at once, so their completions share a batch
+      return {
+        kind: 'done',
+        output: { n: (job.payload as { n: number }).n },
+        commit: async (tx) => {
+          if ((job.payload as { n: number }).n === 7 && job.attempts === 1) throw new Error('effect failed');
+          await k.ledger.append({ kind: 'kernel.token.revoked', subjects: [`job:default/${job.id}`], payload: { tokenId: job.id, userId: 'x' } }, { db: tx });
+        },
+      };
+    });
+    const ids = await Promise.all(Array.from({ length: 16 }, async (_, n) => (await k.jobs.enqueue({ kind: k1, payload: { n } })).job.id));
+    const worker = k.jobs.startWorker({ concurrency: 16, kinds: [k1], pollMs: 20 });
+    await until(() => worker.running() === 16);
+    release.go();
+    for (const [n, id] of ids.entries()) {
+      if (n === 7) continue;
+      const job = await waitForState(id, 'succeeded');
+      expect(job.output).toEqual({ n });
+      expect(await k.ledger.query({ subject: `job:default/${id}` }, 10)).toHaveLength(1);
+    }
+    // The failed effect left its job running until the lease ends; nothing of it was written.
+    expect((await k.jobs.get(ids[7]!)).state).toBe('running');
+    expect(await k.ledger.query({ subject: `job:default/${ids[7]!}` }, 10)).toHaveLength(0);
+    await worker.stop();
+  });
+
   it('lists jobs newest first with a cursor and counts them by state', async () => {
     const first = await k.jobs.list({ limit: 2 });
     expect(first.items).toHaveLength(2);

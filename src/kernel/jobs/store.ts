@@ -1,4 +1,4 @@
-import type { Generated, Selectable } from 'kysely';
+import { sql, type Generated, type Selectable } from 'kysely';
 import { NotFoundError } from '../errors.js';
 import type { Db, Dialect } from '../store/index.js';
 import type { ClaimedJob, Job, JobProgress, JobState } from './model.js';
@@ -161,6 +161,25 @@ export async function finishJob(db: Db, id: string, leaseToken: string, f: Finis
     .where('state', '=', 'running')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Marks several running jobs succeeded in one statement, each fenced by its own lease token; returns
+ * the ids it finished (a job whose lease was lost is left alone and missing from the result).
+ */
+export async function finishSucceeded(db: Db, items: readonly { id: string; leaseToken: string; output: unknown }[], now: string): Promise<Set<string>> {
+  if (items.length === 0) return new Set();
+  const outputs = sql.join(
+    items.map((i) => sql`when ${i.id} then ${i.output === undefined ? null : JSON.stringify(i.output)}`),
+    sql` `,
+  );
+  const fences = sql.join(items.map((i) => sql`(${i.id}, ${i.leaseToken})`));
+  const { rows } = await sql<{ id: string }>`
+    update kernel_jobs set state = 'succeeded', output = case id ${outputs} end, last_error = null,
+      lease_token = null, lease_expires_at = null, finished_at = ${now}, updated_at = ${now}
+    where state = 'running' and (id, lease_token) in (values ${fences})
+    returning id`.execute(jobs(db));
+  return new Set(rows.map((r) => r.id));
 }
 
 /** Returns expired leases to the queue, or dead-letters them when their attempts are used up. */

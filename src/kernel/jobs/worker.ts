@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { newSecret, toIso } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Db, Store } from '../store/index.js';
+import type { Db, Store, Tx } from '../store/index.js';
 import { backoffMs, type ClaimedJob, type Job, type JobHandler, type JobOutcome } from './model.js';
 import * as q from './store.js';
 
@@ -42,6 +42,20 @@ export interface WorkerDeps {
 }
 
 class LeaseLost extends Error {}
+
+/** Most completions one transaction carries. */
+const MAX_COMPLETION_BATCH = 64;
+
+interface Completion {
+  job: ClaimedJob;
+  output: unknown;
+  /** The handler's effects, committed with the completion. */
+  commit?: (tx: Tx) => Promise<void>;
+}
+interface PendingCompletion extends Completion {
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /** A claim loop: claims due jobs with a lease, heartbeats them, runs their handlers, records outcomes fenced by the lease. */
 export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
@@ -104,6 +118,67 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     heartbeats.set(token, timer);
   }
 
+  // Successful completions are written in batches: those that finish while a batch commits ride in
+  // the next one, so a busy worker pays one transaction for many jobs (no added wait when idle).
+  const pendingCompletions: PendingCompletion[] = [];
+  let flushing = false;
+
+  function complete(c: Completion): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      pendingCompletions.push({ ...c, resolve, reject });
+      if (!flushing) {
+        flushing = true;
+        setImmediate(() => void flushCompletions());
+      }
+    });
+  }
+
+  async function flushCompletions() {
+    while (pendingCompletions.length > 0) await writeCompletions(pendingCompletions.splice(0, MAX_COMPLETION_BATCH));
+    flushing = false;
+  }
+
+  async function writeCompletions(batch: PendingCompletion[]) {
+    const t = now();
+    const fences = batch.map((c) => ({ id: c.job.id, leaseToken: c.job.leaseToken, output: c.output }));
+    try {
+      if (batch.every((c) => !c.commit)) {
+        // No effects to roll back: one fenced UPDATE; a job missing from its result lost its lease.
+        const finished = await q.finishSucceeded(store, fences, t);
+        for (const c of batch) {
+          if (finished.has(c.job.id)) c.resolve();
+          else c.reject(new LeaseLost());
+        }
+        return;
+      }
+      if (batch.length > 1) {
+        await store.transaction(async (tx) => {
+          for (const c of batch) await c.commit?.(tx);
+          if ((await q.finishSucceeded(tx, fences, t)).size !== batch.length) throw new LeaseLost();
+        });
+        for (const c of batch) c.resolve();
+        return;
+      }
+    } catch (err) {
+      if (batch.length === 1 || batch.every((c) => !c.commit)) {
+        for (const c of batch) c.reject(err);
+        return;
+      }
+      // A lost lease or a failing effect: each job alone, so one cannot take the others down with it.
+    }
+    for (const c of batch) {
+      try {
+        await store.transaction(async (tx) => {
+          if ((await q.finishSucceeded(tx, [{ id: c.job.id, leaseToken: c.job.leaseToken, output: c.output }], t)).size !== 1) throw new LeaseLost();
+          await c.commit?.(tx);
+        });
+        c.resolve();
+      } catch (err) {
+        c.reject(err);
+      }
+    }
+  }
+
   async function settle(job: ClaimedJob, outcome: JobOutcome, reason: unknown): Promise<void> {
     const t = now();
     if (reason === 'lease-lost') {
@@ -120,21 +195,10 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       return;
     }
     switch (outcome.kind) {
-      case 'done': {
-        const finish = { state: 'succeeded' as const, output: outcome.output, now: t };
-        const commit = outcome.commit;
-        if (!commit) {
-          // One fenced UPDATE is atomic by itself: no transaction round trips.
-          if (!(await q.finishJob(store, job.id, job.leaseToken, finish))) throw new LeaseLost();
-        } else {
-          await store.transaction(async (tx) => {
-            if (!(await q.finishJob(tx, job.id, job.leaseToken, finish))) throw new LeaseLost();
-            await commit(tx);
-          });
-        }
+      case 'done':
+        await complete({ job, output: outcome.output, commit: outcome.commit });
         metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
         return;
-      }
       case 'wait':
         await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: toIso(outcome.until), attemptsDelta: -1, now: t });
         return;

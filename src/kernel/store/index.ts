@@ -101,6 +101,33 @@ export function createStore(options: StoreOptions): Store {
     await sql`select pg_notify(${channel}, ${payload})`.execute(db);
   }
 
+  // Outside a transaction, concurrent notifies of one (channel, payload) share a round trip: PostgreSQL
+  // serializes every notifying commit on one lock, so a notify per enqueue caps the enqueue rate. A
+  // caller joins a send that has not started yet (it starts after the caller's change committed);
+  // one already in flight may have started before, so the caller waits for the next.
+  const pendingNotifies = new Map<string, { next?: Promise<void>; inFlight?: Promise<void> }>();
+  function coalescedPgNotify(channel: string, payload: string): Promise<void> {
+    const key = `${channel}\u0000${payload}`;
+    let slot = pendingNotifies.get(key);
+    if (!slot) pendingNotifies.set(key, (slot = {}));
+    const entry = slot;
+    if (entry.next) return entry.next;
+    const send = async () => {
+      entry.next = undefined;
+      const current = pgNotify(kysely, channel, payload);
+      entry.inFlight = current;
+      try {
+        await current;
+      } finally {
+        if (entry.inFlight === current) entry.inFlight = undefined;
+        if (!entry.inFlight && !entry.next) pendingNotifies.delete(key);
+      }
+    };
+    const next = (entry.inFlight ?? Promise.resolve()).then(send, send);
+    entry.next = next;
+    return next;
+  }
+
   function makeTx(trx: Kysely<unknown>, hooks: (() => void)[]): Tx {
     const tx: Tx = {
       tables: <T>() => trx as unknown as Kysely<T>,
@@ -141,7 +168,7 @@ export function createStore(options: StoreOptions): Store {
       return result;
     },
     async notify(channel, payload = '') {
-      if (dialect.listenNotify) await pgNotify(kysely, channel, payload);
+      if (dialect.listenNotify) await coalescedPgNotify(channel, payload);
       emitLocal(channel, payload);
     },
     async migrate(migrations) {
