@@ -61,8 +61,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     catalog,
     search,
     async start() {
-      await catalog.start();
       const result = await kernel.start(layerMigrations);
+      // After the migrations: the catalog follows the ledger. Its job handler may register after the
+      // worker started (workers claim the kinds registered at each claim).
+      await catalog.start();
       // A newcomer's first look at the portal is a living catalog: the demo organisation, once. It loads
       // beside the start, so readiness does not wait for it.
       if (result.admin && config.demo) {

@@ -142,6 +142,25 @@ describe.each(dialects)('catalog locations and ingestion on %s', (dialect) => {
     expect((denied.json() as { error: { message: string } }).error.message).toMatch(/platform-admin/);
   });
 
+  it('keeps totals and facets true as entities come and go', async () => {
+    const typeFilter = '/entities/by-query?filter=spec.type=cachedtype&limit=1';
+    const total = async () => ((await api('GET', typeFilter)).json() as { totalItems: number }).totalItems;
+    const facet = async () => ((await api('GET', '/entity-facets?facet=spec.type')).json() as { facets: Record<string, { value: string; count: number }[]> }).facets['spec.type']!.find((f) => f.value === 'cachedtype')?.count;
+    expect([await total(), await facet()]).toEqual([0, undefined]);
+    write('cached/catalog-info.yaml', [component('cached-a'), component('cached-b')].join('---\n').replaceAll('type: service', 'type: cachedtype'));
+    const id = await register('cached/catalog-info.yaml');
+    expect([await total(), await facet()]).toEqual([2, 2]);
+    write('cached/catalog-info.yaml', component('cached-a').replace('type: service', 'type: cachedtype'));
+    await t.app.catalog.refreshLocation(id);
+    // The orphan keeps its type (Backstage keeps orphans until someone deletes them).
+    expect([await total(), await facet()]).toEqual([2, 2]);
+    const orphan = (await api('GET', '/entities/by-name/component/default/cached-b')).json() as { metadata: { uid: string } };
+    expect((await api('DELETE', `/entities/by-uid/${orphan.metadata.uid}`)).statusCode).toBe(204);
+    expect([await total(), await facet()]).toEqual([1, 1]);
+    expect((await api('DELETE', `/locations/${id}`)).statusCode).toBe(204);
+    expect([await total(), await facet()]).toEqual([0, undefined]);
+  });
+
   it('answers bad input with 4xx and never runs it as SQL', async () => {
     const injection = await api('GET', `/entities?filter=${encodeURIComponent("kind=component' OR 1=1 --")}`);
     expect(injection.statusCode).toBe(200);

@@ -20,6 +20,7 @@ import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import * as entities from './store/entities.js';
 import * as locations from './store/locations.js';
+import { createQueryCache } from './query-cache.js';
 import { countMatching, selectFacets, selectMatchingUids, type EntityQuery } from './store/query.js';
 
 export const catalogPermissions = {
@@ -86,6 +87,9 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     ...defaultReaderLimits,
   };
   const running = new Map<string, Promise<IngestSummary>>();
+  // Totals and facets scan every match; they are cached until an entity changes here or (through the
+  // ledger) in another replica.
+  const scans = createQueryCache();
 
   async function withRelations(list: StoredEntity[]): Promise<Entity[]> {
     const relations = await entities.selectRelations(store, list.map((e) => e.ref));
@@ -105,7 +109,12 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     const work = (async () => {
       const location = await locations.selectLocation(store, id);
       const read = await readLocationTree(location, readerOptions);
-      const summary = await ingestLocation({ store, clock }, location, read);
+      let summary: IngestSummary;
+      try {
+        summary = await ingestLocation({ store, clock }, location, read);
+      } finally {
+        scans.invalidate();
+      }
       await store.transaction(async (tx) => {
         await locations.updateLocationStatus(tx, id, toIso(clock.now()), summary.problems);
         await ledger.append(
@@ -255,6 +264,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
           { db: tx },
         );
       });
+      scans.invalidate();
       const { job } = await jobs.enqueue({ kind: REFRESH_JOB, payload: { locationId: id }, idempotencyKey: `${REFRESH_JOB}:${id}` });
       if (job.state === 'queued' || job.state === 'running') await jobs.cancel(job.id).catch(() => undefined);
     },
@@ -270,7 +280,9 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
 
     async queryEntities(principal, query) {
       authorize(principal, catalogPermissions.read);
-      const [uids, totalItems] = await Promise.all([selectMatchingUids(store, query), query.withTotal ? countMatching(store, query) : Promise.resolve(0)]);
+      const { filter, fullText } = query;
+      const total = () => scans.get(JSON.stringify(['count', filter, fullText ?? null]), () => countMatching(store, { filter, fullText, order: [] }));
+      const [uids, totalItems] = await Promise.all([selectMatchingUids(store, query), query.withTotal ? total() : Promise.resolve(0)]);
       const stored = new Map((await entities.selectByUids(store, uids)).map((e) => [e.uid, e]));
       const ordered = uids.map((uid) => stored.get(uid)).filter((e): e is StoredEntity => e !== undefined);
       const items = (await withRelations(ordered)).map((e) => pickFields(e, query.fields ?? []) as Entity);
@@ -329,7 +341,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
 
     async getFacets(principal, facets, filter) {
       authorize(principal, catalogPermissions.read);
-      return selectFacets(store, facets, filter);
+      return scans.get(JSON.stringify(['facets', facets, filter]), () => selectFacets(store, facets, filter));
     },
 
     async removeEntityByUid(principal, uid) {
@@ -340,6 +352,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
         await entities.deleteEntities(tx, [uid]);
         await ledger.append({ kind: 'catalog.entity.removed', subjects: [entity.ref], actor: principal.kind === 'user' ? userRef(principal.username) : null, payload: { uid, ref: entity.ref } }, { db: tx });
       });
+      scans.invalidate();
     },
 
     async validateEntity(principal, entity, locationRef) {
@@ -380,6 +393,8 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
         return { kind: 'wait', until: new Date(clock.now().getTime() + config.catalog.refreshIntervalS * 1000) };
       });
       kernel.auth.useOwnershipResolver(async (user) => entities.selectRelationTargets(store, user.ref, 'memberOf'));
+      // Another replica's changes arrive as its catalog events.
+      await kernel.ledger.subscribe({ kinds: ['catalog.location.refreshed', 'catalog.location.removed', 'catalog.entity.removed'] }, () => scans.invalidate()).ready;
     },
   };
 }

@@ -10,6 +10,9 @@ const columnKeys: Record<string, 'kind' | 'namespace' | 'name'> = { kind: 'kind'
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+const searchRows = (eb: EB, key: string) =>
+  eb.selectFrom('catalog_search as s').select(sql`1`.as('one')).whereRef('s.entity_id', '=', 'e.id').where('s.key', '=', key);
+
 /** Compiles a filter into a WHERE expression over `catalog_entities as e`; every value is a bound parameter. */
 export function compileFilter(eb: EB, node: FilterNode): Expression<SqlBool> {
   switch (node.op) {
@@ -19,28 +22,23 @@ export function compileFilter(eb: EB, node: FilterNode): Expression<SqlBool> {
       return node.items.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(node.items.map((n) => compileFilter(eb, n)));
     case 'not':
       return eb.not(compileFilter(eb, node.item));
+    // Search-row and relation conditions are correlated EXISTS probes on (key, value, entity_id) and
+    // (source_ref, …): a page ordered by entity ref stops after `limit` matches instead of first
+    // materialising every match of every condition.
     case 'in': {
       const column = columnKeys[node.key];
       if (column) return eb(`e.${column}`, 'in', node.values);
-      return eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', '=', node.key).where('value', 'in', node.values));
+      return eb.exists(searchRows(eb, node.key).where('s.value', 'in', node.values));
     }
     case 'exists':
       if (columnKeys[node.key]) return sql<SqlBool>`1 = 1`;
-      return eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', '=', node.key));
+      return eb.exists(searchRows(eb, node.key));
     case 'prefix':
-      return eb(
-        'e.id',
-        'in',
-        eb
-          .selectFrom('catalog_search')
-          .select('entity_id')
-          .where('key', '=', node.key)
-          .where(sql<SqlBool>`value like ${escapeLike(node.prefix) + '%'} escape '\\'`),
-      );
+      return eb.exists(searchRows(eb, node.key).where(sql<SqlBool>`s.value like ${escapeLike(node.prefix) + '%'} escape '\\'`));
     case 'relation': {
-      let sub = eb.selectFrom('catalog_relations').select('source_ref').where('type_lc', '=', node.type);
-      if (node.targetRefs) sub = sub.where('target_ref', 'in', node.targetRefs);
-      return eb('e.entity_ref', 'in', sub);
+      let sub = eb.selectFrom('catalog_relations as r').select(sql`1`.as('one')).whereRef('r.source_ref', '=', 'e.entity_ref').where('r.type_lc', '=', node.type);
+      if (node.targetRefs) sub = sub.where('r.target_ref', 'in', node.targetRefs);
+      return eb.exists(sub);
     }
   }
 }
@@ -60,7 +58,14 @@ function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
   const fields = q.fullText.fields.map((f) => f.toLowerCase());
   return eb.and([
     base,
-    eb('e.id', 'in', eb.selectFrom('catalog_search').select('entity_id').where('key', 'in', fields).where(sql<SqlBool>`value like ${pattern} escape '\\'`)),
+    eb.exists(
+      eb
+        .selectFrom('catalog_search as s')
+        .select(sql`1`.as('one'))
+        .whereRef('s.entity_id', '=', 'e.id')
+        .where('s.key', 'in', fields)
+        .where(sql<SqlBool>`s.value like ${pattern} escape '\\'`),
+    ),
   ]);
 }
 

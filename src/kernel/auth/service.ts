@@ -24,6 +24,12 @@ import * as q from './store.js';
 
 export const TOKEN_PREFIX = 'plinth_';
 
+/** Notified (in every replica) when a token is revoked or a user changes, so cached principals go. */
+const AUTH_CHANGED_CHANNEL = 'plinth_auth_changed';
+/** How long a token's principal is reused; bounds how stale catalog group memberships can be. */
+const TOKEN_CACHE_TTL_MS = 5000;
+const TOKEN_CACHE_MAX = 10_000;
+
 /** Resolves extra ownership refs (the catalog feeds group memberships) for a user. */
 export type OwnershipResolver = (user: { username: string; ref: string }) => Promise<readonly string[]>;
 
@@ -76,6 +82,16 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
   let ownershipResolver: OwnershipResolver = async () => [];
   const nowIso = () => toIso(clock.now());
   const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
+
+  // API clients send the same token on every request: its principal (three queries: token, user,
+  // memberships) is kept for a few seconds. Revocations and user changes clear it at once everywhere;
+  // a lookup that raced with one does not store its result (the generation moved on).
+  const tokenCache = new Map<string, { principal: Principal; expiresAt: string | null; until: number }>();
+  let authGeneration = 0;
+  store.listen(AUTH_CHANGED_CHANNEL, () => {
+    authGeneration += 1;
+    tokenCache.clear();
+  });
 
   async function principalFor(
     user: q.UserRecord,
@@ -178,15 +194,24 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
 
     async authenticateToken(secret) {
       if (!secret.startsWith(TOKEN_PREFIX)) throw new AuthenticationError('malformed API token; tokens start with "plinth_"');
-      const token = await q.selectTokenBySecretHash(store, sha256(secret));
+      const hash = sha256(secret);
       const now = clock.now();
+      const cached = tokenCache.get(hash);
+      if (cached && cached.until > now.getTime() && (!cached.expiresAt || cached.expiresAt > toIso(now))) return cached.principal;
+      const generation = authGeneration;
+      const token = await q.selectTokenBySecretHash(store, hash);
       if (!token) throw new AuthenticationError('unknown API token');
       if (token.revokedAt) throw new AuthenticationError(`API token "${token.name}" was revoked`);
       if (token.expiresAt && token.expiresAt <= toIso(now)) throw new AuthenticationError(`API token "${token.name}" expired at ${token.expiresAt}`);
       const user = await q.selectUserById(store, token.userId);
       if (user.disabled) throw new AuthenticationError('this account is disabled; ask a platform admin');
       if (!token.lastUsedAt || now.getTime() - Date.parse(token.lastUsedAt) > 60_000) await q.touchToken(store, token.id, toIso(now));
-      return principalFor(user, 'token', token.scopes, { tokenId: token.id });
+      const principal = await principalFor(user, 'token', token.scopes, { tokenId: token.id });
+      if (generation === authGeneration) {
+        if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+        tokenCache.set(hash, { principal, expiresAt: token.expiresAt, until: now.getTime() + TOKEN_CACHE_TTL_MS });
+      }
+      return principal;
     },
 
     useOwnershipResolver(resolver) {
@@ -242,6 +267,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
         const user = await q.updateUser(tx, id, changes);
         // A disabled user or a new password ends every session.
         if (input.disabled === true || input.password !== undefined) await q.deleteSessionsOfUser(tx, id);
+        await tx.notify(AUTH_CHANGED_CHANNEL);
         await ledger.append(
           {
             kind: 'kernel.user.updated',
@@ -301,6 +327,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
       if (token.revokedAt) return;
       await store.transaction(async (tx) => {
         await q.revokeToken(tx, id, nowIso());
+        await tx.notify(AUTH_CHANGED_CHANNEL);
         await ledger.append(
           { kind: 'kernel.token.revoked', subjects: [userRef(token.username)], actor: actorOf(principal), payload: { tokenId: id, userId: token.userId } },
           { db: tx },
