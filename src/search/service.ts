@@ -1,7 +1,7 @@
-import MiniSearch, { type SearchResult } from 'minisearch';
 import type { Catalog, Entity, StoredEntity } from '../catalog/index.js';
 import type { DocsService } from '../docs/index.js';
 import { authorize, InputError, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import { openSearchIndex } from './fts-index.js';
 import { filterableFields, highlight, htmlToText, POST_TAG, PRE_TAG, type SearchDocument, type SearchQuery, type SearchResultItem } from './model.js';
 
 /** How a layer puts documents into the unified index (and takes them out). */
@@ -24,11 +24,6 @@ export interface Search extends SearchIndexer {
   settled(): Promise<void>;
   start(): Promise<void>;
   stop(): void;
-}
-
-interface IndexedDocument extends SearchDocument {
-  key: string;
-  tagsText: string;
 }
 
 const CATALOG = 'software-catalog';
@@ -64,12 +59,7 @@ function entityDocument(stored: StoredEntity): SearchDocument {
 export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: DocsService }): Search {
   const { kernel, catalog, docs } = deps;
   const log = kernel.logger.child({ layer: 'search' });
-  const mini = new MiniSearch<IndexedDocument>({
-    idField: 'key',
-    fields: ['title', 'text', 'tagsText', 'kind', 'owner'],
-    storeFields: ['type', 'id', 'title', 'text', 'location', 'kind', 'entityType', 'owner', 'lifecycle', 'namespace', 'tags', 'entityRef'],
-    searchOptions: { boost: { title: 4, tagsText: 2, kind: 1.5 }, prefix: true, fuzzy: (term) => (term.length > 3 ? 0.2 : false) },
-  });
+  const index = openSearchIndex();
   /** Docs pages indexed per entity, so pages that disappear leave the index. */
   const docsPagesOf = new Map<string, string[]>();
   let watermark: { updatedAt: string; uid: string } | undefined;
@@ -78,20 +68,8 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
   let subscription: Subscription | undefined;
 
   const indexer: SearchIndexer = {
-    upsert(documents) {
-      for (const doc of documents) {
-        const key = `${doc.type}|${doc.id}`;
-        const indexed: IndexedDocument = { ...doc, key, tagsText: (doc.tags ?? []).join(' ') };
-        if (mini.has(key)) mini.replace(indexed);
-        else mini.add(indexed);
-      }
-    },
-    remove(type, ids) {
-      for (const id of ids) {
-        const key = `${type}|${id}`;
-        if (mini.has(key)) mini.discard(key);
-      }
-    },
+    upsert: (documents) => index.upsert(documents),
+    remove: (type, ids) => index.remove(type, ids),
   };
 
   async function indexDocs(stored: StoredEntity) {
@@ -154,7 +132,7 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
   }
 
   function rebuild() {
-    mini.removeAll();
+    index.removeAll();
     docsPagesOf.clear();
     watermark = undefined;
     scheduleSync();
@@ -170,45 +148,32 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
         if (!(filterableFields as readonly string[]).includes(key)) throw new InputError(`filters[${key}]: filter on one of ${filterableFields.join(', ')}`);
         return [key, (Array.isArray(value) ? value : [value]).map((v) => v.toLowerCase())] as const;
       });
-      const filter = (r: SearchResult) => {
-        if (q.types.length > 0 && !q.types.includes(r.type as string)) return false;
-        for (const [key, values] of filters) {
-          const field = key === 'type' ? r.entityType : r[key];
-          const have = (Array.isArray(field) ? field : [field]).filter((v) => typeof v === 'string').map((v: string) => v.toLowerCase());
-          if (!values.some((v) => have.includes(v))) return false;
-        }
-        return true;
-      };
-      const term = q.term.trim();
-      const hits = mini.search(term === '' ? MiniSearch.wildcard : term, { filter });
-      if (term === '') hits.sort((a, b) => String(a.title).localeCompare(String(b.title)));
-      const page = hits.slice(offset, offset + q.pageLimit);
-      const results: SearchResultItem[] = page.map((hit, i) => {
-        const terms = hit.terms;
-        const title = highlight(String(hit.title), terms);
-        const text = highlight(String(hit.text ?? ''), terms, 240);
+      const { hits, total, terms } = index.search({ term: q.term, types: q.types, filters, offset, limit: q.pageLimit });
+      const results: SearchResultItem[] = hits.map((hit, i) => {
+        const title = highlight(hit.title, terms);
+        const text = highlight(hit.text ?? '', terms, 240);
         const document = {
-          title: String(hit.title),
-          text: String(hit.text ?? '').slice(0, 400),
-          location: String(hit.location),
-          ...(hit.kind ? { kind: String(hit.kind) } : {}),
-          ...(hit.entityType ? { type: String(hit.entityType) } : {}),
-          ...(hit.owner ? { owner: String(hit.owner) } : {}),
-          ...(hit.lifecycle ? { lifecycle: String(hit.lifecycle) } : {}),
-          ...(hit.namespace ? { namespace: String(hit.namespace) } : {}),
-          ...(Array.isArray(hit.tags) && hit.tags.length ? { tags: hit.tags as string[] } : {}),
-          ...(hit.entityRef ? { entityRef: String(hit.entityRef) } : {}),
+          title: hit.title,
+          text: (hit.text ?? '').slice(0, 400),
+          location: hit.location,
+          ...(hit.kind ? { kind: hit.kind } : {}),
+          ...(hit.entityType ? { type: hit.entityType } : {}),
+          ...(hit.owner ? { owner: hit.owner } : {}),
+          ...(hit.lifecycle ? { lifecycle: hit.lifecycle } : {}),
+          ...(hit.namespace ? { namespace: hit.namespace } : {}),
+          ...(hit.tags?.length ? { tags: hit.tags } : {}),
+          ...(hit.entityRef ? { entityRef: hit.entityRef } : {}),
         };
         return {
-          type: String(hit.type),
+          type: hit.type,
           document,
           ...(title || text ? { highlight: { preTag: PRE_TAG, postTag: POST_TAG, fields: { ...(title ? { title } : {}), ...(text ? { text } : {}) } } } : {}),
           rank: offset + i + 1,
         };
       });
-      const next = offset + q.pageLimit < hits.length ? Buffer.from(String(offset + q.pageLimit)).toString('base64') : undefined;
+      const next = offset + q.pageLimit < total ? Buffer.from(String(offset + q.pageLimit)).toString('base64') : undefined;
       const prev = offset > 0 ? Buffer.from(String(Math.max(0, offset - q.pageLimit))).toString('base64') : undefined;
-      return { results, numberOfResults: hits.length, ...(next ? { nextPageCursor: next } : {}), ...(prev ? { previousPageCursor: prev } : {}) };
+      return { results, numberOfResults: total, ...(next ? { nextPageCursor: next } : {}), ...(prev ? { previousPageCursor: prev } : {}) };
     },
     async settled() {
       await syncing;
@@ -230,6 +195,7 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
     },
     stop() {
       subscription?.close();
+      index.close();
     },
   };
 }
