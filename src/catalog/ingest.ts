@@ -78,71 +78,94 @@ export interface IngestSummary {
 
 const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
+/** Entity writes gathered before one transaction commits them. */
+const WRITE_BATCH = 2000;
+
 /**
- * Stores what a location tree emitted: new and changed entities, their relations and search rows;
- * conflicts and bad documents become problems on the location; entities the tree no longer emits
- * become orphans, unless the file they came from could not be read this time.
+ * Stores what a location tree emits, file by file as `readTree` reads it (memory stays bounded by a
+ * batch, not the tree): new and changed entities, their relations and search rows; conflicts and bad
+ * documents become problems on the location; entities the tree no longer emits become orphans, unless
+ * the file they came from could not be read this time.
  */
 export async function ingestLocation(
   deps: { store: Store; clock: Clock },
   location: CatalogLocation,
-  read: ReadResult,
+  readTree: (onFile: (entities: ReadEntity[]) => Promise<void>) => Promise<ReadResult>,
 ): Promise<IngestSummary> {
   const now = toIso(deps.clock.now());
-  const problems: LocationProblem[] = [...read.problems];
-  const processed = new Map<string, ProcessedEntity>();
-  const failedRefs: { ref: string; message: string }[] = [];
-  for (const item of [generatedLocationEntity(location), ...read.entities]) {
-    try {
-      const p = await processEntity(item, location);
-      if (processed.has(p.ref)) {
-        problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: duplicate entity ${p.ref}, also in ${processed.get(p.ref)!.locationRef}` });
+  const problems: LocationProblem[] = [];
+  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, orphaned: 0, problems, changedRefs: [] };
+  /** Every ref this tree emitted so far, with the file it came from (duplicates, orphans). */
+  const seen = new Map<string, string>();
+  const emitted = new Set<string>();
+  let pending: EntityWrite[] = [];
+  const flush = async () => {
+    const batch = pending;
+    pending = [];
+    if (batch.length > 0) await deps.store.transaction((tx) => writeEntities(tx, batch));
+  };
+
+  // The location's own generated entity is written last, with every problem the tree had.
+  const generated = await processEntity(generatedLocationEntity(location), location);
+  seen.set(generated.ref, generated.locationRef);
+  emitted.add(generated.ref);
+
+  async function ingestFile(items: ReadEntity[]) {
+    const processed: ProcessedEntity[] = [];
+    const failedRefs: { ref: string; message: string }[] = [];
+    for (const item of items) {
+      try {
+        const p = await processEntity(item, location);
+        const first = seen.get(p.ref);
+        if (first !== undefined) {
+          problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: duplicate entity ${p.ref}, also in ${first}` });
+          continue;
+        }
+        seen.set(p.ref, p.locationRef);
+        processed.push(p);
+      } catch (err) {
+        const message = `${docLabel(item)}: ${(err as Error).message}`;
+        problems.push({ locationRef: item.locationRef, message });
+        const meta = item.raw.metadata as { name?: unknown; namespace?: unknown } | undefined;
+        if (typeof item.raw.kind === 'string' && typeof meta?.name === 'string') {
+          failedRefs.push({ ref: refKey({ kind: item.raw.kind, namespace: typeof meta.namespace === 'string' ? meta.namespace : 'default', name: meta.name }), message });
+        }
+      }
+    }
+    const existing = new Map((await selectByRefs(deps.store, [...processed.map((p) => p.ref), ...failedRefs.map((f) => f.ref)])).map((e) => [e.ref, e]));
+    for (const p of processed) {
+      const old = existing.get(p.ref);
+      if (old && old.rootLocationId !== null && old.rootLocationId !== location.id && !old.orphan) {
+        problems.push({
+          locationRef: p.locationRef,
+          message: `ConflictError: ${p.ref} is already registered from ${old.entity.metadata.annotations?.[ANNOTATION_ORIGIN_LOCATION] ?? old.locationRef}; this location's copy was not stored`,
+        });
         continue;
       }
-      processed.set(p.ref, p);
-    } catch (err) {
-      const message = `${docLabel(item)}: ${(err as Error).message}`;
-      problems.push({ locationRef: item.locationRef, message });
-      const meta = item.raw.metadata as { name?: unknown; namespace?: unknown } | undefined;
-      if (typeof item.raw.kind === 'string' && typeof meta?.name === 'string') {
-        failedRefs.push({ ref: refKey({ kind: item.raw.kind, namespace: typeof meta.namespace === 'string' ? meta.namespace : 'default', name: meta.name }), message });
+      emitted.add(p.ref);
+      const hash = hashOf([location.id, p.entity, p.relations, p.problems]);
+      if (old && old.contentHash === hash && !old.orphan) {
+        summary.unchanged += 1;
+        continue;
       }
+      pending.push(toWrite(p, old, hash, location.id, now));
+      summary.changedRefs.push(p.ref);
+      if (old) summary.updated += 1;
+      else summary.added += 1;
     }
+    // A document that fails keeps its last good entity, with the error on it (as Backstage does).
+    for (const failed of failedRefs) {
+      const old = existing.get(failed.ref);
+      if (!old || old.rootLocationId !== location.id || emitted.has(failed.ref)) continue;
+      emitted.add(failed.ref);
+      pending.push(rewrite(old, { problems: [processingItem('error', failed.message)] }, now));
+    }
+    if (pending.length >= WRITE_BATCH) await flush();
   }
 
-  const existing = new Map((await selectByRefs(deps.store, [...processed.keys(), ...failedRefs.map((f) => f.ref)])).map((e) => [e.ref, e]));
-  const writes: EntityWrite[] = [];
-  const summary: IngestSummary = { added: 0, updated: 0, unchanged: 0, orphaned: 0, problems, changedRefs: [] };
-  const emitted = new Set<string>();
-
-  for (const p of processed.values()) {
-    const old = existing.get(p.ref);
-    if (old && old.rootLocationId !== null && old.rootLocationId !== location.id && !old.orphan) {
-      problems.push({
-        locationRef: p.locationRef,
-        message: `ConflictError: ${p.ref} is already registered from ${old.entity.metadata.annotations?.[ANNOTATION_ORIGIN_LOCATION] ?? old.locationRef}; this location's copy was not stored`,
-      });
-      continue;
-    }
-    emitted.add(p.ref);
-    const hash = hashOf([location.id, p.entity, p.relations, p.problems]);
-    if (old && old.contentHash === hash && !old.orphan) {
-      summary.unchanged += 1;
-      continue;
-    }
-    writes.push(toWrite(p, old, hash, location.id, now));
-    summary.changedRefs.push(p.ref);
-    if (old) summary.updated += 1;
-    else summary.added += 1;
-  }
-
-  // A document that fails keeps its last good entity, with the error on it (as Backstage does).
-  for (const failed of failedRefs) {
-    const old = existing.get(failed.ref);
-    if (!old || old.rootLocationId !== location.id) continue;
-    emitted.add(failed.ref);
-    writes.push(rewrite(old, { problems: [processingItem('error', failed.message)] }, now));
-  }
+  const read = await readTree(ingestFile);
+  problems.unshift(...read.problems);
+  await flush();
 
   for (const row of await selectRootedAt(deps.store, location.id)) {
     if (emitted.has(row.ref) || row.orphan || read.unreadable.has(row.locationRef)) continue;
@@ -150,25 +173,29 @@ export async function ingestLocation(
     if (!old) continue;
     const entity = structuredClone(old.entity);
     entity.metadata.annotations = { ...entity.metadata.annotations, [ANNOTATION_ORPHAN]: 'true' };
-    writes.push(rewrite(old, { entity, orphan: true }, now));
+    pending.push(rewrite(old, { entity, orphan: true }, now));
     summary.orphaned += 1;
     summary.changedRefs.push(row.ref);
+    if (pending.length >= WRITE_BATCH) await flush();
   }
 
   // The location's problems show on its generated Location entity, as Backstage shows processing errors.
   const statusItems = problems.map((p) => processingItem('error', p.message));
-  const generated = writes.find((w) => w.row.entity_ref === location.entityRef);
-  if (generated) {
-    generated.row.problems = JSON.stringify([...(JSON.parse(generated.row.problems) as EntityStatusItem[]), ...statusItems]);
+  const [oldGenerated] = await selectByRefs(deps.store, [generated.ref]);
+  const hash = hashOf([location.id, generated.entity, generated.relations, generated.problems]);
+  if (!oldGenerated || oldGenerated.contentHash !== hash || oldGenerated.orphan) {
+    const write = toWrite(generated, oldGenerated, hash, location.id, now);
+    write.row.problems = JSON.stringify([...generated.problems, ...statusItems]);
+    pending.push(write);
+    summary.changedRefs.push(generated.ref);
+    if (oldGenerated) summary.updated += 1;
+    else summary.added += 1;
+  } else if (JSON.stringify(oldGenerated.problems) !== JSON.stringify(statusItems)) {
+    pending.push(rewrite(oldGenerated, { problems: statusItems }, now));
   } else {
-    const [old] = await selectByRefs(deps.store, [location.entityRef]);
-    if (old && JSON.stringify(old.problems) !== JSON.stringify(statusItems)) writes.push(rewrite(old, { problems: statusItems }, now));
+    summary.unchanged += 1;
   }
-
-  for (let i = 0; i < writes.length; i += 500) {
-    const batch = writes.slice(i, i + 500);
-    await deps.store.transaction((tx) => writeEntities(tx, batch));
-  }
+  await flush();
   return summary;
 }
 

@@ -59,4 +59,14 @@ export const catalogMigrations: Migration[] = [
       await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_id', 'key']).execute();
     },
   },
+  {
+    name: '20261127_10_catalog_relations_source_type',
+    async up(db) {
+      // Relation filters probe (source_ref, type_lc[, target_ref]) per entity. With only (source_ref, type)
+      // beside (type_lc, target_ref), SQLite's planner took the latter for the probe and scanned every
+      // relation of the type for each entity (quadratic at 100k entities).
+      await db.schema.dropIndex('catalog_relations_source').execute();
+      await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type_lc', 'target_ref']).execute();
+    },
+  },
 ];

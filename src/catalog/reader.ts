@@ -74,10 +74,14 @@ export function generatedLocationName(spec: LocationSpec): string {
 
 /**
  * Reads a location and every Location it leads to, collecting entities with placeholders resolved.
- * A bad file or document becomes a problem on its location; everything else is still read.
+ * A bad file or document becomes a problem on its location; everything else is still read. With
+ * `onFile`, each file's entities go to it as the file is read (and are not collected), so a large
+ * tree never sits in memory at once.
  */
-export async function readLocationTree(root: LocationSpec, options: ReaderOptions): Promise<ReadResult> {
+export async function readLocationTree(root: LocationSpec, options: ReaderOptions, onFile?: (entities: ReadEntity[]) => Promise<void>): Promise<ReadResult> {
   const result: ReadResult = { entities: [], problems: [], unreadable: new Set(), visited: new Set() };
+  let entityCount = 0;
+  let overLimit = false;
   const roots = await Promise.all(options.fileRoots.map((r) => realpath(r).catch(() => resolve(r))));
   const fileRoot = roots[0]!;
   const insideRoot = (path: string) => roots.some((root) => path === root || path.startsWith(root + sep));
@@ -175,6 +179,8 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
         continue;
       }
       const sourceRef = one.type === 'url' ? `url:${new URL('./', one.target).toString()}` : `file:${dirname(one.target)}/`;
+      const fileEntities: ReadEntity[] = [];
+      const nested: LocationSpec[] = [];
       for (const doc of parseYamlDocuments(text, one.target)) {
         if (doc.error) {
           result.problems.push({ locationRef: oneRef, message: doc.error });
@@ -187,9 +193,10 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
           result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1} is not an object` });
           continue;
         }
-        if (result.entities.length >= options.maxEntities) {
-          result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location` });
-          return;
+        if (entityCount >= options.maxEntities) {
+          if (!overLimit) result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location; the rest were not read` });
+          overLimit = true;
+          break;
         }
         let raw = doc.value as Record<string, unknown>;
         try {
@@ -200,7 +207,8 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
           result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1}${typeof name === 'string' ? ` (${name})` : ''}: ${(err as Error).message}` });
           continue;
         }
-        result.entities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index });
+        fileEntities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index });
+        entityCount += 1;
         if (raw.kind === 'Location') {
           const locSpec = (raw.spec ?? {}) as { type?: unknown; target?: unknown; targets?: unknown };
           const type = locSpec.type === 'url' || locSpec.type === 'file' ? locSpec.type : one.type;
@@ -213,10 +221,13 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
               result.problems.push({ locationRef: oneRef, message: `target ${target}: ${(err as Error).message}` });
               continue;
             }
-            await visit(next, depth + 1, [...chain, oneRef]);
+            nested.push(next);
           }
         }
       }
+      if (onFile) await onFile(fileEntities);
+      else result.entities.push(...fileEntities);
+      for (const next of nested) await visit(next, depth + 1, [...chain, oneRef]);
     }
   }
 

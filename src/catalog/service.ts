@@ -108,10 +108,9 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     if (current) return current;
     const work = (async () => {
       const location = await locations.selectLocation(store, id);
-      const read = await readLocationTree(location, readerOptions);
       let summary: IngestSummary;
       try {
-        summary = await ingestLocation({ store, clock }, location, read);
+        summary = await ingestLocation({ store, clock }, location, (onFile) => readLocationTree(location, readerOptions, onFile));
       } finally {
         scans.invalidate();
       }

@@ -138,7 +138,7 @@ export async function selectRelations(db: Db, refs: readonly string[]): Promise<
 
 /** Refs of the entities that hold a relation of `type` towards `target` (e.g. the groups a user is memberOf). */
 export async function selectRelationTargets(db: Db, source: string, type: string): Promise<string[]> {
-  const rows = await t(db).selectFrom('catalog_relations').select('target_ref').distinct().where('source_ref', '=', source).where('type', '=', type).execute();
+  const rows = await t(db).selectFrom('catalog_relations').select('target_ref').distinct().where('source_ref', '=', source).where('type_lc', '=', type.toLowerCase()).execute();
   return rows.map((r) => r.target_ref);
 }
 
