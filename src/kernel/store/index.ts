@@ -92,7 +92,7 @@ export function createStore(options: StoreOptions): Store {
     sqlite.pragma('foreign_keys = ON');
     // 64 MiB page cache: bulk catalog writes touch many index pages.
     sqlite.pragma('cache_size = -65536');
-    kysely = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+    kysely = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
 
   const emitLocal = (channel: string, payload: string) => local.emit(channel, payload);
@@ -303,4 +303,30 @@ class PgListener {
 function quoteIdent(name: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid channel name ${name}`);
   return `"${name}"`;
+}
+
+/** Statements longer than this (bulk inserts with their own row counts) are not worth keeping. */
+const MAX_CACHED_SQL = 4096;
+const MAX_CACHED_STATEMENTS = 500;
+
+/**
+ * Kysely prepares every query anew; compiling the SQL costs SQLite a good part of a small query's
+ * time. Statements are kept by their text (the same query shape reuses its statement). Safe because
+ * Kysely runs each statement to completion synchronously (we never stream results).
+ */
+function withStatementCache(db: Database.Database): Pick<Database.Database, 'prepare' | 'close'> {
+  const statements = new Map<string, Database.Statement>();
+  return {
+    prepare(text: string) {
+      if (text.length > MAX_CACHED_SQL) return db.prepare(text);
+      let statement = statements.get(text);
+      if (!statement) {
+        statement = db.prepare(text);
+        if (statements.size >= MAX_CACHED_STATEMENTS) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+    close: () => db.close(),
+  } as Pick<Database.Database, 'prepare' | 'close'>;
 }
