@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type CatalogOptions } from './catalog/index.js';
 import { createDocs, docsRoutes } from './docs/index.js';
+import { createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
@@ -12,6 +13,7 @@ export interface App {
   kernel: Kernel;
   catalog: Catalog;
   search: Search;
+  git: Git;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -37,6 +39,7 @@ export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
   catalog?: CatalogOptions;
+  git?: GitOptions;
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -51,7 +54,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const search = createSearch({ kernel, catalog, docs });
   await server.register(docsRoutes({ catalog, docs }), { prefix: '/api/docs' });
   await server.register(searchRoutes(search), { prefix: '/api/search' });
-  const layerMigrations = [...catalogMigrations];
+  const git = createGit(kernel, { catalog, options: options.git });
+  await server.register(gitRoutes(git), { prefix: '/api/git' });
+  await server.register(gitHttpRoutes(git), { prefix: '/git' });
+  const layerMigrations = [...catalogMigrations, ...gitMigrations];
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
 
@@ -60,6 +66,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     kernel,
     catalog,
     search,
+    git,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -76,6 +83,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           );
       }
       await search.start();
+      await git.start();
       await server.ready();
       return result;
     },
@@ -88,6 +96,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         search.stop();
         kernel.streams.closeAll();
         await server.close();
+        await git.stop();
         await kernel.stop();
       })();
       return stopping;

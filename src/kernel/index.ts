@@ -37,6 +37,7 @@ export {
   TooManyRequestsError,
   NotImplementedError,
   ServiceUnavailableError,
+  statusForError,
   type ErrorResponseBody,
 } from './errors.js';
 export { createStore, sqlBool, type Db, type Tx, type Store, type Migration, type Dialect, type Ddl } from './store/index.js';

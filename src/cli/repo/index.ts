@@ -1,0 +1,2 @@
+/** `plinth repo …`: hosted git repositories from the command line. */
+export { registerRepoCommands } from './commands.js';

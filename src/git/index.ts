@@ -1,0 +1,8 @@
+/** Hosted git: bare repositories in the data directory, smart HTTP at /git/, push events in the ledger. */
+export { createGit, type Git, type TreeLocation, type FileContent } from './service.js';
+export type { GitOptions, GitTransport, ServiceProcess } from './transport.js';
+export { gitRoutes } from './routes.js';
+export { gitHttpRoutes } from './smart-http.js';
+export { gitMigrations } from './migrations.js';
+export { REF_PUSHED, gitPermissions } from './model/index.js';
+export type { Repository, RepositoryView, TreeEntry, RefPush, RefPushedPayload, PushedCommit, GitService } from './model/index.js';
