@@ -9,6 +9,7 @@ import { ApiError, UnreachableError } from './client.js';
 import { createCli, loginHint, type Cli, type CliIo } from './context.js';
 import { CliError } from './errors.js';
 import { registerEventCommands } from './events.js';
+import { registerPolicyCommands } from './policy/index.js';
 import { registerRepoCommands } from './repo/index.js';
 import { registerStatusCommand } from './status.js';
 import { registerTokenCommands } from './tokens.js';
@@ -41,6 +42,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   registerStatusCommand(program, cli);
   registerEventCommands(program, cli);
   registerCatalogCommands(program, cli);
+  registerPolicyCommands(program, cli);
   registerRepoCommands(program, cli);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,0 +1,2 @@
+/** `plinth policy …`: policies from the command line. */
+export { registerPolicyCommands } from './commands.js';
