@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type CatalogOptions } from './catalog/index.js';
 import { createDocs, docsRoutes } from './docs/index.js';
 import { createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
+import { createScaffolder, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
@@ -14,6 +15,7 @@ export interface App {
   catalog: Catalog;
   search: Search;
   git: Git;
+  scaffolder: Scaffolder;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -57,7 +59,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const git = createGit(kernel, { catalog, options: options.git });
   await server.register(gitRoutes(git), { prefix: '/api/git' });
   await server.register(gitHttpRoutes(git), { prefix: '/git' });
-  const layerMigrations = [...catalogMigrations, ...gitMigrations];
+  const scaffolder = createScaffolder(kernel, { catalog, git });
+  await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
+  const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations];
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
 
@@ -67,6 +71,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     catalog,
     search,
     git,
+    scaffolder,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -84,6 +89,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
       await search.start();
       await git.start();
+      scaffolder.start();
       await server.ready();
       return result;
     },

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { z } from 'zod';
+import type { Git } from '../../git/index.js';
+import { ConflictError, InputError, NotFoundError, ServiceUnavailableError } from '../../kernel/index.js';
+import { resolveInside } from '../workspace.js';
+import { createTemplateAction } from './registry.js';
+
+/** Owner and name from a RepoUrlPicker value (`<host>?owner=team-a&repo=payments`); the host is Plinth itself. */
+export function parsePlinthRepoUrl(repoUrl: string): { owner: string; name: string } {
+  const q = repoUrl.indexOf('?');
+  const params = new URLSearchParams(q < 0 ? '' : repoUrl.slice(q + 1));
+  const owner = params.get('owner') ?? params.get('organization');
+  const name = params.get('repo');
+  if (!owner || !name) throw new InputError(`repoUrl: "${repoUrl}" needs owner and repo, as in plinth?owner=team-a&repo=payments`);
+  return { owner, name };
+}
+
+/** Runs the real git client with no user or system config and no prompts; rejects with git's message. */
+function runGit(args: string[], cwd: string, env: Record<string, string>, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd,
+      signal,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, LANG: 'C', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(stdout.trim()) : reject(new Error(`git ${args[0]} failed: ${stderr.replace(/plinth_[A-Za-z0-9_-]+/g, '***').trim().slice(0, 2000)}`))));
+  });
+}
+
+export function publishActions(git: Pick<Git, 'createRepository' | 'resolveRef'>) {
+  const publishPlinth = createTemplateAction({
+    id: 'publish:plinth',
+    description: "Creates a repository on Plinth's hosted git and pushes the workspace as its first commit",
+    schema: {
+      input: z.strictObject({
+        repoUrl: z.string().min(1).max(500).describe('plinth?owner=<group or username>&repo=<name>'),
+        description: z.string().max(1000).optional(),
+        defaultBranch: z.string().min(1).max(200).default('main'),
+        sourcePath: z.string().max(1000).default('.').describe('folder of the workspace to publish'),
+        gitCommitMessage: z.string().min(1).max(10_000).default('Initial commit'),
+        gitAuthorName: z.string().min(1).max(200).default('Plinth Scaffolder'),
+        gitAuthorEmail: z.string().email().max(254).default('scaffolder@plinth.invalid'),
+      }),
+      output: z.object({ remoteUrl: z.string(), repoContentsUrl: z.string(), commitHash: z.string() }),
+    },
+    supportsDryRun: false,
+    async handler(ctx) {
+      const input = ctx.input;
+      const { owner, name } = parsePlinthRepoUrl(input.repoUrl);
+      const base = ctx.serverUrl();
+      if (base === undefined || ctx.userToken === undefined) throw new ServiceUnavailableError('publish:plinth needs the server to listen so it can push over smart HTTP');
+      const source = await resolveInside(ctx.workspacePath, input.sourcePath, 'sourcePath');
+      const { repository, created } = await git.createRepository(ctx.principal, owner, name, { defaultBranch: input.defaultBranch });
+      if (!created) {
+        const hasCommits = await git.resolveRef(ctx.principal, { owner, name, ref: input.defaultBranch }).then(
+          () => true,
+          (err: unknown) => (err instanceof NotFoundError ? false : Promise.reject(err)),
+        );
+        if (hasCommits) throw new ConflictError(`repoUrl: repository ${repository.fullName} already exists and has commits; choose another name`);
+      }
+      ctx.log(`${created ? 'created' : 'reusing empty'} repository ${repository.fullName}`);
+      const env = { GIT_AUTHOR_NAME: input.gitAuthorName, GIT_AUTHOR_EMAIL: input.gitAuthorEmail, GIT_COMMITTER_NAME: input.gitAuthorName, GIT_COMMITTER_EMAIL: input.gitAuthorEmail };
+      const remoteUrl = `${base}/git/${repository.owner}/${repository.name}.git`;
+      const pushUrl = new URL(remoteUrl);
+      pushUrl.username = 'scaffolder';
+      pushUrl.password = ctx.userToken;
+      await runGit(['init', '--quiet', '-b', input.defaultBranch], source, env, ctx.signal);
+      await runGit(['add', '--all'], source, env, ctx.signal);
+      await runGit(['commit', '--quiet', '--allow-empty', '-m', input.gitCommitMessage], source, env, ctx.signal);
+      const commitHash = await runGit(['rev-parse', 'HEAD'], source, env, ctx.signal);
+      await runGit(['push', '--quiet', pushUrl.toString(), `HEAD:refs/heads/${input.defaultBranch}`], source, env, ctx.signal);
+      ctx.log(`pushed ${commitHash} to ${remoteUrl} (${input.defaultBranch})`);
+      ctx.output('remoteUrl', remoteUrl);
+      ctx.output('repoContentsUrl', `${base}/api/git/repos/${repository.owner}/${repository.name}/contents/${input.defaultBranch}`);
+      ctx.output('commitHash', commitHash);
+    },
+  });
+  return [publishPlinth];
+}
