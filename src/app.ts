@@ -5,6 +5,7 @@ import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type Cat
 import { createDocs, docsRoutes } from './docs/index.js';
 import { createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createScaffolder, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
+import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
@@ -16,6 +17,7 @@ export interface App {
   search: Search;
   git: Git;
   scaffolder: Scaffolder;
+  pipelines: Pipelines;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -42,6 +44,7 @@ export interface AppOptions {
   logger?: Logger;
   catalog?: CatalogOptions;
   git?: GitOptions;
+  pipelines?: PipelinesOptions;
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -61,7 +64,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(gitHttpRoutes(git), { prefix: '/git' });
   const scaffolder = createScaffolder(kernel, { catalog, git });
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
-  const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations];
+  const pipelines = createPipelines(kernel, { git, options: options.pipelines });
+  await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
+  const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations];
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
 
@@ -72,6 +77,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     search,
     git,
     scaffolder,
+    pipelines,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -90,6 +96,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await search.start();
       await git.start();
       scaffolder.start();
+      await pipelines.start();
       await server.ready();
       return result;
     },
@@ -103,6 +110,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         kernel.streams.closeAll();
         await server.close();
         await git.stop();
+        await pipelines.stop();
         await kernel.stop();
       })();
       return stopping;

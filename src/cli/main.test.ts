@@ -21,7 +21,7 @@ describe('run', () => {
     expect(io.stdoutText()).toMatch(/^\d+\.\d+\.\d+\n$/);
     const help = memoryIo({});
     expect(await run(['--help'], help)).toBe(0);
-    for (const command of ['up', 'login', 'logout', 'whoami', 'token', 'status', 'events', 'catalog', 'policy', 'repo']) expect(help.stdoutText()).toContain(command);
+    for (const command of ['up', 'login', 'logout', 'whoami', 'token', 'status', 'events', 'catalog', 'policy', 'repo', 'runs']) expect(help.stdoutText()).toContain(command);
   });
 
   it('exits 2 with commander’s message for an unknown command or a missing option', async () => {

@@ -11,6 +11,7 @@ import { CliError } from './errors.js';
 import { registerEventCommands } from './events.js';
 import { registerPolicyCommands } from './policy/index.js';
 import { registerRepoCommands } from './repo/index.js';
+import { registerRunsCommands } from './runs/index.js';
 import { registerStatusCommand } from './status.js';
 import { registerTokenCommands } from './tokens.js';
 import { registerUpCommand } from './up.js';
@@ -44,6 +45,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   registerCatalogCommands(program, cli);
   registerPolicyCommands(program, cli);
   registerRepoCommands(program, cli);
+  registerRunsCommands(program, cli);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return cli.exitCode;

@@ -3,6 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errorResponses } from '../kernel/index.js';
 import { CreateRepositoryInput, ListRepositoriesQuery, RepositoryParams, RepositoryView, type Repository } from './model/index.js';
+
+/** `…/contents/<ref>/<path>`: the ref is one path segment (branch names with / are read by sha or tag). */
+const ContentsParams = RepositoryParams.extend({ ref: z.string().min(1).max(255), '*': z.string().max(4096) });
 import type { Git } from './service.js';
 
 /** The clone URL as this request reached the server (host and scheme as the client sees them). */
@@ -52,6 +55,27 @@ export function gitRoutes(git: Git): FastifyPluginAsyncZod {
       '/repos/:owner/:name',
       { schema: { tags: ['git'], summary: 'Show a repository', params: RepositoryParams, response: { 200: RepositoryView, ...errorResponses } } },
       async (request) => viewOf(request, await git.getRepository(request.principal!, request.params.owner, request.params.name)),
+    );
+
+    app.get(
+      '/repos/:owner/:name/contents/:ref/*',
+      {
+        schema: {
+          tags: ['git'],
+          summary: 'A file at a branch, tag or commit, as raw bytes (what url catalog locations and templates read)',
+          params: ContentsParams,
+          response: { 200: z.unknown(), ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { owner, name, ref } = request.params;
+        const file = await git.readFile(request.principal!, { owner, name, ref, path: request.params['*'] });
+        return reply
+          .header('content-type', 'application/octet-stream')
+          .header('x-git-commit', file.commit)
+          .header('etag', `"${file.sha}"`)
+          .send(file.content);
+      },
     );
 
     app.delete(

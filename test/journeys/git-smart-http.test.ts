@@ -100,6 +100,20 @@ describe.each(dialects)('git over smart HTTP (%s)', (dialect) => {
     expect(await ok(['rev-parse', 'origin/main'], theirs)).toBe(third);
   });
 
+  it('serves a pushed file raw at a branch or commit, to readers only', async () => {
+    const contents = (token: string | undefined, path: string) => fetch(`${t.url}/api/git/repos/team-a/svc/contents/${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await contents(t.tokens.bob, 'main/src/index.js');
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('console.log(2)\n');
+    const commitSha = res.headers.get('x-git-commit')!;
+    expect(await (await contents(t.tokens.bob, `${commitSha}/README.md`)).text()).toBe('# svc\n');
+    expect((await contents(t.tokens.bob, 'main/nope.txt')).status).toBe(404);
+    expect((await contents(t.tokens.bob, 'main/src')).status).toBe(400);
+    // fetch folds a literal ../ away; encoded, it reaches the route and is refused there.
+    expect((await contents(t.tokens.bob, 'main/..%2F..%2Fetc%2Fpasswd')).status).toBe(400);
+    expect((await contents(undefined, 'main/README.md')).status).toBe(401);
+  });
+
   it('accepts a gzip-compressed request body', async () => {
     const ls = '0014command=ls-refs\n0000';
     const res = await fetch(`${t.url}/git/team-a/svc.git/git-upload-pack`, {

@@ -1,0 +1,2 @@
+/** `plinth runs …`: pipeline runs from the command line. */
+export { registerRunsCommands } from './commands.js';

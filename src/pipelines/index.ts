@@ -1,0 +1,6 @@
+/** Pipelines: the standard pipeline, runs on every push, the embedded runner, logs and test results. */
+export { createPipelines, RUN_JOB, type Pipelines, type PipelinesOptions, type PlatformStepHandler, type PlatformStepContext, type PlatformStepResult } from './service.js';
+export { pipelinesRoutes } from './routes.js';
+export { pipelinesMigrations } from './migrations.js';
+export { STANDARD_PIPELINE_VERSION, standardPipeline, stageNames, runStatuses, stepStatuses } from './model/index.js';
+export type { Run, RunDetail, Step, LogLine, RecordedTest, RunStatus, StepStatus, StageStatus, StageName, PipelineEventPayloads } from './model/index.js';

@@ -1,0 +1,75 @@
+import type { Migration } from '../kernel/index.js';
+
+export const pipelinesMigrations: Migration[] = [
+  {
+    name: '20261201_10_pipelines_runs',
+    async up(db, ddl) {
+      await db.schema
+        .createTable('pipelines_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('owner_ref', 'text', (c) => c.notNull())
+        .addColumn('ref', 'text', (c) => c.notNull())
+        .addColumn('sha', 'text', (c) => c.notNull())
+        .addColumn('is_default_branch', 'integer', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('definition_version', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        // One run per commit per attempt: a push event delivered twice (replay, two replicas) creates one run.
+        .addUniqueConstraint('pipelines_runs_repository_sha_attempt', ['repository', 'sha', 'attempt'])
+        .execute();
+      await db.schema.createIndex('pipelines_runs_repository_created').on('pipelines_runs').columns(['repository', 'created_at', 'id']).execute();
+      await db.schema
+        .createTable('pipelines_steps')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('command', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('message', 'text')
+        .addColumn('exit_code', 'integer')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('duration_ms', 'integer')
+        .addPrimaryKeyConstraint('pipelines_steps_pk', ['run_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('pipelines_log_lines')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('seq', ddl.bigint, (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('stream', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pipelines_log_lines_pk', ['run_id', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('pipelines_test_results')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('step', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('file', 'text')
+        .addColumn('duration_ms', 'integer')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('flaky', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pipelines_test_results_pk', ['run_id', 'position'])
+        .execute();
+      // Where the push follower stopped in the ledger, so a restart resumes instead of replaying or missing pushes.
+      await db.schema
+        .createTable('pipelines_cursors')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('seq', ddl.bigint, (c) => c.notNull())
+        .execute();
+    },
+  },
+];

@@ -1,0 +1,214 @@
+import { mkdir } from 'node:fs/promises';
+import type { Store } from '../../kernel/index.js';
+import {
+  applyPlinthYaml,
+  applyPreset,
+  checkPlinthYaml,
+  detectPreset,
+  formatProblem,
+  maskPatterns,
+  maskText,
+  planPipeline,
+  PLINTH_YAML,
+  standardPipeline,
+  type LogLine,
+  type PlannedStep,
+  type Run,
+  type Step,
+  type StepStatus,
+  type Toolchain,
+} from '../model/index.js';
+import * as q from '../store.js';
+import { executePlan, type AttemptResult, type StepEnd } from './executor.js';
+import { confinedArgv, runProcess, type Sandbox, type StepLimits } from './process.js';
+import { checkout, collectTestReports, repositoryFacts } from './workspace.js';
+
+export interface PlatformStepContext {
+  run: Run;
+  step: string;
+  workspace: string;
+  inputs: Record<string, unknown>;
+  env: Record<string, string>;
+  signal: AbortSignal;
+  /** Writes a line to the step's log (masked like any other). */
+  log(line: string): void;
+}
+export interface PlatformStepResult {
+  status: 'passed' | 'failed';
+  message?: string;
+  outputs?: Record<string, unknown>;
+}
+export type PlatformStepHandler = (ctx: PlatformStepContext) => Promise<PlatformStepResult>;
+
+interface RunInput {
+  run: Run;
+  resumed: boolean;
+  store: Store;
+  registry: ReadonlyMap<string, PlatformStepHandler>;
+  sandbox: Sandbox;
+  limits: StepLimits;
+  available: ReadonlySet<Toolchain>;
+  secrets: Record<string, string>;
+  signal: AbortSignal;
+  parallelism: number;
+  dataDir: string;
+  source: string;
+  workspace: string;
+  home: string;
+  now: () => string;
+  notify: () => void;
+  onStepFinished: (step: Step) => Promise<void>;
+}
+
+/** Buffers log lines and writes them in batches; every line is masked before it is kept anywhere. */
+function createLogSink(input: RunInput, startSeq: number, patterns: readonly string[]) {
+  let seq = startSeq;
+  let buffer: LogLine[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    timer = undefined;
+    const lines = buffer;
+    buffer = [];
+    flushing = flushing.then(() => (lines.length > 0 ? q.insertLogLines(input.store, input.run.id, lines).then(input.notify) : undefined));
+    return flushing;
+  };
+  return {
+    write(step: string, stream: LogLine['stream'], text: string) {
+      buffer.push({ seq: ++seq, time: input.now(), step, stream, text: maskText(text, patterns) });
+      if (buffer.length >= 200) void flush();
+      else timer ??= setTimeout(() => void flush(), 50);
+    },
+    flush: () => {
+      if (timer) clearTimeout(timer);
+      return flush();
+    },
+  };
+}
+
+const setupSteps = ['checkout', 'config'] as const;
+const blankStep = (name: string, stage: Step['stage'], kind: Step['kind'], command: string | null): Step => ({
+  name, stage, kind, command, status: 'pending', message: null, exitCode: null, attempts: 0, startedAt: null, finishedAt: null, durationMs: null,
+});
+
+/** Checks out, resolves the definition (preset + plinth.yaml), runs the plan; returns every step's final status. */
+export async function runPipeline(input: RunInput): Promise<Map<string, StepStatus>> {
+  const { run, store } = input;
+  const patterns = maskPatterns(Object.values(input.secrets));
+  const sink = createLogSink(input, await q.lastLogSeq(store, run.id), patterns);
+  const steps = new Map<string, Step>(setupSteps.map((n) => [n, blankStep(n, 'setup', 'shell', null)]));
+  await q.replaceSteps(store, run.id, [...steps.values()]);
+  if (input.resumed) sink.write('checkout', 'system', 'the runner was interrupted; running the pipeline again from the start');
+
+  const begin = async (name: string) => {
+    const step = { ...steps.get(name)!, status: 'running' as const, startedAt: input.now() };
+    steps.set(name, step);
+    await q.updateStep(store, run.id, step);
+  };
+  const end = async (name: string, result: Omit<StepEnd, 'tests'>) => {
+    const before = steps.get(name)!;
+    const finishedAt = input.now();
+    const step: Step = { ...before, ...result, finishedAt, durationMs: before.startedAt !== null ? Date.parse(finishedAt) - Date.parse(before.startedAt) : null };
+    steps.set(name, step);
+    await sink.flush();
+    await q.updateStep(store, run.id, step);
+    await input.onStepFinished(step);
+  };
+  const statuses = () => new Map([...steps.values()].map((s) => [s.name, s.status]));
+
+  // ---- setup: checkout and config
+  await begin('checkout');
+  const checkedOut = await checkout({ source: input.source, sha: run.sha, workspace: input.workspace, log: (line) => sink.write('checkout', 'system', line) });
+  await end('checkout', { status: checkedOut ? 'passed' : 'failed', message: checkedOut ? null : 'could not check out the commit', exitCode: null, attempts: 1 });
+  await begin('config');
+  if (!checkedOut) {
+    await end('config', { status: 'skipped', message: 'skipped because checkout did not pass', exitCode: null, attempts: 0 });
+    return statuses();
+  }
+  const facts = await repositoryFacts(input.workspace, input.available);
+  const preset = detectPreset(facts);
+  let definition = applyPreset(standardPipeline(), preset);
+  sink.write('config', 'system', `pipeline ${definition.version}; build preset: ${preset.summary}`);
+  if (facts.plinthYaml !== undefined) {
+    const checked = checkPlinthYaml(facts.plinthYaml, PLINTH_YAML, definition);
+    if (!checked.ok) {
+      for (const problem of checked.problems) sink.write('config', 'stderr', formatProblem(problem));
+      await end('config', { status: 'failed', message: checked.problems.map(formatProblem).join('; '), exitCode: null, attempts: 1 });
+      return statuses();
+    }
+    definition = applyPlinthYaml(definition, checked.config);
+    sink.write('config', 'system', `applied ${PLINTH_YAML}`);
+  }
+  const plan = planPipeline(definition, { isDefaultBranch: run.isDefaultBranch });
+  for (const p of plan) {
+    const d = p.definition;
+    steps.set(d.name, blankStep(d.name, d.stage, d.kind, d.kind === 'shell' ? d.command : d.uses));
+  }
+  await end('config', { status: 'passed', message: null, exitCode: null, attempts: 1 });
+  await q.replaceSteps(store, run.id, [...steps.values()]);
+
+  // ---- the plan
+  await mkdir(input.home, { recursive: true });
+  const baseEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: input.home,
+    LANG: 'C.UTF-8',
+    ...definition.env,
+    PLINTH_RUN_ID: run.id,
+    PLINTH_REPOSITORY: run.repository,
+    PLINTH_REF: run.ref,
+    PLINTH_COMMIT_SHA: run.sha,
+  };
+  const attemptShell = async (p: PlannedStep, attempt: number): Promise<AttemptResult> => {
+    const d = p.definition;
+    if (d.kind !== 'shell') throw new Error('not a shell step');
+    if (d.command === null) return { status: 'skipped', message: d.reason ?? 'nothing to run', exitCode: null, tests: [] };
+    const name = d.name;
+    if (attempt > 1) sink.write(name, 'system', `attempt ${attempt} of ${1 + d.retries}`);
+    sink.write(name, 'system', `$ ${d.command}`);
+    const startedMs = Date.now();
+    const outcome = await runProcess({
+      argv: confinedArgv(input.sandbox, { ...input.limits, cpuSeconds: Math.min(input.limits.cpuSeconds, d.timeoutS) }, { command: d.command, workspace: input.workspace, home: input.home, dataDir: input.dataDir }),
+      cwd: input.workspace,
+      env: { ...baseEnv, ...d.env, ...input.secrets },
+      timeoutMs: d.timeoutS * 1000,
+      maskPatterns: patterns,
+      signal: input.signal,
+      onLine: (stream, text) => sink.write(name, stream, text),
+    });
+    const tests = await collectTestReports(input.workspace, startedMs);
+    if (outcome.cancelled) return { status: 'cancelled', message: 'cancelled', exitCode: null, tests };
+    if (outcome.timedOut) return { status: 'timed-out', message: `killed at its time limit of ${d.timeoutS}s`, exitCode: outcome.exitCode, tests };
+    if (outcome.exitCode === 0) return { status: 'passed', message: null, exitCode: 0, tests };
+    return { status: 'failed', message: `exited with ${outcome.exitCode ?? 'a signal'}`, exitCode: outcome.exitCode, tests };
+  };
+  const attemptPlatform = async (p: PlannedStep): Promise<AttemptResult> => {
+    const d = p.definition;
+    if (d.kind !== 'platform') throw new Error('not a platform step');
+    const handler = input.registry.get(d.uses);
+    if (!handler) return { status: 'not-installed', message: `${d.uses} is not installed on this platform yet`, exitCode: null, tests: [] };
+    try {
+      const result = await handler({
+        run, step: d.name, workspace: input.workspace, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
+        log: (line) => sink.write(d.name, 'stdout', line),
+      });
+      return { status: result.status, message: result.message ?? null, exitCode: null, tests: [] };
+    } catch (err) {
+      return { status: 'failed', message: `the ${d.uses} step failed: ${(err as Error).message}`, exitCode: null, tests: [] };
+    }
+  };
+  await executePlan(plan, {
+    signal: input.signal,
+    parallelism: input.parallelism,
+    onStart: (p) => begin(p.definition.name),
+    runAttempt: (p, attempt) => (p.definition.kind === 'shell' ? attemptShell(p, attempt) : attemptPlatform(p)),
+    onEnd: async (p, result) => {
+      if (steps.get(p.definition.name)!.startedAt === null) steps.set(p.definition.name, { ...steps.get(p.definition.name)!, startedAt: input.now() });
+      if (result.message !== null && result.status !== 'passed') sink.write(p.definition.name, 'system', `${result.status}: ${result.message}`);
+      if (result.tests.length > 0) await q.replaceTestResults(store, run.id, p.definition.name, result.tests);
+      await end(p.definition.name, result);
+    },
+  });
+  await sink.flush();
+  return statuses();
+}

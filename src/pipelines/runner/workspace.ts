@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { glob } from 'tinyglobby';
+import { parseTestReport, type RepositoryFacts, type TestResult, type Toolchain } from '../model/index.js';
+
+/** git for the runner: no user or system config, no prompts. */
+function gitEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
+}
+
+function git(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('git', args, { cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (err) => resolve({ code: null, output: err.message }));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Checks the commit out into a fresh workspace with a real `git clone` of the bare repository.
+ * `--no-local` copies objects through git's transport instead of hard-linking the platform's object
+ * files, so nothing a step does in its workspace can touch the hosted repository.
+ */
+export async function checkout(input: { source: string; sha: string; workspace: string; log: (line: string) => void }): Promise<boolean> {
+  await rm(input.workspace, { recursive: true, force: true });
+  await mkdir(input.workspace, { recursive: true });
+  const cloned = await git(['clone', '--no-local', '--no-checkout', '--quiet', '--', input.source, '.'], input.workspace);
+  if (cloned.code !== 0) {
+    input.log(`git clone failed: ${cloned.output.trim()}`);
+    return false;
+  }
+  const checkedOut = await git(['-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', input.sha, '--'], input.workspace);
+  if (checkedOut.code !== 0) {
+    input.log(`git checkout ${input.sha} failed: ${checkedOut.output.trim()}`);
+    return false;
+  }
+  input.log(`checked out ${input.sha}`);
+  return true;
+}
+
+const readOptional = async (path: string): Promise<string | undefined> => {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+export async function repositoryFacts(workspace: string, available: ReadonlySet<Toolchain>): Promise<RepositoryFacts & { plinthYaml?: string }> {
+  const rootFiles = new Set(await readdir(workspace));
+  const packageJson = rootFiles.has('package.json') ? await readOptional(join(workspace, 'package.json')) : undefined;
+  const plinthYaml = rootFiles.has('plinth.yaml') ? await readOptional(join(workspace, 'plinth.yaml')) : undefined;
+  return { rootFiles, available, ...(packageJson !== undefined ? { packageJson } : {}), ...(plinthYaml !== undefined ? { plinthYaml } : {}) };
+}
+
+const reportPatterns = ['**/*junit*.xml', '**/TEST-*.xml', '**/test-results*.{xml,json}', '**/test-report*.{xml,json}', '**/vitest-report*.json', '**/reports/**/*.xml'];
+const maxReportBytes = 20 * 1024 * 1024;
+
+/** Test reports written (or rewritten) in the workspace since `sinceMs`, parsed. */
+export async function collectTestReports(workspace: string, sinceMs: number): Promise<TestResult[]> {
+  const files = await glob(reportPatterns, { cwd: workspace, ignore: ['**/node_modules/**', '.git/**'], absolute: true, followSymbolicLinks: false });
+  const results: TestResult[] = [];
+  for (const file of files) {
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile() || info.mtimeMs < sinceMs || info.size > maxReportBytes) continue;
+    const text = await readOptional(file);
+    if (text !== undefined) results.push(...parseTestReport(text));
+  }
+  return results;
+}

@@ -1,0 +1,272 @@
+import { EventEmitter } from 'node:events';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Git, RefPush } from '../git/index.js';
+import { authorize, ConflictError, newId, toIso, userRef, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import {
+  isTerminalRun,
+  pipelinePermissions,
+  runStatusOf,
+  runSubject,
+  stageNames,
+  stageStatusOf,
+  STANDARD_PIPELINE_VERSION,
+  toolchains,
+  type LogLine,
+  type PipelineEventPayloads,
+  type Run,
+  type RunDetail,
+  type RunStatus,
+  type Step,
+  type Toolchain,
+} from './model/index.js';
+import { findExecutable, type Sandbox, type StepLimits } from './runner/process.js';
+import { runPipeline, type PlatformStepHandler } from './runner/run.js';
+import * as q from './store.js';
+
+export type { PlatformStepHandler, PlatformStepContext, PlatformStepResult } from './runner/run.js';
+
+export interface PipelinesOptions {
+  /** Secret values a run's steps receive as env; they are masked in every log. */
+  secretsFor?: (run: Run) => Promise<Record<string, string>>;
+  limits?: Partial<StepLimits>;
+  /** Steps of one run running at once (default 2). */
+  parallelism?: number;
+}
+
+/** The standard pipeline engine: runs on every push, steps plugged in by other layers. */
+export interface Pipelines {
+  /** Installs the implementation of a platform step kind (e.g. `security.sbom`); until then it reports not-installed. */
+  registerStep(kind: string, handler: PlatformStepHandler): void;
+  listRuns(principal: Principal, query: { repository?: string; status?: RunStatus; limit: number; cursor?: string }): Promise<{ items: Run[]; nextCursor: string | null }>;
+  getRun(principal: Principal, id: string): Promise<RunDetail>;
+  logs(principal: Principal, id: string, query: { afterSeq?: number; step?: string; limit?: number }): Promise<LogLine[]>;
+  /** Calls `listener` with stored lines after `afterSeq`, then live ones; `onEnd` once the run is over and every line delivered. */
+  followLogs(principal: Principal, id: string, afterSeq: number, listener: (line: LogLine) => void, onEnd: () => void): Promise<() => void>;
+  rerun(principal: Principal, id: string): Promise<Run>;
+  cancel(principal: Principal, id: string): Promise<Run>;
+  /** Creates the run for a push (idempotent per repository, commit and attempt 1). */
+  runForPush(push: RefPush): Promise<Run | undefined>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const RUN_JOB = 'pipelines.run';
+const RunJobPayload = z.object({ runId: z.string().min(1).max(100) });
+const SYSTEM = 'system:pipelines';
+const PUSH_CURSOR = 'pushes';
+
+export function createPipelines(kernel: Kernel, deps: { git: Git; options?: PipelinesOptions }): Pipelines {
+  const { store, ledger, clock, jobs } = kernel;
+  const log = kernel.logger.child({ layer: 'pipelines' });
+  const options = deps.options ?? {};
+  const registry = new Map<string, PlatformStepHandler>();
+  const logEvents = new EventEmitter();
+  logEvents.setMaxListeners(0);
+  const root = join(kernel.config.dataDir, 'pipelines');
+  const limits: StepLimits = { cpuSeconds: 3600, addressSpaceBytes: 4 * 1024 ** 3, processes: 1024, ...options.limits };
+  let sandbox: Sandbox = { prlimit: undefined, bwrap: undefined };
+  let available = new Set<Toolchain>();
+  let subscription: Subscription | undefined;
+  let pushChain: Promise<unknown> = Promise.resolve();
+  const now = () => toIso(clock.now());
+  const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
+
+  const append = <K extends keyof PipelineEventPayloads>(db: Parameters<typeof ledger.append>[1], kind: K, run: Run, payload: PipelineEventPayloads[K], actor = SYSTEM) =>
+    ledger.append({ kind, subjects: [runSubject(run.id), `repository:${run.repository}`, run.ownerRef], actor, payload }, db);
+
+  async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt'>): Promise<Run | undefined> {
+    const run: Run = { ...input, id: newId(), status: 'queued', definitionVersion: STANDARD_PIPELINE_VERSION, jobId: null, createdAt: now(), startedAt: null, finishedAt: null };
+    return store.transaction(async (tx) => {
+      const inserted = await q.insertRun(tx, run);
+      if (!inserted) return undefined;
+      const { job } = await jobs.enqueue({ kind: RUN_JOB, payload: { runId: run.id }, idempotencyKey: `pipelines.run:${run.id}`, maxAttempts: 2 }, { db: tx });
+      await q.setRunJob(tx, run.id, job.id);
+      await append({ db: tx }, 'pipelines.run.queued', run, { runId: run.id, repository: run.repository, sha: run.sha, ref: run.ref, attempt: run.attempt, trigger: run.trigger }, input.createdBy);
+      return { ...run, jobId: job.id };
+    });
+  }
+
+  async function readable(principal: Principal, id: string): Promise<Run> {
+    authorize(principal, pipelinePermissions.read);
+    return q.selectRun(store, id);
+  }
+
+  async function handleRun(job: ClaimedJob, ctx: JobContext): Promise<JobOutcome> {
+    const payload = RunJobPayload.safeParse(job.payload);
+    if (!payload.success) return { kind: 'fail', reason: 'malformed pipelines.run payload' };
+    const run = await q.findRun(store, payload.data.runId);
+    if (!run || isTerminalRun(run.status)) return { kind: 'done' };
+    const resumed = run.status === 'running';
+    const startedAt = now();
+    await store.transaction(async (tx) => {
+      if (await q.transitionRun(tx, run.id, ['queued', 'running'], { status: 'running', startedAt: run.startedAt ?? startedAt })) {
+        if (!resumed) await append({ db: tx }, 'pipelines.run.started', run, { runId: run.id, repository: run.repository, sha: run.sha });
+      }
+    });
+    const [owner, name] = run.repository.split('/') as [string, string];
+    const secrets = (await options.secretsFor?.(run)) ?? {};
+    const statuses = await runPipeline({
+      run, resumed, store, registry, sandbox, limits, available, secrets, signal: ctx.signal,
+      parallelism: options.parallelism ?? 2,
+      dataDir: kernel.config.dataDir,
+      source: join(kernel.config.dataDir, 'repos', owner, `${name}.git`),
+      workspace: join(root, 'workspaces', run.id),
+      home: join(root, 'homes', run.id),
+      now,
+      notify: () => logEvents.emit(run.id),
+      onStepFinished: (step: Step) =>
+        append(undefined, 'pipelines.step.finished', run, { runId: run.id, repository: run.repository, stage: step.stage, step: step.name, status: step.status, attempts: step.attempts, durationMs: step.durationMs, exitCode: step.exitCode }).then(() => undefined),
+    });
+    // Shutdown or a lost lease: the run stays running and the job's next attempt resumes it.
+    if (ctx.signal.aborted && ctx.signal.reason !== 'cancelled') return { kind: 'retry', error: new Error(`run interrupted (${String(ctx.signal.reason)})`) };
+    const status: RunStatus = ctx.signal.aborted ? 'cancelled' : runStatusOf([...statuses.values()]);
+    await finishRun(run, status);
+    await rm(join(root, 'workspaces', run.id), { recursive: true, force: true });
+    await rm(join(root, 'homes', run.id), { recursive: true, force: true });
+    return { kind: 'done', output: { status } };
+  }
+
+  async function finishRun(run: Run, status: RunStatus): Promise<void> {
+    const finishedAt = now();
+    const steps = await q.selectSteps(store, run.id);
+    await store.transaction(async (tx) => {
+      if (!(await q.transitionRun(tx, run.id, ['queued', 'running'], { status, finishedAt }))) return;
+      const started = run.startedAt ?? (await q.selectRun(tx, run.id)).startedAt;
+      await append({ db: tx }, 'pipelines.run.finished', run, {
+        runId: run.id, repository: run.repository, sha: run.sha, ref: run.ref, status,
+        durationMs: started !== null ? Date.parse(finishedAt) - Date.parse(started) : null,
+        failedSteps: steps.filter((s) => s.status === 'failed' || s.status === 'timed-out').map((s) => s.name),
+      });
+    });
+    logEvents.emit(run.id);
+  }
+
+  return {
+    registerStep(kind, handler) {
+      if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/.test(kind)) throw new Error(`step kind "${kind}" is not layer.step-name`);
+      if (registry.has(kind)) throw new Error(`a handler for step kind ${kind} is already registered`);
+      registry.set(kind, handler);
+    },
+
+    async listRuns(principal, query) {
+      authorize(principal, pipelinePermissions.read);
+      const after = query.cursor !== undefined ? await q.findRun(store, query.cursor) : undefined;
+      const rows = await q.selectRuns(store, { repository: query.repository, status: query.status, limit: query.limit + 1, after });
+      const items = rows.slice(0, query.limit);
+      return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.id : null };
+    },
+
+    async getRun(principal, id) {
+      const run = await readable(principal, id);
+      const steps = await q.selectSteps(store, id);
+      const stages = stageNames
+        .map((stage) => ({ stage, steps: steps.filter((s) => s.stage === stage) }))
+        .filter((s) => s.steps.length > 0)
+        .map(({ stage, steps: of }) => ({ name: stage, status: stageStatusOf(of.map((s) => s.status)), steps: of }));
+      return { ...run, stages, tests: await q.selectTestResults(store, id) };
+    },
+
+    async logs(principal, id, query) {
+      await readable(principal, id);
+      return q.selectLogLines(store, id, { afterSeq: query.afterSeq, step: query.step, limit: Math.min(query.limit ?? 100_000, 100_000) });
+    },
+
+    async followLogs(principal, id, afterSeq, listener, onEnd) {
+      await readable(principal, id);
+      let last = afterSeq;
+      let closed = false;
+      let reading: Promise<void> | undefined;
+      let again = false;
+      // Wake-ups say "something new"; the store says what. A poll covers runs on other replicas.
+      const pump = () => {
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = (async () => {
+          do {
+            again = false;
+            const run = await q.selectRun(store, id);
+            for (;;) {
+              const lines = await q.selectLogLines(store, id, { afterSeq: last, limit: 1000 });
+              for (const line of lines) if (!closed) listener(line);
+              if (lines.length > 0) last = lines[lines.length - 1]!.seq;
+              if (lines.length < 1000) break;
+            }
+            if (isTerminalRun(run.status) && !closed) {
+              closed = true;
+              onEnd();
+            }
+          } while (again && !closed);
+        })()
+          .catch((err: unknown) => log.warn({ err, runId: id }, 'reading logs for a follower failed'))
+          .finally(() => (reading = undefined));
+      };
+      logEvents.on(id, pump);
+      const poll = setInterval(pump, 1000);
+      poll.unref();
+      pump();
+      return () => {
+        closed = true;
+        logEvents.off(id, pump);
+        clearInterval(poll);
+      };
+    },
+
+    async rerun(principal, id) {
+      const run = await readable(principal, id);
+      authorize(principal, pipelinePermissions.operate, { type: 'pipeline run', id, ownerRef: run.ownerRef });
+      for (let tries = 0; tries < 3; tries++) {
+        const attempt = (await q.maxAttempt(store, run.repository, run.sha)) + 1;
+        const created = await createRun({ repository: run.repository, ownerRef: run.ownerRef, ref: run.ref, sha: run.sha, isDefaultBranch: run.isDefaultBranch, attempt, trigger: 'rerun', createdBy: actorOf(principal) });
+        if (created) return created;
+      }
+      throw new ConflictError(`run ${id} is being rerun by someone else right now; list the runs of ${run.repository}`);
+    },
+
+    async cancel(principal, id) {
+      const run = await readable(principal, id);
+      authorize(principal, pipelinePermissions.operate, { type: 'pipeline run', id, ownerRef: run.ownerRef });
+      if (isTerminalRun(run.status)) throw new ConflictError(`run ${id} is already ${run.status}`);
+      if (run.jobId !== null) await jobs.cancel(run.jobId);
+      // A queued run never reaches a runner: finish it here. A running one is finished by its runner.
+      if (run.status === 'queued') await finishRun(run, 'cancelled');
+      return q.selectRun(store, id);
+    },
+
+    async runForPush(push) {
+      if (push.newSha === null || !push.ref.startsWith('refs/heads/')) return undefined;
+      return createRun({
+        repository: push.repository, ownerRef: push.ownerRef, ref: push.ref, sha: push.newSha, isDefaultBranch: push.isDefaultBranch,
+        attempt: 1, trigger: 'push', createdBy: push.pusher,
+      });
+    },
+
+    async start() {
+      await mkdir(join(root, 'workspaces'), { recursive: true });
+      const found = await Promise.all(toolchains.map(async (tool) => [tool, await findExecutable(tool, process.env)] as const));
+      available = new Set(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
+      sandbox = { prlimit: await findExecutable('prlimit', process.env), bwrap: await findExecutable('bwrap', process.env) };
+      log.info({ toolchains: [...available], sandbox }, 'pipeline runner ready');
+      jobs.register(RUN_JOB, handleRun);
+      const afterSeq = await q.readCursor(store, PUSH_CURSOR);
+      subscription = deps.git.subscribePushes({ afterSeq }, (push) => {
+        // One push at a time, in ledger order; the cursor moves after the run exists.
+        pushChain = pushChain
+          .then(async () => {
+            await this.runForPush(push);
+            await q.advanceCursor(store, PUSH_CURSOR, push.seq);
+          })
+          .catch((err: unknown) => log.error({ err, seq: push.seq }, 'could not create the run for a push'));
+      });
+      await subscription.ready;
+    },
+
+    async stop() {
+      subscription?.close();
+      await pushChain;
+    },
+  };
+}
