@@ -39,6 +39,9 @@ export const packageRoot = (() => {
 
 export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
+/** Every layer's migrations, in dependency order (the kernel's own run first). */
+export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations];
+
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
@@ -66,7 +69,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
   const pipelines = createPipelines(kernel, { git, options: options.pipelines });
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
-  const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations];
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
 

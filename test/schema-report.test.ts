@@ -2,17 +2,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/dialects.js';
+import { layerMigrations } from '../src/app.js';
 import { createTestKernel } from './helpers/kernel.js';
 
 /**
- * The migrated schema of both engines, checked in (STYLE §5), so schema changes show up in review.
+ * The migrated schema of both engines, every layer's tables included, checked in (STYLE §5), so
+ * schema changes show up in review.
  * After an intended change: UPDATE_SCHEMA_REPORT=1 npx vitest run test/schema-report.test.ts
  */
 const reportFile = new URL('../schema-report.md', import.meta.url);
 const dialects = await testDialects();
 
 async function describeSchema(dialect: 'sqlite' | 'postgres'): Promise<string> {
-  const k = await createTestKernel(dialect);
+  const k = await createTestKernel(dialect, { migrations: layerMigrations });
   try {
     const db = k.store.tables<unknown>();
     if (dialect === 'sqlite') {

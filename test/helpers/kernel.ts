@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { createKernel, createLogger, type Clock, type Kernel } from '../../src/kernel/index.js';
+import { createKernel, createLogger, type Clock, type Kernel, type Migration } from '../../src/kernel/index.js';
 import { testConfig } from './app.js';
 import { createTestDatabase, type DialectName } from './dialects.js';
 
 /** A migrated kernel on a fresh database, without the HTTP listener or the embedded worker. */
-export async function createTestKernel(dialect: DialectName, options: { clock?: Clock } = {}): Promise<Kernel & { close(): Promise<void> }> {
+export async function createTestKernel(dialect: DialectName, options: { clock?: Clock; migrations?: readonly Migration[] } = {}): Promise<Kernel & { close(): Promise<void> }> {
   const db = await createTestDatabase(dialect);
   const config = testConfig(db, { jobs: { workerEnabled: false, concurrency: 0, leaseMs: 30_000, drainMs: 1000 } });
   const kernel = await createKernel(config, {
@@ -13,7 +13,7 @@ export async function createTestKernel(dialect: DialectName, options: { clock?: 
     version: 'test',
     webDir: join(db.dataDir, 'no-portal'),
   });
-  await kernel.start([]);
+  await kernel.start(options.migrations ?? []);
   return {
     ...kernel,
     async close() {
