@@ -7,20 +7,24 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(config);
   const { admin } = await app.start();
   const address = await app.listen();
-  const url = address.replace('://127.0.0.1', '://127.0.0.1').replace(/\/$/, '');
-  out('');
-  out(`  Plinth is running at ${url}`);
-  out(`  Database: ${app.kernel.store.dialect.name === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'}`);
+  const url = address.replace(/\/$/, '');
+  // One write: the banner arrives whole (no log line lands inside it, a pipe reader sees it at once).
+  const banner: string[] = [];
+  const line = (text: string) => banner.push(text);
+  line('');
+  line(`  Plinth is running at ${url}`);
+  line(`  Database: ${app.kernel.store.dialect.name === 'sqlite' ? `SQLite in ${config.dataDir}` : 'PostgreSQL'}`);
   if (admin) {
-    out('');
-    out(`  First start: created the user "${admin.username}".`);
+    line('');
+    line(`  First start: created the user "${admin.username}".`);
     if (admin.generated) {
-      out(`  Password (shown once, now): ${admin.password}`);
-      out('  Set PLINTH_ADMIN_PASSWORD before the first start to choose it instead.');
-    } else out('  Password: the one in PLINTH_ADMIN_PASSWORD.');
-    out(`  Log in at ${url}/login, or: npx plinth login --server ${url} --username ${admin.username}`);
+      line(`  Password (shown once, now): ${admin.password}`);
+      line('  Set PLINTH_ADMIN_PASSWORD before the first start to choose it instead.');
+    } else line('  Password: the one in PLINTH_ADMIN_PASSWORD.');
+    line(`  Log in at ${url}/login, or: npx plinth login --server ${url} --username ${admin.username}`);
   }
-  out('');
+  line('');
+  out(banner.join('\n'));
 
   let signals = 0;
   const shutdown = (signal: string) => {
