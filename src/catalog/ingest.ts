@@ -1,28 +1,15 @@
-import { createHash } from 'node:crypto';
 import { newId, newSecret, toIso, type Clock, type Store } from '../kernel/index.js';
-import { ANNOTATION_LOCATION, ANNOTATION_ORIGIN_LOCATION, ANNOTATION_ORPHAN, ANNOTATION_SOURCE_LOCATION, validateEntity, type Entity, type EntityStatusItem } from './model/entity.js';
+import { ANNOTATION_ORIGIN_LOCATION, ANNOTATION_ORPHAN, type Entity, type EntityStatusItem } from './model/entity.js';
+import { contentHash, parseAndProcess, processDocument, processingItem, type FileJob, type ParsedFileDocument, type ProcessedEntity } from './model/process.js';
 import { refKey } from './model/refs.js';
-import { deriveRelations, sortSpecArrays, type RelationRow } from './model/relations.js';
+import { deriveRelations } from './model/relations.js';
 import { buildSearchRows } from './model/search-rows.js';
 import type { CatalogLocation, LocationProblem, StoredEntity } from './model/types.js';
-import { generatedLocationName, type ReadEntity, type ReadResult } from './reader.js';
-import { selectByRefs, selectRootedAt, writeEntities, type EntityWrite } from './store/entities.js';
+import { generatedLocationName, type ReadEntity, type ReadHooks, type ReadResult } from './reader.js';
+import { refreshStatistics, selectByRefs, selectRootedAt, writeEntities, type EntityWrite } from './store/entities.js';
+import { searchKeyIds } from './store/search-keys.js';
 
-/** An entity ready to store: validated, annotated, with the relations it emits. */
-export interface ProcessedEntity {
-  ref: string;
-  entity: Entity;
-  relations: RelationRow[];
-  problems: EntityStatusItem[];
-  locationRef: string;
-}
-
-const processingItem = (level: EntityStatusItem['level'], message: string): EntityStatusItem => ({
-  type: 'backstage.io/catalog-processing',
-  level,
-  message,
-  error: { name: level === 'error' ? 'InputError' : 'Warning', message },
-});
+export type { ProcessedEntity } from './model/process.js';
 
 function docLabel(read: ReadEntity): string {
   const meta = read.raw.metadata as { name?: unknown } | undefined;
@@ -31,26 +18,8 @@ function docLabel(read: ReadEntity): string {
 }
 
 /** Validates and annotates one document as Backstage's processors do; throws with the problems. */
-export async function processEntity(read: ReadEntity, location: { type: string; target: string }): Promise<ProcessedEntity> {
-  const raw = structuredClone(read.raw) as Record<string, unknown> & { metadata?: Record<string, unknown> };
-  if (raw.metadata && typeof raw.metadata === 'object') {
-    const annotations = { ...((raw.metadata.annotations as Record<string, string> | undefined) ?? {}) };
-    annotations[ANNOTATION_LOCATION] = read.locationRef;
-    annotations[ANNOTATION_ORIGIN_LOCATION] = `${location.type}:${location.target}`;
-    annotations[ANNOTATION_SOURCE_LOCATION] ??= read.sourceRef;
-    delete annotations[ANNOTATION_ORPHAN];
-    raw.metadata = { ...raw.metadata, annotations };
-    for (const field of ['uid', 'etag', 'generation']) delete raw.metadata[field];
-  }
-  const entity = sortSpecArrays(await validateEntity(raw));
-  const { relations, problems } = deriveRelations(entity);
-  return {
-    ref: refKey({ kind: entity.kind, namespace: entity.metadata.namespace ?? 'default', name: entity.metadata.name }),
-    entity,
-    relations,
-    problems: problems.map((p) => processingItem('warning', p)),
-    locationRef: read.locationRef,
-  };
+export function processEntity(read: ReadEntity, location: { type: string; target: string }): Promise<ProcessedEntity> {
+  return processDocument(read, location);
 }
 
 export function generatedLocationEntity(location: CatalogLocation): ReadEntity {
@@ -76,10 +45,11 @@ export interface IngestSummary {
   changedRefs: string[];
 }
 
-const hashOf = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
-
 /** Entity writes gathered before one transaction commits them. */
 const WRITE_BATCH = 2000;
+
+/** Entity writes after which the database's planner statistics are refreshed (see refreshStatistics). */
+const BULK_WRITE = 5000;
 
 /**
  * Stores what a location tree emits, file by file as `readTree` reads it (memory stays bounded by a
@@ -88,9 +58,9 @@ const WRITE_BATCH = 2000;
  * the file they came from could not be read this time.
  */
 export async function ingestLocation(
-  deps: { store: Store; clock: Clock },
+  deps: { store: Store; clock: Clock; parseFile?: (job: FileJob) => Promise<ParsedFileDocument[]> },
   location: CatalogLocation,
-  readTree: (onFile: (entities: ReadEntity[]) => Promise<void>) => Promise<ReadResult>,
+  readTree: (hooks: Required<ReadHooks>) => Promise<ReadResult>,
 ): Promise<IngestSummary> {
   const now = toIso(deps.clock.now());
   const problems: LocationProblem[] = [];
@@ -102,7 +72,10 @@ export async function ingestLocation(
   const flush = async () => {
     const batch = pending;
     pending = [];
-    if (batch.length > 0) await deps.store.transaction((tx) => writeEntities(tx, batch));
+    if (batch.length === 0) return;
+    const keys = new Set<string>();
+    for (const w of batch) for (const s of w.search) keys.add(s.key);
+    await deps.store.transaction(async (tx) => writeEntities(tx, batch, await searchKeyIds(deps.store, tx, keys)));
   };
 
   // The location's own generated entity is written last, with every problem the tree had.
@@ -113,9 +86,18 @@ export async function ingestLocation(
   async function ingestFile(items: ReadEntity[]) {
     const processed: ProcessedEntity[] = [];
     const failedRefs: { ref: string; message: string }[] = [];
+    const hashes = new Map<ProcessedEntity, string>();
     for (const item of items) {
       try {
-        const p = await processEntity(item, location);
+        let p: ProcessedEntity;
+        if (item.preprocessed?.ok) {
+          p = item.preprocessed.entity;
+          hashes.set(p, item.preprocessed.hash);
+        } else if (item.preprocessed) {
+          throw new Error(item.preprocessed.error);
+        } else {
+          p = await processEntity(item, location);
+        }
         const first = seen.get(p.ref);
         if (first !== undefined) {
           problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: duplicate entity ${p.ref}, also in ${first}` });
@@ -143,7 +125,7 @@ export async function ingestLocation(
         continue;
       }
       emitted.add(p.ref);
-      const hash = hashOf([location.id, p.entity, p.relations, p.problems]);
+      const hash = hashes.get(p) ?? contentHash(location.id, p);
       if (old && old.contentHash === hash && !old.orphan) {
         summary.unchanged += 1;
         continue;
@@ -163,7 +145,12 @@ export async function ingestLocation(
     if (pending.length >= WRITE_BATCH) await flush();
   }
 
-  const read = await readTree(ingestFile);
+  const origin = { id: location.id, type: location.type, target: location.target };
+  const parseFile = deps.parseFile ?? parseAndProcess;
+  const read = await readTree({
+    onFile: ingestFile,
+    parseFile: (text, file, sourceRef) => parseFile({ text, target: file.target, locationRef: `${file.type}:${file.target}`, sourceRef, origin }),
+  });
   problems.unshift(...read.problems);
   await flush();
 
@@ -182,7 +169,7 @@ export async function ingestLocation(
   // The location's problems show on its generated Location entity, as Backstage shows processing errors.
   const statusItems = problems.map((p) => processingItem('error', p.message));
   const [oldGenerated] = await selectByRefs(deps.store, [generated.ref]);
-  const hash = hashOf([location.id, generated.entity, generated.relations, generated.problems]);
+  const hash = contentHash(location.id, generated);
   if (!oldGenerated || oldGenerated.contentHash !== hash || oldGenerated.orphan) {
     const write = toWrite(generated, oldGenerated, hash, location.id, now);
     write.row.problems = JSON.stringify([...generated.problems, ...statusItems]);
@@ -196,6 +183,7 @@ export async function ingestLocation(
     summary.unchanged += 1;
   }
   await flush();
+  if (summary.added + summary.updated + summary.orphaned >= BULK_WRITE) await refreshStatistics(deps.store);
   return summary;
 }
 
@@ -224,6 +212,7 @@ function toWrite(p: ProcessedEntity, old: StoredEntity | undefined, hash: string
     },
     relations: p.relations,
     search: buildSearchRows(entity),
+    isNew: !old,
   };
 }
 
@@ -250,5 +239,6 @@ function rewrite(old: StoredEntity, change: { entity?: Entity; problems?: Entity
     },
     relations,
     search: buildSearchRows(entity),
+    isNew: false,
   };
 }

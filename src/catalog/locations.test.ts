@@ -161,6 +161,40 @@ describe.each(dialects)('catalog locations and ingestion on %s', (dialect) => {
     expect([await total(), await facet()]).toEqual([0, undefined]);
   });
 
+  it('ingests large files (parsed and validated on a worker thread) like small ones, problems and refreshes included', async () => {
+    // Files over 32 KiB go to the parse worker; 3 such files, more than the read-ahead window.
+    const big = (prefix: string, n: number, extra = '') =>
+      Array.from({ length: n }, (_, i) => component(`${prefix}-${String(i).padStart(4, '0')}`, `  dependsOn: ['component:${prefix}-${String((i + 1) % n).padStart(4, '0')}']\n${extra}`)).join('---\n');
+    write('large/a.yaml', big('big-a', 300) + '---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: big bad!\nspec: {}\n---\n' + component('big-a-0001'));
+    write('large/b.yaml', big('big-b', 300));
+    write('large/c.yaml', big('big-c', 300, '  system: big-system\n'));
+    write('large/d.yaml', component('big-d-0000'));
+    write('large/catalog-info.yaml', location('large', ['./a.yaml', './b.yaml', './c.yaml', './d.yaml']));
+    const id = await register('large/catalog-info.yaml');
+    const list = await problems(id);
+    expect(list).toHaveLength(2);
+    expect(list[0]).toMatch(/a\.yaml: document 301 \(Component big bad!\)/);
+    expect(list[1]).toMatch(/duplicate entity component:default\/big-a-0001/);
+    const one = (await api('GET', '/entities/by-name/component/default/big-c-0299')).json() as { metadata: { annotations: Record<string, string> }; relations: { type: string; targetRef: string }[] };
+    expect(one.metadata.annotations['backstage.io/managed-by-location']).toBe(`file:${join(root, 'large/c.yaml')}`);
+    expect(one.relations.map((r) => `${r.type} ${r.targetRef}`).sort()).toEqual([
+      'dependencyOf component:default/big-c-0298',
+      'dependsOn component:default/big-c-0000',
+      'ownedBy group:default/team-a',
+      'partOf system:default/big-system',
+    ]);
+    const count = async () => ((await api('GET', '/entities/by-query?limit=1&filter=metadata.name%3Dbig-*')).json() as { totalItems: number }).totalItems;
+    const byPrefix = (await api('GET', '/entities/by-query?limit=1&fullTextFilterTerm=big-&fullTextFilterFields=metadata.name')).json() as { totalItems: number };
+    expect(byPrefix.totalItems).toBe(901);
+    expect(await count()).toBe(0);
+    // Refreshing with one file changed rewrites only that file's changed entities.
+    write('large/b.yaml', big('big-b', 299));
+    const summary = await t.app.catalog.refreshLocation(id);
+    expect(summary).toMatchObject({ added: 0, orphaned: 1 });
+    expect(summary.updated).toBeGreaterThan(0);
+    expect(summary.unchanged).toBeGreaterThan(850);
+  });
+
   it('answers bad input with 4xx and never runs it as SQL', async () => {
     const injection = await api('GET', `/entities?filter=${encodeURIComponent("kind=component' OR 1=1 --")}`);
     expect(injection.statusCode).toBe(200);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Migration } from '../kernel/index.js';
 
 export const catalogMigrations: Migration[] = [
@@ -67,6 +68,33 @@ export const catalogMigrations: Migration[] = [
       // relation of the type for each entity (quadratic at 100k entities).
       await db.schema.dropIndex('catalog_relations_source').execute();
       await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type_lc', 'target_ref']).execute();
+    },
+  },
+  {
+    name: '20261128_10_catalog_search_keys',
+    async up(db, ddl) {
+      // Search rows name their key by a small integer (issue #3): keys such as
+      // `metadata.annotations.backstage.io/managed-by-location` repeated in 2.3 M rows and in both
+      // indexes made the (key, value, entity_id) index the largest single cost of ingesting 100,000
+      // entities; with integer keys the index and the table shrink by a third.
+      await ddl
+        .addSerialPrimaryKey(db.schema.createTable('catalog_search_keys'), 'id')
+        .addColumn('key', 'text', (c) => c.notNull().unique())
+        .execute();
+      await db.schema
+        .createTable('catalog_search_rows')
+        .addColumn('entity_id', ddl.bigint, (c) => c.notNull())
+        .addColumn('key_id', 'integer', (c) => c.notNull())
+        .addColumn('value', 'text')
+        .addColumn('original', 'text')
+        .execute();
+      await sql`insert into catalog_search_keys (key) select distinct key from catalog_search order by key`.execute(db);
+      await sql`insert into catalog_search_rows (entity_id, key_id, value, original)
+        select s.entity_id, k.id, s.value, s.original from catalog_search s join catalog_search_keys k on k.key = s.key`.execute(db);
+      await db.schema.dropTable('catalog_search').execute();
+      await db.schema.alterTable('catalog_search_rows').renameTo('catalog_search').execute();
+      await db.schema.createIndex('catalog_search_key_value').on('catalog_search').columns(['key_id', 'value', 'entity_id']).execute();
+      await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_id', 'key_id']).execute();
     },
   },
 ];

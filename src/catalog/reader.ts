@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { glob } from 'tinyglobby';
+import { hasPlaceholder, type ParsedFileDocument, type Preprocessed } from './model/process.js';
 import { parseYamlDocuments, parseYamlValue } from './model/yaml.js';
 
 /** Where a location points: a file path or glob, or an http(s) URL. */
@@ -19,6 +20,8 @@ export interface ReadEntity {
   sourceRef: string;
   /** Position of the document in its file, for error messages. */
   docIndex: number;
+  /** Set when the file's parser already processed the document (see `ReadHooks.parseFile`). */
+  preprocessed?: Preprocessed;
 }
 
 export interface ReadProblem {
@@ -59,14 +62,6 @@ export async function fetchUrlText(url: string, limits: { maxBytes: number; time
   return body;
 }
 
-function hasPlaceholder(value: unknown): boolean {
-  if (Array.isArray(value)) return value.some(hasPlaceholder);
-  if (value === null || typeof value !== 'object') return false;
-  const keys = Object.keys(value);
-  if (keys.length === 1 && (keys[0] === '$text' || keys[0] === '$json' || keys[0] === '$yaml')) return true;
-  return Object.values(value).some(hasPlaceholder);
-}
-
 /** Backstage's generated Location entity name for a registered location. */
 export function generatedLocationName(spec: LocationSpec): string {
   return `generated-${createHash('sha1').update(`${spec.type}:${spec.target}`).digest('hex')}`;
@@ -75,10 +70,25 @@ export function generatedLocationName(spec: LocationSpec): string {
 /**
  * Reads a location and every Location it leads to, collecting entities with placeholders resolved.
  * A bad file or document becomes a problem on its location; everything else is still read. With
- * `onFile`, each file's entities go to it as the file is read (and are not collected), so a large
- * tree never sits in memory at once.
+ * `hooks.onFile`, each file's entities go to it as the file is read (and are not collected), so a
+ * large tree never sits in memory at once.
  */
-export async function readLocationTree(root: LocationSpec, options: ReaderOptions, onFile?: (entities: ReadEntity[]) => Promise<void>): Promise<ReadResult> {
+export interface ReadHooks {
+  /** Gets each file's entities as the file is read; they are then not collected in the result. */
+  onFile?: (entities: ReadEntity[]) => Promise<void>;
+  /**
+   * Parses a file (and may process its documents ahead of time, e.g. on a worker thread). Files are
+   * read and parsed up to `READ_AHEAD` files ahead of the one being handed to `onFile`.
+   */
+  parseFile?: (text: string, file: LocationSpec, sourceRef: string) => Promise<ParsedFileDocument[]>;
+}
+
+/** Files read and parsed ahead of the one being stored: enough to keep a parser busy, few enough to bound memory. */
+const READ_AHEAD = 3;
+
+export async function readLocationTree(root: LocationSpec, options: ReaderOptions, hooks: ReadHooks = {}): Promise<ReadResult> {
+  const { onFile } = hooks;
+  const parseFile = hooks.parseFile ?? ((text: string, file: LocationSpec) => Promise.resolve(parseYamlDocuments(text, file.target)));
   const result: ReadResult = { entities: [], problems: [], unreadable: new Set(), visited: new Set() };
   let entityCount = 0;
   let overLimit = false;
@@ -97,6 +107,28 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
     if (!info.isFile()) throw new Error(`${spec.target}: not a file`);
     if (info.size > options.maxFileBytes) throw new Error(`${spec.target}: ${info.size} bytes is over the ${options.maxFileBytes}-byte limit`);
     return readFile(real, 'utf8');
+  }
+
+  const sourceRefOf = (one: LocationSpec) => (one.type === 'url' ? `url:${new URL('./', one.target).toString()}` : `file:${dirname(one.target)}/`);
+  type Loaded = { docs: ParsedFileDocument[] } | { error: Error };
+  /** Files being read and parsed ahead, by location ref; a load never rejects. */
+  const ahead = new Map<string, Promise<Loaded>>();
+  const load = (one: LocationSpec): Promise<Loaded> =>
+    readText(one).then(
+      (text) => parseFile(text, one, sourceRefOf(one)).then((docs) => ({ docs }), (error: Error) => ({ error })),
+      (error: Error) => ({ error }),
+    );
+  function readAhead(specs: readonly LocationSpec[]) {
+    for (const one of specs) {
+      const ref = `${one.type}:${one.target}`;
+      if (!ahead.has(ref) && !result.visited.has(ref) && (one.type === 'url' || !/[*?{[]/.test(one.target))) ahead.set(ref, load(one));
+    }
+  }
+  function take(one: LocationSpec): Promise<Loaded> {
+    const ref = `${one.type}:${one.target}`;
+    const loaded = ahead.get(ref);
+    ahead.delete(ref);
+    return loaded ?? load(one);
   }
 
   /** Resolves a (possibly relative) target against the file or URL that mentions it. */
@@ -138,6 +170,23 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
     return out;
   }
 
+  /** The locations a Location entity points to, resolved against its file. */
+  function locationTargets(raw: Record<string, unknown>, one: LocationSpec): LocationSpec[] {
+    const oneRef = `${one.type}:${one.target}`;
+    const locSpec = (raw.spec ?? {}) as { type?: unknown; target?: unknown; targets?: unknown };
+    const type = locSpec.type === 'url' || locSpec.type === 'file' ? locSpec.type : one.type;
+    const targets = [locSpec.target, ...(Array.isArray(locSpec.targets) ? locSpec.targets : [])].filter((t): t is string => typeof t === 'string');
+    const out: LocationSpec[] = [];
+    for (const target of targets) {
+      try {
+        out.push(resolveTarget(type, target, one));
+      } catch (err) {
+        result.problems.push({ locationRef: oneRef, message: `target ${target}: ${(err as Error).message}` });
+      }
+    }
+    return out;
+  }
+
   async function expand(spec: LocationSpec): Promise<LocationSpec[]> {
     if (spec.type === 'url' || !/[*?{[]/.test(spec.target)) return [spec];
     const root = roots.find((r) => !relative(r, spec.target).startsWith('..'));
@@ -166,22 +215,35 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
       return;
     }
     if (specs.length === 0) result.problems.push({ locationRef: ref, message: `${spec.target}: no file matches` });
-    for (const one of specs) {
+    for (const [i, one] of specs.entries()) {
       const oneRef = `${one.type}:${one.target}`;
       if (result.visited.has(oneRef)) continue;
       result.visited.add(oneRef);
-      let text: string;
-      try {
-        text = await readText(one);
-      } catch (err) {
-        result.problems.push({ locationRef: oneRef, message: (err as Error).message });
+      readAhead(specs.slice(i + 1, i + 1 + READ_AHEAD));
+      const loaded = await take(one);
+      if ('error' in loaded) {
+        result.problems.push({ locationRef: oneRef, message: loaded.error.message });
+        // A file that cannot be read or parsed at all keeps what it emitted before.
         result.unreadable.add(oneRef);
         continue;
       }
-      const sourceRef = one.type === 'url' ? `url:${new URL('./', one.target).toString()}` : `file:${dirname(one.target)}/`;
+      const sourceRef = sourceRefOf(one);
       const fileEntities: ReadEntity[] = [];
       const nested: LocationSpec[] = [];
-      for (const doc of parseYamlDocuments(text, one.target)) {
+      for (const doc of loaded.docs) {
+        if (doc.preprocessed?.ok) {
+          // Processed ahead: the processed entity stands for the document (same kind, name and spec).
+          if (entityCount >= options.maxEntities) {
+            if (!overLimit) result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location; the rest were not read` });
+            overLimit = true;
+            break;
+          }
+          const raw = doc.preprocessed.entity.entity as unknown as Record<string, unknown>;
+          fileEntities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index, preprocessed: doc.preprocessed });
+          entityCount += 1;
+          if (raw.kind === 'Location') nested.push(...locationTargets(raw, one));
+          continue;
+        }
         if (doc.error) {
           result.problems.push({ locationRef: oneRef, message: doc.error });
           // A document we cannot parse may hold entities we had: nothing from this file is orphaned this time.
@@ -207,27 +269,16 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
           result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1}${typeof name === 'string' ? ` (${name})` : ''}: ${(err as Error).message}` });
           continue;
         }
-        fileEntities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index });
+        fileEntities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index, ...(doc.preprocessed ? { preprocessed: doc.preprocessed } : {}) });
         entityCount += 1;
-        if (raw.kind === 'Location') {
-          const locSpec = (raw.spec ?? {}) as { type?: unknown; target?: unknown; targets?: unknown };
-          const type = locSpec.type === 'url' || locSpec.type === 'file' ? locSpec.type : one.type;
-          const targets = [locSpec.target, ...(Array.isArray(locSpec.targets) ? locSpec.targets : [])].filter((t): t is string => typeof t === 'string');
-          for (const target of targets) {
-            let next: LocationSpec;
-            try {
-              next = resolveTarget(type, target, one);
-            } catch (err) {
-              result.problems.push({ locationRef: oneRef, message: `target ${target}: ${(err as Error).message}` });
-              continue;
-            }
-            nested.push(next);
-          }
-        }
+        if (raw.kind === 'Location') nested.push(...locationTargets(raw, one));
       }
       if (onFile) await onFile(fileEntities);
       else result.entities.push(...fileEntities);
-      for (const next of nested) await visit(next, depth + 1, [...chain, oneRef]);
+      for (const [j, next] of nested.entries()) {
+        readAhead(nested.slice(j + 1, j + 1 + READ_AHEAD));
+        await visit(next, depth + 1, [...chain, oneRef]);
+      }
     }
   }
 

@@ -20,6 +20,7 @@ import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import * as entities from './store/entities.js';
 import * as locations from './store/locations.js';
+import { createParsePool } from './parse-pool.js';
 import { createQueryCache } from './query-cache.js';
 import { countMatching, selectFacets, selectMatchingUids, type EntityQuery } from './store/query.js';
 
@@ -87,6 +88,8 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     ...defaultReaderLimits,
   };
   const running = new Map<string, Promise<IngestSummary>>();
+  // YAML parsing and validation run on worker threads while this thread writes (issue #3 ingest target).
+  const parsePool = createParsePool();
   // Totals and facets scan every match; they are cached until an entity changes here or (through the
   // ledger) in another replica.
   const scans = createQueryCache();
@@ -110,7 +113,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       const location = await locations.selectLocation(store, id);
       let summary: IngestSummary;
       try {
-        summary = await ingestLocation({ store, clock }, location, (onFile) => readLocationTree(location, readerOptions, onFile));
+        summary = await ingestLocation({ store, clock, parseFile: parsePool.parse }, location, (hooks) => readLocationTree(location, readerOptions, hooks));
       } finally {
         scans.invalidate();
       }

@@ -107,13 +107,15 @@ const policies = [new DefaultNamespaceEntityPolicy(), new NoForeignRootFieldsEnt
 /**
  * Applies Backstage's entity policies (default namespace, no foreign root fields, field formats, the
  * entity schema) and the kind's schema. Returns the normalized entity or throws with every problem.
+ * With `owned`, `raw` is the caller's to give away and may be changed.
  */
-export async function validateEntity(raw: unknown): Promise<Entity> {
+export async function validateEntity(raw: unknown, options: { owned?: boolean } = {}): Promise<Entity> {
   const env = envelope.safeParse(raw);
   if (!env.success) {
     throw new Error(`not an entity: ${env.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  let entity = structuredClone(raw) as Entity & Parameters<(typeof policies)[number]['enforce']>[0];
+  // Policies may change what they get: a caller's document is copied first, unless the caller owns it.
+  let entity = (options.owned ? raw : structuredClone(raw)) as Entity & Parameters<(typeof policies)[number]['enforce']>[0];
   for (const policy of policies) {
     const next = await policy.enforce(entity);
     if (!next) throw new Error('rejected by entity policy');

@@ -10,31 +10,88 @@ const columnKeys: Record<string, 'kind' | 'namespace' | 'name'> = { kind: 'kind'
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-const searchRows = (eb: EB, key: string) =>
-  eb.selectFrom('catalog_search as s').select(sql`1`.as('one')).whereRef('s.entity_id', '=', 'e.id').where('s.key', '=', key);
+/** Search key ids by key; a key no row has maps to -1, which matches nothing. */
+type KeyIds = ReadonlyMap<string, number>;
 
-/** Compiles a filter into a WHERE expression over `catalog_entities as e`; every value is a bound parameter. */
-export function compileFilter(eb: EB, node: FilterNode): Expression<SqlBool> {
+/** Ids never change once committed, so found ones are cached per database; unknown keys are asked again. */
+const knownKeyIds = new WeakMap<Db, Map<string, number>>();
+
+/**
+ * Looks up the ids of the keys a query names before it is built: with the id as a plain parameter
+ * PostgreSQL plans from the key's statistics (a `(select id …)` subquery made it guess, and pick a
+ * plan 20× slower for kind+spec.type at 100,000 entities).
+ */
+async function keyIdsFor(db: Db, keys: Iterable<string>): Promise<KeyIds> {
+  let cache = knownKeyIds.get(db);
+  if (!cache) knownKeyIds.set(db, (cache = new Map()));
+  const out = new Map<string, number>();
+  const missing: string[] = [];
+  for (const key of keys) {
+    const id = cache.get(key);
+    if (id !== undefined) out.set(key, id);
+    else if (!missing.includes(key)) missing.push(key);
+  }
+  if (missing.length > 0) {
+    const rows = await db.tables<CatalogTables>().selectFrom('catalog_search_keys').select(['id', 'key']).where('key', 'in', missing).execute();
+    for (const r of rows) {
+      cache.set(r.key, Number(r.id));
+      out.set(r.key, Number(r.id));
+    }
+    for (const key of missing) if (!out.has(key)) out.set(key, -1);
+  }
+  return out;
+}
+
+/** The search keys a filter names (`in` and `exists` on keys answered from entity columns need none). */
+function filterKeys(node: FilterNode, out: string[] = []): string[] {
   switch (node.op) {
     case 'all':
-      return node.items.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(node.items.map((n) => compileFilter(eb, n)));
     case 'any':
-      return node.items.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(node.items.map((n) => compileFilter(eb, n)));
+      for (const item of node.items) filterKeys(item, out);
+      break;
     case 'not':
-      return eb.not(compileFilter(eb, node.item));
+      filterKeys(node.item, out);
+      break;
+    case 'in':
+    case 'exists':
+      if (!columnKeys[node.key]) out.push(node.key);
+      break;
+    case 'prefix':
+      out.push(node.key);
+      break;
+    case 'relation':
+      break;
+  }
+  return out;
+}
+
+const idOf = (ids: KeyIds, key: string) => ids.get(key) ?? -1;
+
+const searchRows = (eb: EB, ids: KeyIds, key: string) =>
+  eb.selectFrom('catalog_search as s').select(sql`1`.as('one')).whereRef('s.entity_id', '=', 'e.id').where('s.key_id', '=', idOf(ids, key));
+
+/** Compiles a filter into a WHERE expression over `catalog_entities as e`; every value is a bound parameter. */
+function compileFilter(eb: EB, ids: KeyIds, node: FilterNode): Expression<SqlBool> {
+  switch (node.op) {
+    case 'all':
+      return node.items.length === 0 ? sql<SqlBool>`1 = 1` : eb.and(node.items.map((n) => compileFilter(eb, ids, n)));
+    case 'any':
+      return node.items.length === 0 ? sql<SqlBool>`1 = 0` : eb.or(node.items.map((n) => compileFilter(eb, ids, n)));
+    case 'not':
+      return eb.not(compileFilter(eb, ids, node.item));
     // Search-row and relation conditions are correlated EXISTS probes on (key, value, entity_id) and
     // (source_ref, …): a page ordered by entity ref stops after `limit` matches instead of first
     // materialising every match of every condition.
     case 'in': {
       const column = columnKeys[node.key];
       if (column) return eb(`e.${column}`, 'in', node.values);
-      return eb.exists(searchRows(eb, node.key).where('s.value', 'in', node.values));
+      return eb.exists(searchRows(eb, ids, node.key).where('s.value', 'in', node.values));
     }
     case 'exists':
       if (columnKeys[node.key]) return sql<SqlBool>`1 = 1`;
-      return eb.exists(searchRows(eb, node.key));
+      return eb.exists(searchRows(eb, ids, node.key));
     case 'prefix':
-      return eb.exists(searchRows(eb, node.key).where(sql<SqlBool>`s.value like ${escapeLike(node.prefix) + '%'} escape '\\'`));
+      return eb.exists(searchRows(eb, ids, node.key).where(sql<SqlBool>`s.value like ${escapeLike(node.prefix) + '%'} escape '\\'`));
     case 'relation': {
       let sub = eb.selectFrom('catalog_relations as r').select(sql`1`.as('one')).whereRef('r.source_ref', '=', 'e.entity_ref').where('r.type_lc', '=', node.type);
       if (node.targetRefs) sub = sub.where('r.target_ref', 'in', node.targetRefs);
@@ -51,11 +108,16 @@ export interface EntityQuery {
   offset?: number;
 }
 
-function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
-  const base = compileFilter(eb, q.filter);
+const fullTextFields = (q: EntityQuery) => (q.fullText && q.fullText.term !== '' ? q.fullText.fields.map((f) => f.toLowerCase()) : []);
+
+/** Every search key a query names: filter, full-text fields, order fields. */
+const queryKeys = (q: EntityQuery) => [...filterKeys(q.filter), ...fullTextFields(q), ...q.order.map((o) => o.field).filter((f) => !columnKeys[f])];
+
+function withFullText(eb: EB, ids: KeyIds, q: EntityQuery): Expression<SqlBool> {
+  const base = compileFilter(eb, ids, q.filter);
   if (!q.fullText || q.fullText.term === '') return base;
   const pattern = `%${escapeLike(q.fullText.term.toLowerCase())}%`;
-  const fields = q.fullText.fields.map((f) => f.toLowerCase());
+  const fields = fullTextFields(q).map((f) => idOf(ids, f));
   return eb.and([
     base,
     eb.exists(
@@ -63,7 +125,7 @@ function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
         .selectFrom('catalog_search as s')
         .select(sql`1`.as('one'))
         .whereRef('s.entity_id', '=', 'e.id')
-        .where('s.key', 'in', fields)
+        .where('s.key_id', 'in', fields)
         .where(sql<SqlBool>`s.value like ${pattern} escape '\\'`),
     ),
   ]);
@@ -71,18 +133,19 @@ function withFullText(eb: EB, q: EntityQuery): Expression<SqlBool> {
 
 /** Matching entity uids in order; entities without the order field sort last, ties by entity ref. */
 export async function selectMatchingUids(db: Db, q: EntityQuery): Promise<string[]> {
+  const ids = await keyIdsFor(db, queryKeys(q));
   let query = db
     .tables<CatalogTables>()
     .selectFrom('catalog_entities as e')
     .select('e.uid')
-    .where((eb) => withFullText(eb, q));
+    .where((eb) => withFullText(eb, ids, q));
   for (const [i, o] of q.order.entries()) {
     const column = columnKeys[o.field];
     if (column) {
       query = query.orderBy(`e.${column}`, o.order);
       continue;
     }
-    const sortKey = sql<string | null>`(select min(s${sql.raw(String(i))}.value) from catalog_search s${sql.raw(String(i))} where s${sql.raw(String(i))}.entity_id = e.id and s${sql.raw(String(i))}.key = ${o.field})`;
+    const sortKey = sql<string | null>`(select min(s${sql.raw(String(i))}.value) from catalog_search s${sql.raw(String(i))} where s${sql.raw(String(i))}.entity_id = e.id and s${sql.raw(String(i))}.key_id = ${idOf(ids, o.field)})`;
     query = query.orderBy(sql`case when ${sortKey} is null then 1 else 0 end`).orderBy(sortKey, o.order);
   }
   query = query.orderBy('e.entity_ref', 'asc');
@@ -92,11 +155,12 @@ export async function selectMatchingUids(db: Db, q: EntityQuery): Promise<string
 }
 
 export async function countMatching(db: Db, q: EntityQuery): Promise<number> {
+  const ids = await keyIdsFor(db, queryKeys(q));
   const row = await db
     .tables<CatalogTables>()
     .selectFrom('catalog_entities as e')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where((eb) => withFullText(eb, q))
+    .where((eb) => withFullText(eb, ids, q))
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
@@ -106,6 +170,7 @@ export async function selectFacets(db: Db, keys: readonly string[], filter: Filt
   const k = db.tables<CatalogTables & { e: CatalogTables['catalog_entities'] }>();
   const out: Record<string, { value: string; count: number }[]> = {};
   const filtered = filter.op === 'all' && filter.items.length === 0 ? undefined : filter;
+  const ids = await keyIdsFor(db, [...filterKeys(filter), ...keys.map((k) => k.toLowerCase()).filter((k) => !k.startsWith('relations.'))]);
   for (const key of keys) {
     const lower = key.toLowerCase();
     if (lower.startsWith('relations.')) {
@@ -114,7 +179,7 @@ export async function selectFacets(db: Db, keys: readonly string[], filter: Filt
         .innerJoin('catalog_entities as e', 'e.entity_ref', 'r.source_ref')
         .select(['r.target_ref as value', (eb) => eb.fn.count<number>('e.uid').distinct().as('count')])
         .where('r.type_lc', '=', lower.slice('relations.'.length));
-      if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, filtered));
+      if (filtered) q = q.where((eb) => compileFilter(eb as unknown as EB, ids, filtered));
       const rows = await q.groupBy('r.target_ref').execute();
       out[key] = rows.map((r) => ({ value: r.value, count: Number(r.count) }));
       continue;
@@ -124,9 +189,9 @@ export async function selectFacets(db: Db, keys: readonly string[], filter: Filt
     let q = k
       .selectFrom('catalog_search as s')
       .select(['s.original as value', (eb) => eb.fn.countAll<number>().as('count')])
-      .where('s.key', '=', lower)
+      .where('s.key_id', '=', idOf(ids, lower))
       .where('s.original', 'is not', null);
-    if (filtered) q = q.where('s.entity_id', 'in', (eb) => eb.selectFrom('catalog_entities as e').select('e.id').where((w) => compileFilter(w as unknown as EB, filtered)));
+    if (filtered) q = q.where('s.entity_id', 'in', (eb) => eb.selectFrom('catalog_entities as e').select('e.id').where((w) => compileFilter(w as unknown as EB, ids, filtered)));
     const rows = await q.groupBy('s.original').execute();
     out[key] = rows.map((r) => ({ value: r.value as string, count: Number(r.count) })).sort((a, b) => b.count - a.count || a.value.localeCompare(b.value));
   }

@@ -30,5 +30,8 @@ export interface CatalogTables {
     updated_at: string;
   };
   catalog_relations: { origin_id: number; source_ref: string; type: string; type_lc: string; target_ref: string };
-  catalog_search: { entity_id: number; key: string; value: string | null; original: string | null };
+  /** One row per (entity, key, value) of an entity's search projection (model/search-rows.ts). */
+  catalog_search: { entity_id: number; key_id: number; value: string | null; original: string | null };
+  /** The dictionary of search keys (lowercased dot paths); ids are never reused or changed. */
+  catalog_search_keys: { id: Generated<number>; key: string };
 }

@@ -26,6 +26,12 @@ export interface Db {
 export interface Tx extends Db {
   /** Runs after the transaction commits (never if it rolls back). */
   afterCommit(fn: () => void): void;
+  /**
+   * SQLite only (undefined on PostgreSQL): the better-sqlite3 connection this transaction runs on, for
+   * bulk writes that reuse prepared statements row by row without Kysely's per-row query building.
+   * Statements run on it synchronously inside `fn` are part of this transaction.
+   */
+  readonly sqlite: Database.Database | undefined;
 }
 
 /** A migration of one layer, written against the schema builder, importing no app code. */
@@ -130,6 +136,7 @@ export function createStore(options: StoreOptions): Store {
 
   function makeTx(trx: Kysely<unknown>, hooks: (() => void)[]): Tx {
     const tx: Tx = {
+      sqlite,
       tables: <T>() => trx as unknown as Kysely<T>,
       transaction: (fn) => fn(tx),
       afterCommit: (fn) => hooks.push(fn),
