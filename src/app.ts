@@ -42,6 +42,9 @@ export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'
 /** Every layer's migrations, in dependency order (the kernel's own run first). */
 export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations];
 
+/** How long after listening the first start begins loading the demo organisation. */
+const DEMO_DELAY_MS = 500;
+
 export interface AppOptions {
   clock?: Clock;
   logger?: Logger;
@@ -71,6 +74,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
+  let loadDemo = false;
+  let demoTimer: NodeJS.Timeout | undefined;
+  let cancelDemo: (() => void) | undefined;
 
   return {
     server,
@@ -85,16 +91,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
       // worker started (workers claim the kinds registered at each claim).
       await catalog.start();
-      // A newcomer's first look at the portal is a living catalog: the demo organisation, once. It loads
-      // beside the start, so readiness does not wait for it.
-      if (result.admin && config.demo) {
-        demoLoading = catalog
-          .addLocation({ kind: 'system', name: 'bootstrap' }, { type: 'file', target: join(examplesDir, 'demo-org', 'catalog-info.yaml') }, { dryRun: false })
-          .then(
-            () => undefined,
-            (err: unknown) => kernel.logger.error({ err }, 'could not load the demo organisation'),
-          );
-      }
+      loadDemo = result.admin !== undefined && config.demo;
       await search.start();
       await git.start();
       scaffolder.start();
@@ -103,10 +100,34 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       return result;
     },
     async listen() {
-      return server.listen({ host: config.host, port: config.port });
+      const address = await server.listen({ host: config.host, port: config.port });
+      // A newcomer's first look at the portal is a living catalog: the demo organisation, loaded once on
+      // the first start. It starts a moment after the server listens, so that serving (and readiness)
+      // does not queue behind its parsing and validation on the one JavaScript thread.
+      if (loadDemo) {
+        loadDemo = false;
+        demoLoading = new Promise<void>((resolve) => {
+          demoTimer = setTimeout(() => {
+            demoTimer = undefined;
+            catalog
+              .addLocation({ kind: 'system', name: 'bootstrap' }, { type: 'file', target: join(examplesDir, 'demo-org', 'catalog-info.yaml') }, { dryRun: false })
+              .then(
+                () => undefined,
+                (err: unknown) => kernel.logger.error({ err }, 'could not load the demo organisation'),
+              )
+              .finally(resolve);
+          }, DEMO_DELAY_MS);
+          cancelDemo = resolve;
+        });
+      }
+      return address;
     },
     stop() {
       stopping ??= (async () => {
+        if (demoTimer) {
+          clearTimeout(demoTimer);
+          cancelDemo?.();
+        }
         await demoLoading;
         search.stop();
         kernel.streams.closeAll();

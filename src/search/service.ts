@@ -66,6 +66,7 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
   let syncing: Promise<void> = Promise.resolve();
   let pending = false;
   let subscription: Subscription | undefined;
+  let stopped = false;
 
   const indexer: SearchIndexer = {
     upsert: (documents) => index.upsert(documents),
@@ -103,8 +104,9 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
 
   async function syncOnce() {
     for (;;) {
+      if (stopped) return;
       const changed = await catalog.changedSince(watermark, 1000);
-      if (changed.length === 0) return;
+      if (changed.length === 0 || stopped) return;
       indexer.upsert(changed.map(entityDocument));
       for (const stored of changed) await indexDocs(stored);
       const last = changed[changed.length - 1]!;
@@ -194,8 +196,10 @@ export function createSearch(deps: { kernel: Kernel; catalog: Catalog; docs: Doc
       scheduleSync();
     },
     stop() {
+      stopped = true;
       subscription?.close();
-      index.close();
+      // A sync in flight finishes its step first; the index closes after it.
+      void syncing.finally(() => index.close());
     },
   };
 }

@@ -1,22 +1,7 @@
-import type { KindValidator } from '@backstage/catalog-model';
+import type { EntityPolicy, KindValidator } from '@backstage/catalog-model';
 import { z } from 'zod';
 import { catalogModel, catalogModelAlpha } from './backstage.js';
 
-const {
-  componentEntityV1alpha1Validator,
-  apiEntityV1alpha1Validator,
-  domainEntityV1alpha1Validator,
-  groupEntityV1alpha1Validator,
-  locationEntityV1alpha1Validator,
-  resourceEntityV1alpha1Validator,
-  systemEntityV1alpha1Validator,
-  userEntityV1alpha1Validator,
-  DefaultNamespaceEntityPolicy,
-  FieldFormatEntityPolicy,
-  NoForeignRootFieldsEntityPolicy,
-  SchemaValidEntityPolicy,
-} = catalogModel;
-const { aiResourceEntityV1alpha1Validator, mcpServerApiEntityValidator } = catalogModelAlpha;
 
 /** A catalog entity as Backstage defines it (catalog-info.yaml). */
 export interface Entity {
@@ -90,19 +75,27 @@ const templateValidator: KindValidator = {
   },
 };
 
-const kindValidators: KindValidator[] = [
-  componentEntityV1alpha1Validator,
-  domainEntityV1alpha1Validator,
-  groupEntityV1alpha1Validator,
-  locationEntityV1alpha1Validator,
-  resourceEntityV1alpha1Validator,
-  systemEntityV1alpha1Validator,
-  userEntityV1alpha1Validator,
-  aiResourceEntityV1alpha1Validator,
-  templateValidator,
-];
-
-const policies = [new DefaultNamespaceEntityPolicy(), new NoForeignRootFieldsEntityPolicy(), new FieldFormatEntityPolicy(), new SchemaValidEntityPolicy()];
+/** Backstage's kind validators and entity policies, built when the first entity is validated. */
+function backstageRules() {
+  return (rules ??= (() => {
+    const m = catalogModel();
+    const a = catalogModelAlpha();
+    const kindValidators: KindValidator[] = [
+      m.componentEntityV1alpha1Validator,
+      m.domainEntityV1alpha1Validator,
+      m.groupEntityV1alpha1Validator,
+      m.locationEntityV1alpha1Validator,
+      m.resourceEntityV1alpha1Validator,
+      m.systemEntityV1alpha1Validator,
+      m.userEntityV1alpha1Validator,
+      a.aiResourceEntityV1alpha1Validator,
+      templateValidator,
+    ];
+    const policies = [new m.DefaultNamespaceEntityPolicy(), new m.NoForeignRootFieldsEntityPolicy(), new m.FieldFormatEntityPolicy(), new m.SchemaValidEntityPolicy()];
+    return { kindValidators, policies, apiValidator: m.apiEntityV1alpha1Validator, mcpServerApiValidator: a.mcpServerApiEntityValidator };
+  })());
+}
+let rules: { kindValidators: KindValidator[]; policies: EntityPolicy[]; apiValidator: KindValidator; mcpServerApiValidator: KindValidator } | undefined;
 
 /**
  * Applies Backstage's entity policies (default namespace, no foreign root fields, field formats, the
@@ -115,14 +108,15 @@ export async function validateEntity(raw: unknown, options: { owned?: boolean } 
     throw new Error(`not an entity: ${env.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   // Policies may change what they get: a caller's document is copied first, unless the caller owns it.
-  let entity = (options.owned ? raw : structuredClone(raw)) as Entity & Parameters<(typeof policies)[number]['enforce']>[0];
+  const { kindValidators, policies, apiValidator, mcpServerApiValidator } = backstageRules();
+  let entity = (options.owned ? raw : structuredClone(raw)) as Entity & Parameters<EntityPolicy['enforce']>[0];
   for (const policy of policies) {
     const next = await policy.enforce(entity);
     if (!next) throw new Error('rejected by entity policy');
     entity = next as typeof entity;
   }
   if (entity.kind === 'API') {
-    const validator = (entity.spec as { type?: unknown } | undefined)?.type === 'mcp-server' ? mcpServerApiEntityValidator : apiEntityV1alpha1Validator;
+    const validator = (entity.spec as { type?: unknown } | undefined)?.type === 'mcp-server' ? mcpServerApiValidator : apiValidator;
     if (await validator.check(entity)) return entity;
   }
   for (const validator of kindValidators) {

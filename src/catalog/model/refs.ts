@@ -1,6 +1,4 @@
 import { catalogModel } from './backstage.js';
-
-const { parseEntityRef } = catalogModel;
 import { InputError } from '../../kernel/index.js';
 
 export const DEFAULT_NAMESPACE = 'default';
@@ -22,7 +20,7 @@ export function refKey(ref: CompoundRef): string {
  */
 export function parseRef(ref: string, context: { defaultKind?: string; defaultNamespace: string }): CompoundRef {
   try {
-    return parseEntityRef(ref, { defaultKind: context.defaultKind, defaultNamespace: context.defaultNamespace });
+    return catalogModel().parseEntityRef(ref, { defaultKind: context.defaultKind, defaultNamespace: context.defaultNamespace });
   } catch (err) {
     throw new InputError(`"${ref}" is not an entity ref: ${(err as Error).message}`);
   }
