@@ -192,7 +192,8 @@ export const ADMIN_PASSWORD = 'bench-admin-password';
 export function benchConfig(db: { dataDir: string; databaseUrl?: string }, workerEnabled = false) {
   const args = ['--data-dir', db.dataDir, '--port', '0', ...(db.databaseUrl ? ['--database-url', db.databaseUrl] : [])];
   const config = parseConfig(args, { PLINTH_LOG_LEVEL: 'silent', PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_FORMAT: 'json' });
-  return { ...config, jobs: { ...config.jobs, workerEnabled, drainMs: 2000 } };
+  // No demo organisation: the figures are of a server at rest, not of one ingesting its first catalog.
+  return { ...config, demo: false, jobs: { ...config.jobs, workerEnabled, drainMs: 2000 } };
 }
 
 /** A migrated kernel (no HTTP listener, no embedded worker); `close` is idempotent and also runs at cleanup. */

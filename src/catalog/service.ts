@@ -21,7 +21,6 @@ import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationT
 import * as entities from './store/entities.js';
 import * as locations from './store/locations.js';
 import { createParsePool } from './parse-pool.js';
-import { catalogModel } from './model/backstage.js';
 import { createQueryCache } from './query-cache.js';
 import { countMatching, selectFacets, selectMatchingUids, type EntityQuery } from './store/query.js';
 
@@ -396,9 +395,6 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
         return { kind: 'wait', until: new Date(clock.now().getTime() + config.catalog.refreshIntervalS * 1000) };
       });
       kernel.auth.useOwnershipResolver(async (user) => entities.selectRelationTargets(store, user.ref, 'memberOf'));
-      // Backstage's model compiles its schemas as it loads (~0.3 s): after the start, not during it, and
-      // before the first request that parses an entity ref.
-      setTimeout(() => catalogModel(), 1000).unref();
       // Another replica's changes arrive as its catalog events.
       await kernel.ledger.subscribe({ kinds: ['catalog.location.refreshed', 'catalog.location.removed', 'catalog.entity.removed'] }, () => scans.invalidate()).ready;
     },
