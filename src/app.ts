@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalogMigrations, catalogRoutes, createCatalog, type Catalog, type CatalogOptions } from './catalog/index.js';
+import { catalogMigrations, catalogRoutes, createCatalog, fetchUrlText, type Catalog, type CatalogOptions } from './catalog/index.js';
 import { createDocs, docsRoutes } from './docs/index.js';
-import { createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
+import { contentsLocationOf, createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createScaffolder, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
@@ -57,7 +57,23 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const kernel = await createKernel(config, { clock: options.clock, logger: options.logger, version, webDir: join(packageRoot, 'web', 'dist') });
   const { server } = kernel;
   const examplesDir = join(packageRoot, 'examples');
-  const catalog = createCatalog(kernel, { extraFileRoots: [examplesDir], ...options.catalog });
+  // Catalog url locations on this server's own hosted git (what the scaffolder registers for a new
+  // repository) are read through the git service, not over HTTP with credentials the catalog lacks.
+  const hostedGit: { current?: Git } = {};
+  const fetchElsewhere = options.catalog?.fetchUrl ?? fetchUrlText;
+  const fetchUrl: NonNullable<CatalogOptions['fetchUrl']> = async (url, limits) => {
+    const git = hostedGit.current;
+    const hosted = git && ownUrl(url) ? contentsLocationOf(new URL(url).pathname) : undefined;
+    if (!git || !hosted) return fetchElsewhere(url, limits);
+    const file = await git.readFile({ kind: 'system', name: 'catalog' }, hosted, { maxBytes: limits.maxBytes });
+    return file.content.toString('utf8');
+  };
+  const ownUrl = (url: string) => {
+    const address = server.server.address();
+    const { hostname, port, protocol } = new URL(url);
+    return protocol === 'http:' && typeof address === 'object' && address !== null && port === String(address.port) && ['127.0.0.1', 'localhost', config.host].includes(hostname);
+  };
+  const catalog = createCatalog(kernel, { extraFileRoots: [examplesDir], ...options.catalog, fetchUrl });
 
   await kernel.registerRoutes();
   const docs = createDocs({ logger: kernel.logger.child({ layer: 'docs' }) });
@@ -66,6 +82,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(docsRoutes({ catalog, docs }), { prefix: '/api/docs' });
   await server.register(searchRoutes(search), { prefix: '/api/search' });
   const git = createGit(kernel, { catalog, options: options.git });
+  hostedGit.current = git;
   await server.register(gitRoutes(git), { prefix: '/api/git' });
   await server.register(gitHttpRoutes(git), { prefix: '/git' });
   const scaffolder = createScaffolder(kernel, { catalog, git });

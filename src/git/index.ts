@@ -1,7 +1,7 @@
 /** Hosted git: bare repositories in the data directory, smart HTTP at /git/, push events in the ledger. */
 export { createGit, type Git, type TreeLocation, type FileContent } from './service.js';
 export type { GitOptions, GitTransport, ServiceProcess } from './transport.js';
-export { gitRoutes } from './routes.js';
+export { contentsLocationOf, gitRoutes } from './routes.js';
 export { gitHttpRoutes } from './smart-http.js';
 export { gitMigrations } from './migrations.js';
 export { REF_PUSHED, gitPermissions } from './model/index.js';

@@ -8,6 +8,14 @@ import { CreateRepositoryInput, ListRepositoriesQuery, RepositoryParams, Reposit
 const ContentsParams = RepositoryParams.extend({ ref: z.string().min(1).max(255), '*': z.string().max(4096) });
 import type { Git } from './service.js';
 
+/** Where `/api/git/repos/<owner>/<name>/contents/<ref>/<path>` points, or undefined for any other path. */
+export function contentsLocationOf(pathname: string): { owner: string; name: string; ref: string; path: string } | undefined {
+  const match = /^\/api\/git\/repos\/([^/]+)\/([^/]+)\/contents\/([^/]+)\/(.+)$/.exec(pathname);
+  if (!match) return undefined;
+  const [, owner, name, ref, path] = match.map((part) => decodeURIComponent(part ?? ''));
+  return { owner: owner!, name: name!, ref: ref!, path: path! };
+}
+
 /** The clone URL as this request reached the server (host and scheme as the client sees them). */
 const viewOf = (request: FastifyRequest, repository: Repository): RepositoryView => ({
   ...repository,

@@ -114,6 +114,21 @@ describe.each(dialects)('git over smart HTTP (%s)', (dialect) => {
     expect((await contents(undefined, 'main/README.md')).status).toBe(401);
   });
 
+  it('lets the catalog register a catalog-info.yaml hosted here by its contents URL', async () => {
+    const created = await fetch(`${t.url}/api/git/repos`, { method: 'POST', headers: { authorization: `Bearer ${t.tokens.alice}`, 'content-type': 'application/json' }, body: JSON.stringify({ owner: 'team-a', name: 'described' }) });
+    expect(created.status).toBe(201);
+    const mine = await clone(t.tokens.alice, 'team-a/described');
+    await commit(mine, { 'catalog-info.yaml': 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: hosted-svc\nspec:\n  type: service\n  lifecycle: experimental\n  owner: team-a\n' }, 'Describe it');
+    await ok(['push', '-q', 'origin', 'HEAD:main'], mine);
+    // A member registers it (url locations need no admin): the catalog reads it through the git service.
+    const target = `${t.url}/api/git/repos/team-a/described/contents/main/catalog-info.yaml`;
+    const res = await fetch(`${t.url}/api/catalog/locations`, { method: 'POST', headers: { authorization: `Bearer ${t.tokens.alice}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'url', target }) });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const entity = await fetch(`${t.url}/api/catalog/entities/by-name/component/default/hosted-svc`, { headers: { authorization: `Bearer ${t.tokens.bob}` } });
+    expect(entity.status).toBe(200);
+    expect(((await entity.json()) as { metadata: { annotations: Record<string, string> } }).metadata.annotations['backstage.io/managed-by-location']).toBe(`url:${target}`);
+  });
+
   it('accepts a gzip-compressed request body', async () => {
     const ls = '0014command=ls-refs\n0000';
     const res = await fetch(`${t.url}/git/team-a/svc.git/git-upload-pack`, {
