@@ -16,9 +16,9 @@ function baseEnv(): Record<string, string> {
   return { ...env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
 }
 
-/** Starts `git <args>` with the sanitised environment plus `extraEnv`. */
-export function spawnGit(args: readonly string[], options: { cwd?: string; extraEnv?: Record<string, string> } = {}): ChildProcessWithoutNullStreams {
-  return spawn('git', [...args], { cwd: options.cwd, env: { ...baseEnv(), ...options.extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts `git <args>` with the sanitised environment plus `extraEnv`; `signal` kills it. */
+export function spawnGit(args: readonly string[], options: { cwd?: string; extraEnv?: Record<string, string>; signal?: AbortSignal } = {}): ChildProcessWithoutNullStreams {
+  return spawn('git', [...args], { cwd: options.cwd, env: { ...baseEnv(), ...options.extraEnv }, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
 }
 
 /** A git command that failed; `stderr` is kept for the log, never sent to clients. */
@@ -43,6 +43,9 @@ export class GitOutputTooLargeError extends Error {
 
 export interface RunGitOptions {
   cwd?: string;
+  /** Added to the sanitised environment (author identity, …). */
+  extraEnv?: Record<string, string>;
+  signal?: AbortSignal;
   /** Written to stdin, which is then closed. */
   input?: string;
   /** Kills git and rejects once stdout grows past this (default 16 MiB). */
@@ -56,7 +59,7 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
   const maxOutputBytes = options.maxOutputBytes ?? 16 * 1024 * 1024;
   const okExitCodes = options.okExitCodes ?? [0];
   return new Promise((resolve, reject) => {
-    const child = spawnGit(args, { cwd: options.cwd });
+    const child = spawnGit(args, { cwd: options.cwd, extraEnv: options.extraEnv, signal: options.signal });
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';

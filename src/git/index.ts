@@ -4,5 +4,7 @@ export type { GitOptions, GitTransport, ServiceProcess } from './transport.js';
 export { contentsLocationOf, gitRoutes } from './routes.js';
 export { gitHttpRoutes } from './smart-http.js';
 export { gitMigrations } from './migrations.js';
+/** The git client with no user or system config and no prompts, for layers that clone and push. */
+export { runGit, GitCommandError, type RunGitOptions } from './git-process.js';
 export { REF_PUSHED, gitPermissions } from './model/index.js';
 export type { Repository, RepositoryView, TreeEntry, RefPush, RefPushedPayload, PushedCommit, GitService } from './model/index.js';

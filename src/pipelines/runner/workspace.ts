@@ -1,23 +1,18 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { glob } from 'tinyglobby';
+import { GitCommandError, runGit } from '../../git/index.js';
 import { parseTestReport, type RepositoryFacts, type TestResult, type Toolchain } from '../model/index.js';
 
-/** git for the runner: no user or system config, no prompts. */
-function gitEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', LANG: 'C', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
-}
-
-function git(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('git', args, { cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    child.on('error', (err) => resolve({ code: null, output: err.message }));
-    child.on('close', (code) => resolve({ code, output }));
-  });
+/** git through the git layer's client; the output (or git's message) goes to the run's log. */
+async function git(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+  try {
+    const { stdout, exitCode } = await runGit(args, { cwd });
+    return { code: exitCode, output: stdout.toString('utf8') };
+  } catch (err) {
+    if (err instanceof GitCommandError) return { code: err.exitCode, output: err.stderr };
+    return { code: null, output: (err as Error).message };
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import type { Git } from '../../git/index.js';
+import { GitCommandError, runGit as runGitClient, type Git } from '../../git/index.js';
 import { ConflictError, InputError, NotFoundError, ServiceUnavailableError } from '../../kernel/index.js';
 import { resolveInside } from '../workspace.js';
 import { createTemplateAction } from './registry.js';
@@ -15,22 +14,14 @@ export function parsePlinthRepoUrl(repoUrl: string): { owner: string; name: stri
   return { owner, name };
 }
 
-/** Runs the real git client with no user or system config and no prompts; rejects with git's message. */
-function runGit(args: string[], cwd: string, env: Record<string, string>, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, {
-      cwd,
-      signal,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, LANG: 'C', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout.trim()) : reject(new Error(`git ${args[0]} failed: ${stderr.replace(/plinth_[A-Za-z0-9_-]+/g, '***').trim().slice(0, 2000)}`))));
-  });
+/** Runs git through the git layer's client; a failure names the command with git's message, tokens masked. */
+async function runGit(args: string[], cwd: string, env: Record<string, string>, signal: AbortSignal): Promise<string> {
+  try {
+    return (await runGitClient(args, { cwd, extraEnv: { GIT_ASKPASS: '', ...env }, signal })).stdout.toString('utf8').trim();
+  } catch (err) {
+    if (!(err instanceof GitCommandError)) throw err;
+    throw new Error(`git ${args[0]} failed: ${err.stderr.replace(/plinth_[A-Za-z0-9_-]+/g, '***').trim().slice(0, 2000)}`);
+  }
 }
 
 export function publishActions(git: Pick<Git, 'createRepository' | 'resolveRef'>) {
