@@ -141,35 +141,35 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   async function writeCompletions(batch: PendingCompletion[]) {
     const t = now();
     const fences = batch.map((c) => ({ id: c.job.id, leaseToken: c.job.leaseToken, output: c.output }));
-    try {
-      if (batch.every((c) => !c.commit)) {
-        // No effects to roll back: one fenced UPDATE; a job missing from its result lost its lease.
+    if (batch.every((c) => !c.commit)) {
+      // No effects to roll back: one fenced UPDATE; a job missing from its result lost its lease.
+      try {
         const finished = await q.finishSucceeded(store, fences, t);
         for (const c of batch) {
           if (finished.has(c.job.id)) c.resolve();
           else c.reject(new LeaseLost());
         }
-        return;
+      } catch (err) {
+        for (const c of batch) c.reject(err);
       }
-      if (batch.length > 1) {
+      return;
+    }
+    if (batch.length > 1) {
+      try {
         await store.transaction(async (tx) => {
           for (const c of batch) await c.commit?.(tx);
           if ((await q.finishSucceeded(tx, fences, t)).size !== batch.length) throw new LeaseLost();
         });
         for (const c of batch) c.resolve();
         return;
+      } catch {
+        // A lost lease or a failing effect: each job alone below, so one cannot take the others down.
       }
-    } catch (err) {
-      if (batch.length === 1 || batch.every((c) => !c.commit)) {
-        for (const c of batch) c.reject(err);
-        return;
-      }
-      // A lost lease or a failing effect: each job alone, so one cannot take the others down with it.
     }
-    for (const c of batch) {
+    for (const [i, c] of batch.entries()) {
       try {
         await store.transaction(async (tx) => {
-          if ((await q.finishSucceeded(tx, [{ id: c.job.id, leaseToken: c.job.leaseToken, output: c.output }], t)).size !== 1) throw new LeaseLost();
+          if ((await q.finishSucceeded(tx, [fences[i]!], t)).size !== 1) throw new LeaseLost();
           await c.commit?.(tx);
         });
         c.resolve();
