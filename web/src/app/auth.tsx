@@ -40,6 +40,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
 function endSession(queryClient: QueryClient): void {
   setCsrfToken(undefined);
+  // A session probe still in flight (a refetch on window focus, say) would answer with the user
+  // the server saw before the sign-out and sign them back in here; cancelling it discards that answer.
+  void queryClient.cancelQueries({ queryKey: meKey });
   queryClient.removeQueries({ predicate: (query) => !isMeKey(query.queryKey) });
   queryClient.setQueryData(meKey, null);
 }
