@@ -6,6 +6,7 @@ import { createDocs, docsRoutes } from './docs/index.js';
 import { contentsLocationOf, createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createScaffolder, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
+import { createPolicy, policyMigrations, policyRoutes, type Policy } from './policy/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
@@ -18,6 +19,7 @@ export interface App {
   git: Git;
   scaffolder: Scaffolder;
   pipelines: Pipelines;
+  policy: Policy;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -40,7 +42,7 @@ export const packageRoot = (() => {
 export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every layer's migrations, in dependency order (the kernel's own run first). */
-export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations];
+export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations, ...policyMigrations];
 
 /** How long after listening the first start begins loading the demo organisation. */
 const DEMO_DELAY_MS = 500;
@@ -89,6 +91,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
   const pipelines = createPipelines(kernel, { git, options: options.pipelines });
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
+  const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
+  await server.register(policyRoutes(policy), { prefix: '/api/policy' });
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
   let loadDemo = false;
@@ -103,6 +107,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     git,
     scaffolder,
     pipelines,
+    policy,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -113,6 +118,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await git.start();
       scaffolder.start();
       await pipelines.start();
+      await policy.start();
       await server.ready();
       return result;
     },
@@ -151,6 +157,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         await server.close();
         await git.stop();
         await pipelines.stop();
+        policy.stop();
         await kernel.stop();
       })();
       return stopping;

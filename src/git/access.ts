@@ -1,7 +1,4 @@
-import { authorize, decideAccess, NotAllowedError, userRef, type Permission, type Principal, type ResourceRef } from '../kernel/index.js';
-
-/** The ledger actor of a principal. */
-export const actorOf = (principal: Principal): string => (principal.kind === 'user' ? userRef(principal.username) : `system:${principal.name}`);
+import { authorize, decideAccess, NotAllowedError, type Permission, type Principal, type ResourceRef } from '../kernel/index.js';
 
 /** authorize(), with the ownership refusal worded for repositories (role and scope refusals stay the kernel's). */
 export function authorizeOwned(principal: Principal, permission: Permission, resource: ResourceRef & { ownerRef: string }, ownerRefusal: string): void {

@@ -6,13 +6,14 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   newId,
+  principalRef,
   toIso,
   userRef,
   type Kernel,
   type Principal,
   type Subscription,
 } from '../kernel/index.js';
-import { actorOf, authorizeOwned } from './access.js';
+import { authorizeOwned } from './access.js';
 import { createRepositoryDisk } from './disk.js';
 import { requireGit } from './git-process.js';
 import {
@@ -139,12 +140,12 @@ export function createGit(kernel: Kernel, deps: { catalog: Pick<Catalog, 'getEnt
       let repository = existing;
       let created = false;
       if (!repository) {
-        const row = { id: newId(), owner, name, owner_ref: ownerRef, default_branch: defaultBranch, created_by: actorOf(principal), created_at: toIso(clock.now()) };
+        const row = { id: newId(), owner, name, owner_ref: ownerRef, default_branch: defaultBranch, created_by: principalRef(principal), created_at: toIso(clock.now()) };
         repository = await store.transaction(async (tx) => {
           const inserted = await q.insertRepository(tx, row);
           if (inserted) {
             await ledger.append(
-              { kind: 'git.repository.created', subjects: [repositorySubject(inserted.fullName), ownerRef], actor: actorOf(principal), payload: { repository: inserted.fullName, ownerRef, defaultBranch } },
+              { kind: 'git.repository.created', subjects: [repositorySubject(inserted.fullName), ownerRef], actor: principalRef(principal), payload: { repository: inserted.fullName, ownerRef, defaultBranch } },
               { db: tx },
             );
           }
@@ -185,7 +186,7 @@ export function createGit(kernel: Kernel, deps: { catalog: Pick<Catalog, 'getEnt
       await store.transaction(async (tx) => {
         if (!(await q.deleteRepository(tx, repository.id))) return;
         await ledger.append(
-          { kind: 'git.repository.deleted', subjects: [repositorySubject(repository.fullName), repository.ownerRef], actor: actorOf(principal), payload: { repository: repository.fullName } },
+          { kind: 'git.repository.deleted', subjects: [repositorySubject(repository.fullName), repository.ownerRef], actor: principalRef(principal), payload: { repository: repository.fullName } },
           { db: tx },
         );
       });

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { AuthenticationError, newId, type Ledger, type Logger, type Principal } from '../kernel/index.js';
-import { actorOf, authorizeOwned } from './access.js';
+import { AuthenticationError, newId, principalRef, type Ledger, type Logger, type Principal } from '../kernel/index.js';
+import { authorizeOwned } from './access.js';
 import type { RepositoryDisk } from './disk.js';
 import { spawnGit } from './git-process.js';
 import { basicAuthPassword, gitPermissions, repositoryResource, type GitService, type Repository } from './model/index.js';
@@ -57,7 +57,7 @@ export function createTransport(deps: TransportDeps): GitTransport {
       gitDir,
       updates,
       pushId,
-      pusher: actorOf(principal),
+      pusher: principalRef(principal),
       onCommitListFailure: (err, update) => log.warn({ err, repository: repository.fullName, ref: update.ref }, 'could not list the commits of a pushed ref'),
     });
     await deps.ledger.append(events);

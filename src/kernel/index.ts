@@ -50,6 +50,7 @@ export {
   authorize,
   decideAccess,
   userRef,
+  principalRef,
   roles,
   tokenScopes,
   type Principal,

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Git, RefPush } from '../git/index.js';
-import { authorize, ConflictError, newId, toIso, userRef, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import { authorize, ConflictError, newId, principalRef, toIso, userRef, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
 import {
   isTerminalRun,
   pipelinePermissions,
@@ -71,7 +71,6 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
   let subscription: Subscription | undefined;
   let pushChain: Promise<unknown> = Promise.resolve();
   const now = () => toIso(clock.now());
-  const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
 
   const append = <K extends keyof PipelineEventPayloads>(db: Parameters<typeof ledger.append>[1], kind: K, run: Run, payload: PipelineEventPayloads[K], actor = SYSTEM) =>
     ledger.append({ kind, subjects: [runSubject(run.id), `repository:${run.repository}`, run.ownerRef], actor, payload }, db);
@@ -220,7 +219,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       authorize(principal, pipelinePermissions.operate, { type: 'pipeline run', id, ownerRef: run.ownerRef });
       for (let tries = 0; tries < 3; tries++) {
         const attempt = (await q.maxAttempt(store, run.repository, run.sha)) + 1;
-        const created = await createRun({ repository: run.repository, ownerRef: run.ownerRef, ref: run.ref, sha: run.sha, isDefaultBranch: run.isDefaultBranch, attempt, trigger: 'rerun', createdBy: actorOf(principal) });
+        const created = await createRun({ repository: run.repository, ownerRef: run.ownerRef, ref: run.ref, sha: run.sha, isDefaultBranch: run.isDefaultBranch, attempt, trigger: 'rerun', createdBy: principalRef(principal) });
         if (created) return created;
       }
       throw new ConflictError(`run ${id} is being rerun by someone else right now; list the runs of ${run.repository}`);

@@ -17,3 +17,9 @@ export type { JsonObject, JsonValue } from './kyverno/json.js';
 
 /** Kyverno CLI test files (`kyverno-test.yaml`): run them, or load their inputs. */
 export { runKyvernoTestFile, findKyvernoTestFiles, loadKyvernoTestInputs, type TestFileReport, type ExpectedOutcome } from './kyverno/test-runner.js';
+
+/** The layer: built-in and custom policies, exceptions, budgets and decisions at the enforcement points. */
+export { createPolicy, policyPermissions, type Policy, type PolicyOptions, type DecisionRequest, type SpendSource } from './service.js';
+export { policyRoutes } from './routes.js';
+export { policyMigrations } from './migrations.js';
+export { enforcementPoints, type EnforcementPoint, type Decision, type DecisionResult, type PolicyView, type ExceptionView } from './guardrails/model.js';

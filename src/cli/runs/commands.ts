@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { LogLine, Run, RunDetail } from '../../pipelines/index.js';
 import type { Cli } from '../context.js';
+import { formatTable } from '../format.js';
 import { createSseParser, readSse } from '../sse.js';
 
 const runsPath = '/api/pipelines/runs';
@@ -12,11 +13,6 @@ function parseRunId(value: string): string {
 }
 
 const row = (r: Run) => [r.id, r.repository, r.ref.replace(/^refs\/heads\//, ''), r.sha.slice(0, 10), r.status, r.createdAt];
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
-}
 
 const formatLine = (l: LogLine) => `${l.time} [${l.step}] ${l.text}`;
 
@@ -33,7 +29,7 @@ export function registerRunsCommands(program: Command, cli: Cli): void {
       const page = await client.json<{ items: Run[] }>('GET', runsPath, { query: { repository: opts.repo?.replace(/\.git$/, ''), status: opts.status } });
       if (opts.json === true) return cli.printJson(page.items);
       if (page.items.length === 0) return cli.out('No runs yet; push to a hosted repository to start one.');
-      cli.out(table([['RUN', 'REPOSITORY', 'BRANCH', 'COMMIT', 'STATUS', 'CREATED'], ...page.items.map(row)]));
+      cli.out(formatTable(['RUN', 'REPOSITORY', 'BRANCH', 'COMMIT', 'STATUS', 'CREATED'], page.items.map(row)));
     });
 
   runs.command('show').description('a run’s stages, steps and test results').argument('<run-id>', 'the run id', parseRunId)

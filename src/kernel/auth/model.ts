@@ -45,6 +45,11 @@ export function userRef(username: string): string {
   return `user:default/${username.toLowerCase()}`;
 }
 
+/** The ledger's and audit log's name for who acted: `user:default/alice` or `system:jobs`. */
+export function principalRef(principal: Principal): string {
+  return principal.kind === 'user' ? userRef(principal.username) : `system:${principal.name}`;
+}
+
 const verbScope: Record<AccessVerb, TokenScope> = { read: 'read', write: 'write', admin: 'admin' };
 
 export function scopesForRole(role: Role): TokenScope[] {

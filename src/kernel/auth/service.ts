@@ -7,6 +7,7 @@ import type { Store } from '../store/index.js';
 import { createLoginLimiter } from './login-limiter.js';
 import {
   authorize,
+  principalRef,
   scopesForRole,
   userRef,
   type CreateTokenInput,
@@ -81,7 +82,6 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
   const limiter = createLoginLimiter({ maxFailures: 10, windowMs: 15 * 60_000 });
   let ownershipResolver: OwnershipResolver = async () => [];
   const nowIso = () => toIso(clock.now());
-  const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
 
   // API clients send the same token on every request: its principal (three queries: token, user,
   // memberships) is kept for a few seconds. Revocations and user changes clear it at once everywhere;
@@ -244,7 +244,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
           updated_at: t,
         });
         await ledger.append(
-          { kind: 'kernel.user.created', subjects: [userRef(user.username)], actor: actorOf(principal), payload: { userId: user.id, username: user.username, role: user.role } },
+          { kind: 'kernel.user.created', subjects: [userRef(user.username)], actor: principalRef(principal), payload: { userId: user.id, username: user.username, role: user.role } },
           { db: tx },
         );
         return publicUser(user);
@@ -272,7 +272,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
           {
             kind: 'kernel.user.updated',
             subjects: [userRef(existing.username)],
-            actor: actorOf(principal),
+            actor: principalRef(principal),
             payload: { userId: id, username: existing.username, changes: Object.keys(input) },
           },
           { db: tx },
@@ -313,7 +313,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
       await store.transaction(async (tx) => {
         await q.insertToken(tx, row);
         await ledger.append(
-          { kind: 'kernel.token.created', subjects: [userRef(user.username)], actor: actorOf(principal), payload: { tokenId: id, userId: user.userId, name: input.name, scopes } },
+          { kind: 'kernel.token.created', subjects: [userRef(user.username)], actor: principalRef(principal), payload: { tokenId: id, userId: user.userId, name: input.name, scopes } },
           { db: tx },
         );
       });
@@ -329,7 +329,7 @@ export function createAuth(deps: { store: Store; ledger: Ledger; clock: Clock; s
         await q.revokeToken(tx, id, nowIso());
         await tx.notify(AUTH_CHANGED_CHANNEL);
         await ledger.append(
-          { kind: 'kernel.token.revoked', subjects: [userRef(token.username)], actor: actorOf(principal), payload: { tokenId: id, userId: token.userId } },
+          { kind: 'kernel.token.revoked', subjects: [userRef(token.username)], actor: principalRef(principal), payload: { tokenId: id, userId: token.userId } },
           { db: tx },
         );
       });

@@ -88,7 +88,7 @@ export interface CelInput {
  * Kubernetes decodes whole JSON numbers as int64, which CEL keeps apart from double; the library
  * uses BigInt for int, so whole numbers become BigInt and the rest stay doubles.
  */
-function toCelValue(value: JsonValue | undefined): unknown {
+export function toCelValue(value: JsonValue | undefined): unknown {
   if (value === undefined) return null;
   if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
   if (Array.isArray(value)) return value.map(toCelValue);
