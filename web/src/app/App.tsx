@@ -8,6 +8,7 @@ import { EntityPage } from '../catalog/EntityPage';
 import { RegisterPage } from '../catalog/RegisterPage';
 import { DocsIndexPage } from '../docs/DocsIndexPage';
 import { DocsPage } from '../docs/DocsPage';
+import { PolicyPage } from '../policy/PolicyPage';
 import { SearchPage } from '../search/SearchPage';
 import { AuthProvider, isPlatformAdmin } from './auth';
 import { RequireAuth, RequireRole } from './guards';
@@ -37,6 +38,7 @@ export function App() {
             <Route path="docs" element={<DocsIndexPage />} />
             <Route path="docs/:namespace/:kind/:name/*" element={<DocsPage />} />
             <Route path="search" element={<SearchPage />} />
+            <Route path="guardrails" element={<PolicyPage />} />
             <Route path="settings/tokens" element={<TokensPage />} />
             <Route path="admin" element={<RequireRole allow={isPlatformAdmin} area="Administration" />}>
               <Route index element={<Navigate to="users" replace />} />

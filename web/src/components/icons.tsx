@@ -76,3 +76,4 @@ export function PlinthMark({ size = 28 }: { size?: number }) {
     </svg>
   );
 }
+export const VerifiedUserIcon = icon('M12 1 3 5v6c0 5.55 3.84 10.74 9 12 5.16-1.26 9-6.45 9-12V5l-9-4zm-2 16-4-4 1.41-1.41L10 14.17l6.59-6.59L18 9l-8 8z');
