@@ -1,0 +1,23 @@
+/** Security: the advisory store (OSV), dependency audits of lockfiles (npm, PyPI, Go), VEX, and SBOMs (CycloneDX, SPDX). */
+export { createSecurity, type Security } from './service.js';
+export { securityRoutes } from './routes.js';
+export { securityMigrations } from './migrations.js';
+export { resolveProject, findLockfiles, parseLockfile, dependencyPaths, type ResolvedProject, type LockfileError } from './deps/resolve.js';
+export { parsePurl, toPurl } from './deps/purl.js';
+export { loadOsvPaths } from './advisories/load.js';
+export { parseOsvRecords, parseOsvText, matchPackages, indexAdvisories, type OsvAdvisory } from './advisories/osv.js';
+export { auditablePackages, findingsOf, summarize, failsAt, formatFinding, toSarif, type AuditSummary } from './audit.js';
+export { parseVex, VEX_FILE, type VexDocument } from './vex.js';
+export { cyclonedxSbom, type SbomOptions } from './sbom/cyclonedx.js';
+export { spdxSbom } from './sbom/spdx.js';
+export { severities, ecosystems, MAX_ADVISORIES_PER_IMPORT, MAX_PURLS_PER_AUDIT } from './model.js';
+export type { DependencyTree, ResolvedPackage, Finding, PackageMatch, Severity, Ecosystem, ImportResult, AdvisorySummary, VexVerdict, SecurityEventPayloads } from './model.js';
+/** The secrets scan (gitleaks-compatible rules), its reports and its pipeline step. */
+export {
+  scanSecrets,
+  secretsScanStep,
+  baselineOf,
+  jsonReport as secretsJsonReport,
+  sarifReport as secretsSarifReport,
+  formatFinding as formatSecretFinding,
+} from './secrets/index.js';

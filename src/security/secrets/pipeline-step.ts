@@ -1,0 +1,24 @@
+import type { PlatformStepHandler } from '../../pipelines/index.js';
+import { formatFinding } from './report.js';
+import { scanSecrets } from './scan.js';
+
+/** The most findings written to a step log; the count is always reported. */
+const MAX_LOGGED_FINDINGS = 200;
+
+/**
+ * The standard pipeline's `security.secrets-scan` step: scans the checked-out workspace with the
+ * repository's `.gitleaks.toml` (or the built-in rules), drops findings in its baseline, and fails on
+ * any that remain. Only redacted secrets reach the log.
+ */
+export const secretsScanStep: PlatformStepHandler = async (ctx) => {
+  const result = await scanSecrets({ path: ctx.workspace, signal: ctx.signal });
+  ctx.log(`secrets scan (${result.configSource}): ${result.filesScanned} files, ${result.bytesScanned} bytes; ${result.findings.length} finding(s), ${result.suppressed} accepted by the baseline`);
+  for (const p of result.problems) ctx.log(`rule ${p.ruleId} not loaded: ${p.reason}`);
+  for (const s of result.skipped.slice(0, 50)) ctx.log(`skipped ${s.file}: ${s.reason}`);
+  for (const f of result.findings.slice(0, MAX_LOGGED_FINDINGS)) ctx.log(formatFinding(f));
+  if (result.findings.length > MAX_LOGGED_FINDINGS) ctx.log(`… and ${result.findings.length - MAX_LOGGED_FINDINGS} more`);
+  const outputs = { findings: result.findings.length, suppressed: result.suppressed, filesScanned: result.filesScanned };
+  if (result.findings.length === 0) return { status: 'passed', outputs };
+  const rules = [...new Set(result.findings.map((f) => f.rule))].join(', ');
+  return { status: 'failed', message: `${result.findings.length} secret(s) found (${rules}); remove and rotate them, or accept them in .plinth-secrets-baseline.json`, outputs };
+};
