@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { evaluatePolicy, parseKyvernoPolicies, type JsonObject } from '../../policy/index.js';
+import { renderDeployment, renderHttpRoute, renderManifests, renderService, type JsonManifest } from './manifests.js';
+import { parseWorkloadSpec } from './workload.js';
+
+const digest = `sha256:${'b'.repeat(64)}`;
+const spec = (over: Record<string, unknown> = {}) =>
+  parseWorkloadSpec({
+    service: 'payments', environment: 'production', version: '1.4.0+build.7',
+    artifact: { kind: 'directory', path: '/srv/payments', digest }, command: ['node'], args: ['server.js'],
+    ports: [{ name: 'http', port: 80, targetPort: 8080 }], env: { LOG_LEVEL: 'info' }, secrets: [{ env: 'DB_PASSWORD', ref: 'payments-db/password' }],
+    replicas: 3, readiness: { http: { path: '/healthz' } }, liveness: { exec: { command: ['true'] }, periodMs: 5000 },
+    limits: { memory: '256Mi', cpu: '500m' }, ...over,
+  });
+
+const isDnsLabel = (s: unknown) => typeof s === 'string' && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 63;
+
+/** Required fields of apps/v1 Deployment, v1 Service and gateway.networking.k8s.io/v1 HTTPRoute, checked by hand (no schema package here). */
+function checkShape(m: JsonManifest): string[] {
+  const problems: string[] = [];
+  const s = m.spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (!isDnsLabel(m.metadata.name)) problems.push(`metadata.name ${m.metadata.name}`);
+  if (!isDnsLabel(m.metadata.namespace)) problems.push('metadata.namespace');
+  for (const [k, v] of Object.entries(m.metadata.labels)) if (k.length > 253 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v) || v.length > 63) problems.push(`label ${k}=${v}`);
+  if (m.kind === 'Deployment') {
+    if (m.apiVersion !== 'apps/v1') problems.push('apiVersion');
+    const matchLabels = s.selector?.matchLabels as Record<string, string>;
+    const podLabels = s.template?.metadata?.labels as Record<string, string>;
+    if (!matchLabels || Object.entries(matchLabels).some(([k, v]) => podLabels?.[k] !== v)) problems.push('selector must match template labels');
+    const containers = s.template?.spec?.containers as Record<string, unknown>[];
+    if (!Array.isArray(containers) || containers.length === 0) problems.push('containers');
+    for (const c of containers ?? []) {
+      if (!isDnsLabel(c.name)) problems.push('container name');
+      if (typeof c.image !== 'string' || c.image === '') problems.push('container image');
+      for (const p of (c.ports as { containerPort: number }[]) ?? []) if (!(p.containerPort >= 1 && p.containerPort <= 65535)) problems.push('containerPort');
+    }
+  } else if (m.kind === 'Service') {
+    if (m.apiVersion !== 'v1') problems.push('apiVersion');
+    if (!Array.isArray(s.ports) || s.ports.length === 0) problems.push('ports');
+    for (const p of s.ports ?? []) if (!(p.port >= 1 && p.port <= 65535)) problems.push('port');
+  } else if (m.kind === 'HTTPRoute') {
+    if (m.apiVersion !== 'gateway.networking.k8s.io/v1') problems.push('apiVersion');
+    if (!Array.isArray(s.parentRefs) || s.parentRefs.length === 0) problems.push('parentRefs');
+    for (const b of s.rules?.[0]?.backendRefs ?? []) if (!isDnsLabel(b.name) || !(b.weight >= 0 && b.weight <= 1_000_000) || typeof b.port !== 'number') problems.push(`backendRef ${JSON.stringify(b)}`);
+  } else problems.push(`kind ${m.kind}`);
+  return problems;
+}
+
+describe('manifests', () => {
+  it('renders a Deployment, Service and HTTPRoute of the required shape', () => {
+    const manifests = renderManifests(spec());
+    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'HTTPRoute']);
+    for (const m of manifests) expect(checkShape(m), m.kind).toEqual([]);
+    const d = renderDeployment(spec());
+    expect(d.metadata.name).toBe('payments-1-4-0-build-7');
+    const container = (d.spec as any).template.spec.containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(container).toMatchObject({
+      command: ['node'], args: ['server.js'], ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
+      resources: { limits: { memory: '256Mi', cpu: '500m' } },
+      readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, failureThreshold: 3 },
+      livenessProbe: { exec: { command: ['true'] }, periodSeconds: 5 },
+    });
+    expect(container.env).toContainEqual({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'payments-db', key: 'password' } } });
+    expect(renderService(spec()).spec).toMatchObject({ ports: [{ port: 80, targetPort: 8080 }] });
+  });
+
+  it('splits an HTTPRoute between two versions by weight', () => {
+    const manifests = renderManifests(spec(), { spec: spec({ version: '1.5.0' }), weightPercent: 10 });
+    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'Deployment', 'Service', 'HTTPRoute']);
+    for (const m of manifests) expect(checkShape(m), m.kind).toEqual([]);
+    expect(manifests[4]!.spec).toMatchObject({
+      hostnames: ['payments.production.localhost'],
+      rules: [{ backendRefs: [{ name: 'payments-1-4-0-build-7', weight: 90 }, { name: 'payments-1-5-0', weight: 10 }] }],
+    });
+    expect(() => renderHttpRoute([{ spec: spec(), weight: 50 }, { spec: spec({ service: 'orders' }), weight: 50 }])).toThrow(/same service/);
+  });
+
+  it('a Kyverno policy requiring limits passes the rendered Deployment with limits and fails it without', () => {
+    const [policy] = parseKyvernoPolicies(
+      `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata: { name: require-limits }
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: memory-and-cpu-limits
+      match: { any: [ { resources: { kinds: [Pod] } } ] }
+      validate:
+        message: "every container needs memory and cpu limits"
+        pattern:
+          spec:
+            containers:
+              - resources:
+                  limits:
+                    memory: "?*"
+                    cpu: "?*"
+`,
+      'require-limits.yaml',
+    );
+    const verdict = (m: JsonManifest) => evaluatePolicy(policy!, { operation: 'CREATE', resource: m as unknown as JsonObject }).results.map((r) => r.status);
+    expect(verdict(renderDeployment(spec()))).toEqual(['pass']);
+    expect(verdict(renderDeployment(spec({ limits: { cpu: '1' } })))).toEqual(['fail']);
+  });
+});

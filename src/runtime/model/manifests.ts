@@ -1,0 +1,146 @@
+import { gatewayHost, type Probe, type WorkloadSpec } from './workload.js';
+
+/**
+ * Kubernetes-shaped manifests rendered from a workload spec, for every runtime (DESIGN principle 5):
+ * the guardrail policies check this document whether the local driver or a cluster runs it.
+ * Plain JSON-compatible objects; nothing here talks to a cluster.
+ */
+export type JsonManifest = { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, unknown> };
+
+export const GATEWAY_NAME = 'plinth-gateway';
+/** Served when a spec lists no ports: workloads serve HTTP on $PORT. */
+const DEFAULT_PORT = { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' as const };
+
+/** `1.4.0+build.7` → `1-4-0-build-7`: a version as part of a DNS-1035 name. */
+export function versionSlug(version: string): string {
+  return version.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '') || 'v';
+}
+
+/** The name of one version's Deployment and Service: `<service>-<version>`, at most 63 characters. */
+export function workloadName(spec: Pick<WorkloadSpec, 'service' | 'version'>): string {
+  return `${spec.service}-${versionSlug(spec.version)}`.slice(0, 63).replace(/-+$/, '');
+}
+
+function labelsOf(spec: WorkloadSpec): Record<string, string> {
+  return {
+    ...spec.labels,
+    'app.kubernetes.io/name': spec.service,
+    'app.kubernetes.io/version': versionSlug(spec.version).slice(0, 63),
+    'app.kubernetes.io/managed-by': 'plinth',
+    'plinth.dev/environment': spec.environment,
+  };
+}
+
+const portsOf = (spec: WorkloadSpec) => (spec.ports.length > 0 ? spec.ports : [DEFAULT_PORT]);
+
+function renderProbe(probe: Probe, defaultPort: number): Record<string, unknown> {
+  const action = probe.http ? { httpGet: { path: probe.http.path, port: probe.http.port ?? defaultPort } } : { exec: { command: probe.exec!.command } };
+  return {
+    ...action,
+    periodSeconds: Math.max(1, Math.round(probe.periodMs / 1000)),
+    timeoutSeconds: Math.max(1, Math.round(probe.timeoutMs / 1000)),
+    failureThreshold: probe.failureThreshold,
+  };
+}
+
+function quantities(q: WorkloadSpec['limits']): Record<string, string> | undefined {
+  const out = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export function renderDeployment(spec: WorkloadSpec): JsonManifest {
+  const labels = labelsOf(spec);
+  const ports = portsOf(spec);
+  const containerPort = ports[0]!.targetPort ?? ports[0]!.port;
+  const env = [
+    ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
+    ...spec.secrets.map((s) => {
+      const [name, key] = s.ref.split('/');
+      return { name: s.env, valueFrom: { secretKeyRef: { name: name!, key: key ?? s.env } } };
+    }),
+  ];
+  const resources = { limits: quantities(spec.limits), requests: quantities(spec.requests) };
+  const container: Record<string, unknown> = {
+    name: spec.service,
+    image: spec.artifact.image ?? `plinth.local/${spec.service}@${spec.artifact.digest}`,
+    command: spec.command,
+    ...(spec.args.length > 0 ? { args: spec.args } : {}),
+    ports: ports.map((p) => ({ name: p.name, containerPort: p.targetPort ?? p.port, protocol: p.protocol })),
+    ...(env.length > 0 ? { env } : {}),
+    ...(resources.limits || resources.requests ? { resources: Object.fromEntries(Object.entries(resources).filter(([, v]) => v)) } : {}),
+    ...(spec.readiness ? { readinessProbe: renderProbe(spec.readiness, containerPort) } : {}),
+    ...(spec.liveness ? { livenessProbe: renderProbe(spec.liveness, containerPort) } : {}),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: workloadName(spec),
+      namespace: spec.environment,
+      labels,
+      annotations: { 'plinth.dev/artifact-digest': spec.artifact.digest, 'plinth.dev/version': spec.version, ...resourceAnnotations(spec) },
+    },
+    spec: {
+      replicas: spec.replicas,
+      selector: { matchLabels: { 'app.kubernetes.io/name': spec.service, 'app.kubernetes.io/version': labels['app.kubernetes.io/version']! } },
+      template: {
+        metadata: { labels },
+        spec: { containers: [container], terminationGracePeriodSeconds: Math.ceil(spec.terminationGraceMs / 1000) },
+      },
+    },
+  };
+}
+
+/** Resource refs travel as an annotation: the resources layer (not Kubernetes) provisions them. */
+function resourceAnnotations(spec: WorkloadSpec): Record<string, string> {
+  return Object.keys(spec.resources).length > 0 ? { 'plinth.dev/resources': JSON.stringify(spec.resources) } : {};
+}
+
+export function renderService(spec: WorkloadSpec): JsonManifest {
+  const labels = labelsOf(spec);
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: workloadName(spec), namespace: spec.environment, labels },
+    spec: {
+      type: 'ClusterIP',
+      selector: { 'app.kubernetes.io/name': spec.service, 'app.kubernetes.io/version': labels['app.kubernetes.io/version']! },
+      ports: portsOf(spec).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol })),
+    },
+  };
+}
+
+/** A Gateway API HTTPRoute splitting `<service>.<environment>.localhost` between versions by weight. */
+export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight: number }[]): JsonManifest {
+  const first = backends[0];
+  if (!first) throw new Error('an HTTPRoute needs at least one backend');
+  const { service, environment } = first.spec;
+  if (backends.some((b) => b.spec.service !== service || b.spec.environment !== environment)) {
+    throw new Error('every backend of an HTTPRoute must be a version of the same service in the same environment');
+  }
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: service, namespace: environment, labels: { 'app.kubernetes.io/name': service, 'app.kubernetes.io/managed-by': 'plinth' } },
+    spec: {
+      parentRefs: [{ name: GATEWAY_NAME }],
+      hostnames: [gatewayHost(service, environment)],
+      rules: [{ backendRefs: backends.map((b) => ({ name: workloadName(b.spec), port: portsOf(b.spec)[0]!.port, weight: b.weight })) }],
+    },
+  };
+}
+
+/** Deployment + Service per version, and an HTTPRoute when weights are given for two versions. */
+export function renderManifests(stable: WorkloadSpec, canary?: { spec: WorkloadSpec; weightPercent: number }): JsonManifest[] {
+  const out = [renderDeployment(stable), renderService(stable)];
+  if (!canary) return [...out, renderHttpRoute([{ spec: stable, weight: 100 }])];
+  return [
+    ...out,
+    renderDeployment(canary.spec),
+    renderService(canary.spec),
+    renderHttpRoute([
+      { spec: stable, weight: 100 - canary.weightPercent },
+      { spec: canary.spec, weight: canary.weightPercent },
+    ]),
+  ];
+}

@@ -1,0 +1,96 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { parseScore, scoreToWorkload } from './score.js';
+import { scoreSchema } from './score-schema.js';
+import { WorkloadSpec } from './workload.js';
+
+const corpus = new URL('../../../../shared/conformance/score/', import.meta.url).pathname;
+const schemaFile = join(corpus, 'score-v1b1.json');
+const files = ['score-compose-examples', 'spec-samples'].flatMap((dir) => readdirSync(join(corpus, dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)));
+const artifact = { kind: 'directory' as const, path: '/srv/app', digest: `sha256:${'c'.repeat(64)}` };
+const outputKeys = ['host', 'port', 'username', 'password', 'name', 'vhost', 'connection', 'server', 'database', 'hostname', 'NAME', 'num_partitions'];
+
+/** Expected outcome per case, from reading each file against what the local runtime supports (one container, no files/volumes). */
+const expected: Record<string, true | RegExp> = {
+  'score-compose-examples/01-hello--score.yaml': true,
+  'score-compose-examples/02-environment--score.yaml': true,
+  'score-compose-examples/03-files--score.yaml': /containers\.hello\.files: container files are not supported/,
+  'score-compose-examples/04-multiple-workloads--score.yaml': /containers: 2 containers \(first, second\)/,
+  'score-compose-examples/04-multiple-workloads--score2.yaml': true,
+  'score-compose-examples/05-volume-mounts--score.yaml': /containers\.first\.volumes: volumes are not supported/,
+  'score-compose-examples/06-resource-provisioning--score.yaml': true,
+  'score-compose-examples/06-resource-provisioning--score2.yaml': true,
+  'score-compose-examples/07-overrides--score.yaml': true,
+  'score-compose-examples/08-service-port-resource--scoreA.yaml': true,
+  'score-compose-examples/08-service-port-resource--scoreB.yaml': true,
+  'score-compose-examples/09-dns-and-route--score.yaml': /containers\.web\.files/,
+  'score-compose-examples/10-amqp-rabbitmq--score.yaml': true,
+  'score-compose-examples/11-mongodb-document-database--score.yaml': true,
+  'score-compose-examples/12-mysql-database--score.yaml': true,
+  'score-compose-examples/13-kafka-topic--score.yaml': true,
+  'score-compose-examples/14-elasticsearch--score.yaml': true,
+  'score-compose-examples/15-mssql-database--score.yaml': true,
+  'score-compose-examples/16-patching-templates--score.yaml': true,
+  'spec-samples/score-full.yaml': /containers\.container-one1\.files.*containers\.container-one1\.volumes/,
+  'spec-samples/score-deprecated-files-and-volumes.yaml': /containers\.main\.files.*containers\.main\.volumes/,
+};
+
+function convert(file: string, defaultCommand: string[] = ['node', 'server.js']) {
+  const score = parseScore(readFileSync(join(corpus, file), 'utf8'), file);
+  const resourceOutputs = Object.fromEntries(Object.keys(score.resources ?? {}).map((name) => [name, Object.fromEntries(outputKeys.map((k) => [k, `${name}-${k}`]))]));
+  return scoreToWorkload(score, { environment: 'staging', version: '1.0.0', artifact, resourceOutputs, defaultCommand }, file);
+}
+
+describe('Score conformance', () => {
+  it('the embedded schema is the conformance copy, unchanged', () => {
+    expect(JSON.parse(JSON.stringify(scoreSchema))).toEqual(JSON.parse(readFileSync(schemaFile, 'utf8')));
+  });
+
+  it('covers every file of the corpus', () => {
+    expect(files.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8')) as object);
+  for (const file of files) {
+    it(`${file}: ${expected[file] === true ? 'converts' : 'fails naming the unsupported feature'}`, () => {
+      const text = readFileSync(join(corpus, file), 'utf8');
+      // The schema read in place accepts it, and so does our parser.
+      expect(validate(parseScore(text, file))).toBe(true);
+      const outcome = expected[file]!;
+      if (outcome === true) expect(WorkloadSpec.safeParse(convert(file)).success).toBe(true);
+      else expect(() => convert(file)).toThrow(outcome);
+    });
+  }
+
+  it('resolves placeholders and $$ escapes (02-environment)', () => {
+    const spec = convert('score-compose-examples/02-environment--score.yaml');
+    expect(spec.env).toEqual({ GREETING: 'Hello', NAME: 'env-NAME', WORKLOAD_NAME: 'hello-world', ESCAPED: '$_${fizzbuzz}' });
+    expect(spec.args).toEqual(['-c', 'while true; do echo ${GREETING} ${NAME}!; sleep 5; done']);
+    expect(spec.resources).toEqual({ env: { type: 'environment' } });
+  });
+
+  it('maps ports, exec probes and resource refs (08)', () => {
+    const a = convert('score-compose-examples/08-service-port-resource--scoreA.yaml');
+    expect(a.ports).toEqual([{ name: 'web', port: 8080, targetPort: 80, protocol: 'TCP' }]);
+    expect(a.readiness).toMatchObject({ exec: { command: ['/usr/bin/curl', '-f', '-m', '5', 'http://localhost'] } });
+    const b = convert('score-compose-examples/08-service-port-resource--scoreB.yaml');
+    expect(b.env).toEqual({ DEPENDENCY_URL: 'http://dependency-hostname:dependency-port' });
+    expect(b.resources).toEqual({ dependency: { type: 'service-port', params: { workload: 'workload-a', port: 'web' } } });
+  });
+
+  it('says which resource output is missing, and which container has no command', () => {
+    const file = 'score-compose-examples/06-resource-provisioning--score.yaml';
+    const score = parseScore(readFileSync(join(corpus, file), 'utf8'), file);
+    expect(() => scoreToWorkload(score, { environment: 'staging', version: '1', artifact, resourceOutputs: { 'cache-a': { host: 'h' } } })).toThrow(
+      /containers\.example\.variables\.CONNECTION: \$\{resources\.cache-a\.username\} has no value: resource "cache-a" \(redis\) has no output "username"/,
+    );
+    expect(() => convert('score-compose-examples/07-overrides--score.yaml', [])).toThrow(/containers\.web: no command; Plinth runs the artifact, not the image "nginx"/);
+  });
+
+  it('refuses a document that is not Score, listing the problems', () => {
+    expect(() => parseScore('apiVersion: score.dev/v1b1\nmetadata: {}\n', 'bad.yaml')).toThrow(/bad\.yaml: not a valid Score workload: .*containers.*name/);
+    expect(() => parseScore('a: [', 'broken.yaml')).toThrow(/broken\.yaml: not valid YAML/);
+  });
+});

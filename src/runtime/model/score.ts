@@ -1,0 +1,169 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../../kernel/index.js';
+import { scoreSchema } from './score-schema.js';
+import { WorkloadSpec, type Artifact, type Probe, type WorkloadSpecInput } from './workload.js';
+
+/** A score.yaml after schema validation: the parts Plinth reads (score.dev/v1b1). */
+export interface ScoreWorkload {
+  apiVersion: string;
+  metadata: { name: string; annotations?: Record<string, string> } & Record<string, unknown>;
+  service?: { ports?: Record<string, { port: number; protocol?: 'TCP' | 'UDP'; targetPort?: number }> };
+  containers: Record<string, ScoreContainer>;
+  resources?: Record<string, { type: string; class?: string; id?: string; params?: Record<string, unknown>; metadata?: Record<string, unknown> }>;
+}
+
+interface ScoreProbe {
+  httpGet?: { scheme?: 'HTTP' | 'HTTPS'; host?: string; path: string; port: number; httpHeaders?: { name: string; value: string }[] };
+  exec?: { command: string[] };
+}
+
+interface ScoreContainer {
+  image: string;
+  command?: string[];
+  args?: string[];
+  variables?: Record<string, string>;
+  files?: unknown;
+  volumes?: unknown;
+  resources?: { limits?: { cpu?: string; memory?: string }; requests?: { cpu?: string; memory?: string } };
+  livenessProbe?: ScoreProbe;
+  readinessProbe?: ScoreProbe;
+}
+
+const MAX_SCORE_BYTES = 256 * 1024;
+const ajv = new Ajv2020({ allErrors: true, strict: false });
+const validateScore = ajv.compile<ScoreWorkload>(scoreSchema);
+
+const describeError = (e: ErrorObject) =>
+  `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.keyword === 'additionalProperties' ? ` ("${String((e.params as { additionalProperty: string }).additionalProperty)}")` : ''}`;
+
+/** Parses score.yaml text against the Score JSON Schema; one InputError lists every problem. */
+export function parseScore(text: string, source: string): ScoreWorkload {
+  if (Buffer.byteLength(text) > MAX_SCORE_BYTES) throw new InputError(`${source}: larger than ${MAX_SCORE_BYTES} bytes`);
+  let value: unknown;
+  try {
+    value = parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw new InputError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (!validateScore(value)) {
+    throw new InputError(`${source}: not a valid Score workload: ${(validateScore.errors ?? []).map(describeError).join('; ')}`);
+  }
+  return value;
+}
+
+/** What a Score workload becomes a release with: where it runs, what it runs, and the resources' outputs. */
+export interface ScoreConversion {
+  environment: string;
+  version: string;
+  artifact: Artifact;
+  /** Outputs of the workload's resources by resource name (`${resources.db.host}` reads `db.host`); the resources layer fills them. */
+  resourceOutputs?: Record<string, Record<string, string>>;
+  /** The command when the container names only an image (the local runtime runs the artifact, not the image). */
+  defaultCommand?: string[];
+  replicas?: number;
+}
+
+/**
+ * Resolves Score placeholders in one string: `${metadata.name}`, `${metadata.annotations.x}`,
+ * `${resources.<name>.<output>}`; `$$` escapes a `$` (Score spec, "Placeholder references").
+ */
+export function resolvePlaceholders(value: string, where: string, score: ScoreWorkload, outputs: Record<string, Record<string, string>>, problems: string[]): string {
+  return value.replace(/\$\$|\$\{([^}]*)\}/g, (match, ref: string | undefined) => {
+    if (match === '$$') return '$';
+    const parts = ref!.split('.');
+    if (parts[0] === 'metadata' && parts.length >= 2) {
+      let node: unknown = score.metadata;
+      for (const p of parts.slice(1)) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[p] : undefined;
+      if (typeof node === 'string' || typeof node === 'number') return String(node);
+      problems.push(`${where}: \${${ref}} names no metadata value`);
+      return match;
+    }
+    if (parts[0] === 'resources' && parts.length >= 3) {
+      const name = parts[1]!;
+      const key = parts.slice(2).join('.');
+      if (!score.resources?.[name]) {
+        problems.push(`${where}: \${${ref}} refers to resource "${name}", which the workload does not declare`);
+        return match;
+      }
+      const output = outputs[name]?.[key];
+      if (output === undefined) {
+        problems.push(`${where}: \${${ref}} has no value: resource "${name}" (${score.resources[name].type}) has no output "${key}" yet`);
+        return match;
+      }
+      return output;
+    }
+    problems.push(`${where}: unsupported placeholder \${${ref}}; use \${metadata.<key>} or \${resources.<name>.<output>}`);
+    return match;
+  });
+}
+
+function convertProbe(probe: ScoreProbe | undefined, where: string, problems: string[]): Probe | undefined {
+  if (!probe) return undefined;
+  // The execProbe is preferred when both are given (Score schema, containerProbe description).
+  if (probe.exec) return { exec: { command: probe.exec.command }, periodMs: 1000, timeoutMs: 1000, failureThreshold: 3, deadlineMs: 30_000 };
+  const http = probe.httpGet!;
+  if (http.scheme === 'HTTPS') problems.push(`${where}.httpGet.scheme: HTTPS probes are not supported; the local runtime probes over HTTP`);
+  if (http.host !== undefined && !['localhost', '127.0.0.1'].includes(http.host)) problems.push(`${where}.httpGet.host: probes go to the replica itself; "${http.host}" is not supported`);
+  if (http.httpHeaders && http.httpHeaders.length > 0) problems.push(`${where}.httpGet.httpHeaders: probe headers are not supported`);
+  return { http: { path: http.path }, periodMs: 1000, timeoutMs: 1000, failureThreshold: 3, deadlineMs: 30_000 };
+}
+
+/**
+ * Score → workload spec. The local runtime runs one process per workload, so a workload has one
+ * container; files and volumes are not supported yet. Anything unsupported is named in one InputError.
+ */
+export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, source = 'score.yaml'): WorkloadSpecInput {
+  const problems: string[] = [];
+  const outputs = options.resourceOutputs ?? {};
+  const containerNames = Object.keys(score.containers);
+  if (containerNames.length !== 1) {
+    problems.push(`containers: ${containerNames.length} containers (${containerNames.join(', ')}); Plinth runs one container per workload — split them into one workload each`);
+  }
+  const name = containerNames[0]!;
+  const c = score.containers[name]!;
+  const at = `containers.${name}`;
+  if (c.files !== undefined) problems.push(`${at}.files: container files are not supported by the local runtime yet; ship them in the artifact`);
+  if (c.volumes !== undefined) problems.push(`${at}.volumes: volumes are not supported by the local runtime yet`);
+  const command = [...(c.command ?? options.defaultCommand ?? [])].map((v, i) => resolvePlaceholders(v, `${at}.command[${i}]`, score, outputs, problems));
+  if (command.length === 0) {
+    problems.push(`${at}: no command; Plinth runs the artifact, not the image "${c.image}" — set ${at}.command or give a default command`);
+  }
+  const args = (c.args ?? []).map((v, i) => resolvePlaceholders(v, `${at}.args[${i}]`, score, outputs, problems));
+  const env = Object.fromEntries(Object.entries(c.variables ?? {}).map(([k, v]) => [k, resolvePlaceholders(v, `${at}.variables.${k}`, score, outputs, problems)]));
+  const readiness = convertProbe(c.readinessProbe, `${at}.readinessProbe`, problems);
+  const liveness = convertProbe(c.livenessProbe, `${at}.livenessProbe`, problems);
+  const ports = Object.entries(score.service?.ports ?? {}).map(([portName, p]) => ({ name: portName, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' }));
+  const resources = Object.fromEntries(
+    Object.entries(score.resources ?? {}).map(([resName, r]) => [resName, { type: r.type, class: r.class, id: r.id, params: r.params }]),
+  );
+  if (problems.length > 0) throw new InputError(`${source}: ${problems.join('; ')}`);
+  const spec: WorkloadSpecInput = {
+    service: score.metadata.name,
+    environment: options.environment,
+    version: options.version,
+    artifact: options.artifact.image === undefined ? { ...options.artifact, image: c.image } : options.artifact,
+    command,
+    args,
+    ports,
+    env,
+    resources,
+    replicas: options.replicas ?? 1,
+    readiness,
+    liveness,
+    limits: { ...c.resources?.limits },
+    requests: { ...c.resources?.requests },
+  };
+  const checked = WorkloadSpec.safeParse(spec);
+  if (!checked.success) {
+    throw new InputError(`${source}: ${checked.error.issues.map((i) => `${scorePath(i.path)}: ${i.message}`).join('; ')}`);
+  }
+  return spec;
+}
+
+/** A workload spec path as the place in score.yaml it came from. */
+function scorePath(path: readonly PropertyKey[]): string {
+  const head = String(path[0]);
+  if (head === 'service') return 'metadata.name';
+  return path.map(String).join('.');
+}
