@@ -231,6 +231,8 @@ export interface StepState {
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
+  /** What the step produced (kept for retries; not served, as outputs may carry what a later step needs privately). */
+  output?: Record<string, unknown>;
 }
 
 /** What a task runs: Backstage's TaskSpec (v1beta3) with Plinth's template base folder. */
@@ -283,12 +285,18 @@ export const CreateTaskInput = z.strictObject({
 });
 export type CreateTaskInput = z.infer<typeof CreateTaskInput>;
 
+/** Backstage's retry body: secrets for the steps still to run (those given at creation are not kept). */
+export const RetryTaskInput = z.strictObject({ secrets: secrets.optional() });
+export type RetryTaskInput = z.infer<typeof RetryTaskInput>;
+
+/** Backstage's dry-run body (an inline template), or Plinth's `templateRef` to dry-run a catalog template with its skeleton. */
 export const DryRunInput = z.strictObject({
-  template: z.record(z.string(), z.unknown()),
+  template: z.record(z.string(), z.unknown()).optional(),
+  templateRef: z.string().min(1).max(600).optional(),
   values,
   secrets: secrets.optional(),
   directoryContents: z.array(z.strictObject({ path: z.string().min(1).max(1000), base64Content: z.string().max(20 * 1024 * 1024) })).max(2000).default([]),
-});
+}).refine((i) => (i.template === undefined) !== (i.templateRef === undefined), { message: 'give either template (inline) or templateRef (a catalog template)', path: ['template'] });
 export type DryRunInput = z.infer<typeof DryRunInput>;
 
 export const ListTasksQuery = z.strictObject({

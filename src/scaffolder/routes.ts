@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, idParam, type EventStreams } from '../kernel/index.js';
-import { CreateTaskInput, DryRunInput, EventStreamQuery, ListTasksQuery, TaskEventView, TaskView, TemplateParams } from './model.js';
+import { CreateTaskInput, DryRunInput, RetryTaskInput, EventStreamQuery, ListTasksQuery, TaskEventView, TaskView, TemplateParams } from './model.js';
 import type { Scaffolder } from './service.js';
 
 const tags = ['scaffolder'];
@@ -70,6 +70,12 @@ export function scaffolderRoutes(scaffolder: Scaffolder, streams: EventStreams):
       '/v2/tasks/:id/cancel',
       { config: { audit: 'scaffolder.task.cancel' }, schema: { tags, summary: 'Cancel a task: at once when open, between (or inside waiting) steps when processing', params: idParam, response: { 200: z.object({ status: z.string() }), ...errorResponses } } },
       async (request) => ({ status: (await scaffolder.cancelTask(request.principal!, request.params.id)).status }),
+    );
+
+    app.post(
+      '/v2/tasks/:id/retry',
+      { config: { audit: 'scaffolder.task.retry' }, schema: { tags, summary: 'Run a failed task again from its first failed step, reusing its workspace and the outputs of the steps that succeeded', params: idParam, body: RetryTaskInput.nullish(), response: { 201: z.object({ id: z.string() }), ...errorResponses } } },
+      async (request, reply) => reply.code(201).send({ id: (await scaffolder.retryTask(request.principal!, request.params.id, request.body ?? {})).id }),
     );
 
     app.post(

@@ -21,6 +21,11 @@ export interface RunOptions {
   serverUrl(): string | undefined;
   signal: AbortSignal;
   clock: Clock;
+  /**
+   * Step states of an earlier run of this task (a retry): steps that completed or were skipped there are
+   * not run again; their recorded outputs feed the later steps, and the workspace is the one they left.
+   */
+  resumeFrom?: readonly StepState[];
 }
 
 export type RunResult = { status: 'completed'; output: Record<string, unknown> } | { status: 'failed'; error: { name: string; message: string } } | { status: 'cancelled' };
@@ -55,7 +60,8 @@ export async function runSteps(options: RunOptions, hooks: RunHooks): Promise<Ru
   const now = () => clock.now().toISOString();
   const steps: Record<string, { output: Record<string, unknown> }> = {};
   const context = () => ({ parameters: spec.parameters, steps, user: spec.user, secrets: options.secrets });
-  const states: StepState[] = spec.steps.map((s) => ({ id: s.id, name: s.name, action: s.action, status: 'open' }));
+  const earlier = new Map((options.resumeFrom ?? []).filter((s) => s.status === 'completed' || s.status === 'skipped').map((s) => [s.id, s]));
+  const states: StepState[] = spec.steps.map((s) => earlier.get(s.id) ?? { id: s.id, name: s.name, action: s.action, status: 'open' });
   const setStatus = async (index: number, status: StepStatus) => {
     const state = states[index]!;
     state.status = status;
@@ -70,6 +76,12 @@ export async function runSteps(options: RunOptions, hooks: RunHooks): Promise<Ru
     for (const [index, step] of spec.steps.entries()) {
       current = index;
       if (options.signal.aborted) throw new Cancelled();
+      const done = earlier.get(step.id);
+      if (done !== undefined) {
+        steps[step.id] = { output: done.output ?? {} };
+        await hooks.log({ message: `${done.name}: ${done.status} in an earlier run; reusing its output`, stepId: step.id, status: done.status });
+        continue;
+      }
       const action = actions.get(step.action);
       if (!action) throw new InputError(`spec.steps[${index}].action: unknown action "${step.action}"`);
       await setStatus(index, 'processing');
@@ -109,6 +121,8 @@ export async function runSteps(options: RunOptions, hooks: RunHooks): Promise<Ru
       await Promise.all(pending);
       if (options.signal.aborted) throw new Cancelled();
       steps[step.id] = { output };
+      // Recorded with the step so that a retry can hand it to the steps after it.
+      states[index]!.output = output;
       await setStatus(index, 'completed');
     }
     return { status: 'completed', output: renderOutput(spec, context()) };

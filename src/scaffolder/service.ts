@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ANNOTATION_LOCATION, parseRef, refKey, type Catalog } from '../catalog/index.js';
 import type { Git } from '../git/index.js';
-import { authorize, InputError, newId, NotFoundError, toIso, userRef, type Kernel, type Permission, type Principal } from '../kernel/index.js';
+import { authorize, ConflictError, InputError, newId, NotFoundError, toIso, userRef, type Kernel, type Permission, type Principal } from '../kernel/index.js';
 import { actionSchemas, createBuiltinRegistry, type ActionRegistry } from './actions/index.js';
 import {
   assertValidValues,
@@ -17,6 +18,7 @@ import {
   type TaskSpec,
   type Template,
 } from './model.js';
+import { preflightSteps } from './preflight.js';
 import { runSteps, type RunResult } from './runner.js';
 import * as q from './store.js';
 import { listFiles, writeInside } from './workspace.js';
@@ -26,6 +28,7 @@ export const scaffolderPermissions = {
   createTask: { name: 'run a software template', verb: 'write' },
   dryRun: { name: 'dry-run a software template', verb: 'write' },
   cancelTask: { name: 'cancel a scaffolder task', verb: 'write' },
+  retryTask: { name: 'retry a failed scaffolder task', verb: 'write' },
 } satisfies Record<string, Permission>;
 
 const RUN_TASK_JOB = 'scaffolder.run-task';
@@ -61,11 +64,16 @@ export interface Scaffolder {
   /** Delivers the task's events after `after`, then new ones as they are recorded; returns the unsubscribe. */
   watchEvents(principal: Principal, id: string, after: number | undefined, listener: (event: TaskEvent) => void): Promise<() => void>;
   cancelTask(principal: Principal, id: string): Promise<Task>;
+  /**
+   * Runs a failed task again from its first failed step, in the workspace the failed run left, with the
+   * outputs of the steps that succeeded (Backstage's POST /v2/tasks/:id/retry).
+   */
+  retryTask(principal: Principal, id: string, input?: { secrets?: Record<string, string> }): Promise<Task>;
   dryRun(principal: Principal, input: DryRunInput): Promise<DryRunResult>;
   start(): void;
 }
 
-export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 'getEntityByRef' | 'addLocation'>; git: Pick<Git, 'createRepository' | 'resolveRef'> }): Scaffolder {
+export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 'getEntityByRef' | 'addLocation'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef'> }): Scaffolder {
   const { store, jobs, clock, auth, config } = kernel;
   const log = kernel.logger.child({ layer: 'scaffolder' });
   const actions = createBuiltinRegistry(deps);
@@ -132,12 +140,14 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
     signal.addEventListener('abort', onJobAbort, { once: true });
     const workspacePath = join(root, 'workspaces', taskId);
     const steps: StepState[] = task.steps.map((s) => ({ ...s }));
-    let result: RunResult;
+    // A retry resumes in the workspace the failed run left; a first run starts from an empty one.
+    const resuming = steps.some((s) => s.status === 'completed' || s.status === 'skipped');
+    let result: RunResult | undefined;
     try {
-      await rm(workspacePath, { recursive: true, force: true });
+      if (!resuming) await rm(workspacePath, { recursive: true, force: true });
       await mkdir(workspacePath, { recursive: true });
       result = await runSteps(
-        { spec: task.spec, workspacePath, actions, dryRun: false, principal, secrets: templateSecrets, ...(token !== undefined ? { userToken: token } : {}), serverUrl, signal: abort.signal, clock },
+        { spec: task.spec, workspacePath, actions, dryRun: false, principal, secrets: templateSecrets, ...(token !== undefined ? { userToken: token } : {}), serverUrl, signal: abort.signal, clock, ...(resuming ? { resumeFrom: task.steps } : {}) },
         {
           log: (body) => record(taskId, 'log', body),
           step: async (state, index) => {
@@ -152,7 +162,8 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
     } finally {
       signal.removeEventListener('abort', onJobAbort);
       localCancels.delete(taskId);
-      await rm(workspacePath, { recursive: true, force: true }).catch(() => undefined);
+      // A failed task keeps its workspace for a retry; retryTask refuses once it is gone.
+      if (result?.status !== 'failed') await rm(workspacePath, { recursive: true, force: true }).catch(() => undefined);
     }
     await finish(task, result, ['processing']);
     await revokeTaskToken(taskId, principal);
@@ -190,12 +201,14 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
       const id = newId();
       const userEntityRef = principal.kind === 'user' ? userRef(principal.username) : undefined;
       const userEntity = userEntityRef ? await deps.catalog.getEntityByRef(principal, userEntityRef) : undefined;
+      const user = { ...(userEntityRef ? { ref: userEntityRef } : {}), ...(userEntity ? { entity: userEntity } : {}) };
+      await preflightSteps(template.steps, actions, { parameters: input.values, user, secrets: input.secrets ?? {} }, principal);
       const spec: TaskSpec = {
         apiVersion: 'scaffolder.backstage.io/v1beta3',
         steps: template.steps,
         output: template.output,
         parameters: input.values,
-        user: { ...(userEntityRef ? { ref: userEntityRef } : {}), ...(userEntity ? { entity: userEntity } : {}) },
+        user,
         templateInfo: { entityRef: template.ref, ...(template.baseDir !== undefined ? { baseDir: template.baseDir } : {}) },
       };
       // The task acts as its creator through a token that lives as long as the task (revoked at the end).
@@ -279,6 +292,34 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
       return q.selectTask(store, id);
     },
 
+    async retryTask(principal, id, input = {}) {
+      const task = await q.selectTask(store, id);
+      authorize(principal, scaffolderPermissions.retryTask, { type: 'scaffolder-task', id, ownerRef: task.createdBy.startsWith('user:') ? task.createdBy : undefined });
+      if (task.status !== 'failed') throw new ConflictError(`task ${id} is ${task.status}; only a failed task can be retried`);
+      const workspacePath = join(root, 'workspaces', id);
+      if (!existsSync(workspacePath)) throw new ConflictError(`the workspace of task ${id} is gone (it ran on another replica or was cleaned up); start a new task`);
+      const failedAt = task.steps.findIndex((s) => s.status !== 'completed' && s.status !== 'skipped');
+      const steps: StepState[] = task.steps.map((s, i) => (i < failedAt || failedAt < 0 ? s : { id: s.id, name: s.name, action: s.action, status: 'open' }));
+      const created =
+        principal.kind === 'user'
+          ? await auth.createToken(principal, { name: `scaffolder task ${id} (retry)`, scopes: principal.scopes.filter((s) => s !== 'admin'), expiresInDays: 1 })
+          : undefined;
+      const moved = await store.transaction(async (tx) => {
+        const reset = await q.resetForRetry(tx, id, { steps, now: now(), tokenId: created?.token.id ?? null, secrets: { ...input.secrets, ...(created ? { token: created.secret } : {}) } });
+        if (!reset) return false;
+        const { job } = await jobs.enqueue({ kind: RUN_TASK_JOB, payload: { taskId: id }, idempotencyKey: `${RUN_TASK_JOB}:${id}:retry:${newId()}`, maxAttempts: 1 }, { db: tx });
+        await q.setJob(tx, id, job.id);
+        await q.insertEvent(tx, { taskId: id, type: 'log', body: { message: `Retrying from step ${steps[failedAt]?.id ?? '(none)'}`, ...(failedAt >= 0 ? { stepId: steps[failedAt]!.id } : {}) }, now: now() });
+        await tx.notify(EVENTS_CHANNEL, id);
+        return true;
+      });
+      if (!moved) {
+        if (created && principal.kind === 'user') await auth.revokeToken(principal, created.token.id).catch(() => undefined);
+        throw new ConflictError(`task ${id} is no longer failed (retried concurrently)`);
+      }
+      return q.selectTask(store, id);
+    },
+
     async dryRun(principal, input) {
       authorize(principal, scaffolderPermissions.dryRun);
       const runDir = join(root, 'dry-run', newId());
@@ -290,13 +331,13 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
         for (const [i, file] of input.directoryContents.entries()) {
           await writeInside(baseDir, file.path, Buffer.from(file.base64Content, 'base64'), `directoryContents[${i}].path`);
         }
-        const template = parseTemplate(input.template, actions, { baseDir });
+        const template = input.templateRef !== undefined ? await loadTemplate(principal, input.templateRef) : parseTemplate(input.template, actions, { baseDir });
         assertValidValues(template.parameters, input.values);
         const logLines: { body: Record<string, unknown> }[] = [];
         const userEntityRef = principal.kind === 'user' ? userRef(principal.username) : undefined;
         const result = await runSteps(
           {
-            spec: { apiVersion: 'scaffolder.backstage.io/v1beta3', steps: template.steps, output: template.output, parameters: input.values, user: userEntityRef ? { ref: userEntityRef } : {}, templateInfo: { entityRef: template.ref, baseDir } },
+            spec: { apiVersion: 'scaffolder.backstage.io/v1beta3', steps: template.steps, output: template.output, parameters: input.values, user: userEntityRef ? { ref: userEntityRef } : {}, templateInfo: { entityRef: template.ref, baseDir: input.templateRef !== undefined ? template.baseDir : baseDir } },
             workspacePath,
             actions,
             dryRun: true,

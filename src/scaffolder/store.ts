@@ -126,6 +126,17 @@ export async function updateStatus(db: Db, id: string, from: readonly TaskStatus
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Puts a failed task back in the queue for a retry: only from failed; false when it was elsewhere. */
+export async function resetForRetry(db: Db, id: string, change: { steps: readonly StepState[]; now: string; tokenId: string | null; secrets: Record<string, string> }): Promise<boolean> {
+  const result = await t(db)
+    .updateTable('scaffolder_tasks')
+    .set({ status: 'open', steps: JSON.stringify(change.steps), updated_at: change.now, last_heartbeat_at: change.now, finished_at: null, output: null, error: null, token_id: change.tokenId, secrets: JSON.stringify(change.secrets) })
+    .where('id', '=', id)
+    .where('status', '=', 'failed')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 export async function updateSteps(db: Db, id: string, steps: readonly StepState[], now: string): Promise<void> {
   await t(db).updateTable('scaffolder_tasks').set({ steps: JSON.stringify(steps), updated_at: now, last_heartbeat_at: now }).where('id', '=', id).execute();
 }

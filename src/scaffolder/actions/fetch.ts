@@ -57,7 +57,10 @@ export const fetchTemplate = createTemplateAction({
     const extension = input.templateFileExtension === true ? '.njk' : input.templateFileExtension || undefined;
     const compat = input.cookiecutterCompat;
     const context = compat ? { cookiecutter: input.values } : { values: input.values };
+    // Text with no tag renders to itself: skip the realm (most skeleton files have no expression).
+    const tag = compat ? /\{\{|\{%|\{#/ : /\$\{\{|\{%|\{#/;
     const render = (text: string, what: string) => {
+      if (!tag.test(text)) return text;
       try {
         return renderText(text, context, { cookiecutterCompat: compat });
       } catch (err) {

@@ -10,7 +10,7 @@ import { createActionRegistry, type ActionRegistry, type TemplateAction } from '
 export { createActionRegistry, createTemplateAction, actionSchemas, exampleOutput, type ActionRegistry, type ActionContext, type TemplateAction } from './registry.js';
 
 /** The registry with every built-in action. */
-export function createBuiltinRegistry(deps: { catalog: Pick<Catalog, 'addLocation' | 'getEntityByRef'>; git: Pick<Git, 'createRepository' | 'resolveRef'> }): ActionRegistry {
+export function createBuiltinRegistry(deps: { catalog: Pick<Catalog, 'addLocation' | 'getEntityByRef'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef'> }): ActionRegistry {
   const registry = createActionRegistry();
   const builtins: TemplateAction<never>[] = [
     fetchTemplate,

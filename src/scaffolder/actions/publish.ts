@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GitCommandError, runGit as runGitClient, type Git } from '../../git/index.js';
-import { ConflictError, InputError, NotFoundError, ServiceUnavailableError } from '../../kernel/index.js';
+import { ConflictError, InputError, NotFoundError, ServiceUnavailableError, type Principal } from '../../kernel/index.js';
 import { resolveInside } from '../workspace.js';
 import { createTemplateAction } from './registry.js';
 
@@ -24,7 +24,17 @@ async function runGit(args: string[], cwd: string, env: Record<string, string>, 
   }
 }
 
-export function publishActions(git: Pick<Git, 'createRepository' | 'resolveRef'>) {
+/** True when the repository exists and its default branch has commits: publishing there would be refused. */
+async function hasHistory(git: Pick<Git, 'getRepository' | 'resolveRef'>, principal: Principal, owner: string, name: string): Promise<boolean> {
+  const repository = await git.getRepository(principal, owner, name).catch((err: unknown) => (err instanceof NotFoundError ? undefined : Promise.reject(err)));
+  if (repository === undefined) return false;
+  return git.resolveRef(principal, { owner, name, ref: repository.defaultBranch }).then(
+    () => true,
+    (err: unknown) => (err instanceof NotFoundError ? false : Promise.reject(err)),
+  );
+}
+
+export function publishActions(git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef'>) {
   const publishPlinth = createTemplateAction({
     id: 'publish:plinth',
     description: "Creates a repository on Plinth's hosted git and pushes the workspace as its first commit",
@@ -38,9 +48,13 @@ export function publishActions(git: Pick<Git, 'createRepository' | 'resolveRef'>
         gitAuthorName: z.string().min(1).max(200).default('Plinth Scaffolder'),
         gitAuthorEmail: z.string().email().max(254).default('scaffolder@plinth.invalid'),
       }),
-      output: z.object({ remoteUrl: z.string(), repoContentsUrl: z.string(), commitHash: z.string() }),
+      output: z.object({ remoteUrl: z.string().url(), repoContentsUrl: z.string().url(), commitHash: z.string() }),
     },
     supportsDryRun: false,
+    async preflight({ input, principal }) {
+      const { owner, name } = parsePlinthRepoUrl(input.repoUrl);
+      if (await hasHistory(git, principal, owner, name)) throw new ConflictError(`repoUrl: repository ${owner}/${name} already exists and has commits; choose another name`);
+    },
     async handler(ctx) {
       const input = ctx.input;
       const { owner, name } = parsePlinthRepoUrl(input.repoUrl);

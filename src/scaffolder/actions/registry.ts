@@ -32,6 +32,11 @@ export interface TemplateAction<Input = unknown> {
   /** Dry runs run the action (it only touches the workspace or reads); otherwise the step is skipped with example outputs. */
   supportsDryRun: boolean;
   handler(ctx: ActionContext<Input>): Promise<void>;
+  /**
+   * Checks made when the task is created, before anything runs, for inputs that depend only on the
+   * parameters (e.g. the repository to publish to exists already): throws to refuse the task up front.
+   */
+  preflight?(ctx: { input: Input; principal: Principal }): Promise<void>;
 }
 
 /** Declares an action; a function so the input type flows from the schema into the handler. */
@@ -72,10 +77,12 @@ export function actionSchemas(action: TemplateAction<unknown>): { input: unknown
  * output property gets a placeholder of its type (Backstage's dry run does the same from the schema).
  */
 export function exampleOutput(action: TemplateAction<unknown>): Record<string, unknown> {
-  const schema = actionSchemas(action).output as { properties?: Record<string, { type?: string }> } | undefined;
+  const schema = actionSchemas(action).output as { properties?: Record<string, { type?: string; format?: string }> } | undefined;
   const out: Record<string, unknown> = {};
   for (const [name, property] of Object.entries(schema?.properties ?? {})) {
-    out[name] = property.type === 'number' || property.type === 'integer' ? 0 : property.type === 'boolean' ? false : property.type === 'object' ? {} : property.type === 'array' ? [] : `<example ${name}>`;
+    // A URL output must stay a URL: a later step's input schema (catalog:register's repoContentsUrl) checks it.
+    const text = property.format === 'uri' ? `https://example.invalid/${name}` : `<example ${name}>`;
+    out[name] = property.type === 'number' || property.type === 'integer' ? 0 : property.type === 'boolean' ? false : property.type === 'object' ? {} : property.type === 'array' ? [] : text;
   }
   return out;
 }
