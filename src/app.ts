@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { catalogMigrations, catalogRoutes, createCatalog, fetchUrlText, type Catalog, type CatalogOptions } from './catalog/index.js';
 import { createDocs, docsRoutes } from './docs/index.js';
 import { contentsLocationOf, createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
-import { createScaffolder, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
+import { createScaffolder, registerBuiltinTemplates, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
-import { createPolicy, policyMigrations, policyRoutes, type Policy } from './policy/index.js';
+import { createPolicy, deployAdmission, policyMigrations, policyRoutes, type Policy } from './policy/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
+import { createSecurity, secretsScanStep, securityMigrations, securityRoutes, type Security } from './security/index.js';
+import { createRuntimeLayer, runtimeMigrations, type Runtime, type RuntimeOptions } from './runtime/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
 /** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
@@ -19,11 +21,15 @@ export interface App {
   git: Git;
   scaffolder: Scaffolder;
   pipelines: Pipelines;
+  runtime: Runtime;
   policy: Policy;
+  security: Security;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
   listen(): Promise<string>;
+  /** Settles once the golden-path templates (templates/) registered by listen() are in the catalog. */
+  templatesReady(): Promise<void>;
   /** Stops accepting requests, drains in-flight ones and jobs, closes the store. */
   stop(): Promise<void>;
 }
@@ -42,7 +48,7 @@ export const packageRoot = (() => {
 export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every layer's migrations, in dependency order (the kernel's own run first). */
-export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations, ...policyMigrations];
+export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations, ...runtimeMigrations, ...policyMigrations, ...securityMigrations];
 
 /** How long after listening the first start begins loading the demo organisation. */
 const DEMO_DELAY_MS = 500;
@@ -53,12 +59,14 @@ export interface AppOptions {
   catalog?: CatalogOptions;
   git?: GitOptions;
   pipelines?: PipelinesOptions;
+  runtime?: RuntimeOptions;
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
   const kernel = await createKernel(config, { clock: options.clock, logger: options.logger, version, webDir: join(packageRoot, 'web', 'dist') });
   const { server } = kernel;
   const examplesDir = join(packageRoot, 'examples');
+  const templatesDir = join(packageRoot, 'templates');
   // Catalog url locations on this server's own hosted git (what the scaffolder registers for a new
   // repository) are read through the git service, not over HTTP with credentials the catalog lacks.
   const hostedGit: { current?: Git } = {};
@@ -75,7 +83,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const { hostname, port, protocol } = new URL(url);
     return protocol === 'http:' && typeof address === 'object' && address !== null && port === String(address.port) && ['127.0.0.1', 'localhost', config.host].includes(hostname);
   };
-  const catalog = createCatalog(kernel, { extraFileRoots: [examplesDir], ...options.catalog, fetchUrl });
+  const catalog = createCatalog(kernel, { ...options.catalog, extraFileRoots: [examplesDir, templatesDir, ...(options.catalog?.extraFileRoots ?? [])], fetchUrl });
 
   await kernel.registerRoutes();
   const docs = createDocs({ logger: kernel.logger.child({ layer: 'docs' }) });
@@ -90,11 +98,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const scaffolder = createScaffolder(kernel, { catalog, git });
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
   const pipelines = createPipelines(kernel, { git, options: options.pipelines });
+  pipelines.registerStep('security.secrets-scan', secretsScanStep);
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
+  const security = createSecurity(kernel);
+  pipelines.registerStep('security.dependency-audit', security.dependencyAuditStep);
+  await server.register(securityRoutes(security), { prefix: '/api/security' });
   const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
   await server.register(policyRoutes(policy), { prefix: '/api/policy' });
+  const runtime = createRuntimeLayer(kernel, { admit: deployAdmission(policy), ...options.runtime });
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
+  let templatesLoading: Promise<void> | undefined;
   let loadDemo = false;
   let demoTimer: NodeJS.Timeout | undefined;
   let cancelDemo: (() => void) | undefined;
@@ -107,7 +121,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     git,
     scaffolder,
     pipelines,
+    runtime,
     policy,
+    security,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -118,12 +134,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await git.start();
       scaffolder.start();
       await pipelines.start();
+      // Guardrails before the runtime: a deploy is admitted against the seeded policy set.
       await policy.start();
+      await runtime.start();
       await server.ready();
       return result;
     },
     async listen() {
       const address = await server.listen({ host: config.host, port: config.port });
+      // The gateway for deployed services (DESIGN: 7080) listens with the API.
+      await runtime.listen();
+      // The golden paths, on every start with or without the demo organisation: refreshing the Location
+      // is idempotent and picks up templates changed by an upgrade. After listening, as the demo is.
+      if (config.builtinTemplates) {
+        templatesLoading = registerBuiltinTemplates(catalog, templatesDir).catch((err: unknown) => kernel.logger.error({ err }, 'could not register the built-in templates'));
+      }
       // A newcomer's first look at the portal is a living catalog: the demo organisation, loaded once on
       // the first start. It starts a moment after the server listens, so that serving (and readiness)
       // does not queue behind its parsing and validation on the one JavaScript thread.
@@ -145,6 +170,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       }
       return address;
     },
+    templatesReady: async () => templatesLoading,
     stop() {
       stopping ??= (async () => {
         if (demoTimer) {
@@ -152,9 +178,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           cancelDemo?.();
         }
         await demoLoading;
+        await templatesLoading;
         search.stop();
         kernel.streams.closeAll();
         await server.close();
+        await runtime.stop();
         await git.stop();
         await pipelines.stop();
         policy.stop();

@@ -190,10 +190,10 @@ export const ADMIN_PASSWORD = 'bench-admin-password';
 
 /** Config of a silent kernel on `dataDir` (SQLite) or `databaseUrl`, without the embedded worker. */
 export function benchConfig(db: { dataDir: string; databaseUrl?: string }, workerEnabled = false) {
-  const args = ['--data-dir', db.dataDir, '--port', '0', ...(db.databaseUrl ? ['--database-url', db.databaseUrl] : [])];
+  const args = ['--data-dir', db.dataDir, '--port', '0', '--gateway-port', '0', ...(db.databaseUrl ? ['--database-url', db.databaseUrl] : [])];
   const config = parseConfig(args, { PLINTH_LOG_LEVEL: 'silent', PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_FORMAT: 'json' });
-  // No demo organisation: the figures are of a server at rest, not of one ingesting its first catalog.
-  return { ...config, demo: false, jobs: { ...config.jobs, workerEnabled, drainMs: 2000 } };
+  // No demo organisation or templates: the figures are of a server at rest, not of one ingesting its first catalog.
+  return { ...config, demo: false, builtinTemplates: false, jobs: { ...config.jobs, workerEnabled, drainMs: 2000 } };
 }
 
 /** A migrated kernel (no HTTP listener, no embedded worker); `close` is idempotent and also runs at cleanup. */

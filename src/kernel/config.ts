@@ -7,6 +7,8 @@ import { InputError } from './errors.js';
 export interface Config {
   host: string;
   port: number;
+  /** The gateway for deployed services (`<service>.<environment>.localhost`); 0 picks a free port. */
+  gatewayPort: number;
   /** Data directory: SQLite database, repositories, artifacts, keys. */
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; undefined means SQLite at `<dataDir>/plinth.db`. */
@@ -22,6 +24,8 @@ export interface Config {
   sessionIdleS: number;
   /** Load the demo organisation into the catalog on first start. */
   demo: boolean;
+  /** Register the golden-path templates of templates/ in the catalog on every start. */
+  builtinTemplates: boolean;
   catalog: {
     /** File locations and `$text` placeholders of file locations must stay inside this folder. */
     fileRoot: string;
@@ -33,6 +37,7 @@ export interface Config {
 const envSchema = z.object({
   PLINTH_HOST: z.string().min(1).optional(),
   PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PLINTH_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_DATA_DIR: z.string().min(1).optional(),
   PLINTH_DATABASE_URL: z
     .string()
@@ -54,10 +59,12 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       args: [...argv],
       options: {
         port: { type: 'string' },
+        'gateway-port': { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         'database-url': { type: 'string' },
         'no-demo': { type: 'boolean' },
+        'no-builtin-templates': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -78,6 +85,10 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new InputError(`--port: "${flags.port}" is not a port number; use 0-65535`);
   }
+  const gatewayPort = flags['gateway-port'] !== undefined ? Number(flags['gateway-port']) : (e.PLINTH_GATEWAY_PORT ?? 7080);
+  if (!Number.isInteger(gatewayPort) || gatewayPort < 0 || gatewayPort > 65535) {
+    throw new InputError(`--gateway-port: "${flags['gateway-port']}" is not a port number; use 0-65535`);
+  }
   const databaseUrl = flags['database-url'] ?? e.PLINTH_DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new InputError(`--database-url: must be a postgres:// URL (leave it unset for the embedded SQLite)`);
@@ -85,6 +96,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   return {
     host: flags.host ?? e.PLINTH_HOST ?? '127.0.0.1',
     port,
+    gatewayPort,
     dataDir: resolve(cwd, flags['data-dir'] ?? e.PLINTH_DATA_DIR ?? '.plinth'),
     databaseUrl,
     adminPassword: e.PLINTH_ADMIN_PASSWORD,
@@ -94,6 +106,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     jobs: { workerEnabled: true, concurrency: e.PLINTH_JOB_CONCURRENCY ?? 8, leaseMs: 30_000, drainMs: 10_000 },
     sessionIdleS: 12 * 3600,
     demo: flags['no-demo'] !== true,
+    builtinTemplates: flags['no-builtin-templates'] !== true,
     catalog: {
       fileRoot: resolve(cwd, e.PLINTH_CATALOG_FILE_ROOT ?? '.'),
       refreshIntervalS: e.PLINTH_CATALOG_REFRESH_INTERVAL_S ?? 300,

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Git, RefPush } from '../git/index.js';
-import { authorize, ConflictError, newId, principalRef, toIso, userRef, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import { authorize, ConflictError, newId, principalRef, toIso, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
 import {
   isTerminalRun,
   pipelinePermissions,

@@ -528,3 +528,23 @@ function countByStatus(decision: Decision): Record<string, number> {
   for (const result of decision.results) counts[result.status] = (counts[result.status] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * The deploy enforcement point as the runtime asks for it: every rendered manifest of a release is
+ * judged (and recorded) before anything starts; the denials say which rule refused which manifest.
+ */
+export function deployAdmission(policy: Policy) {
+  return async (principal: Principal, manifests: readonly object[], spec: { service: string; environment: string; labels?: Readonly<Record<string, string>> }): Promise<{ allowed: boolean; denials: string[] }> => {
+    const denials: string[] = [];
+    for (const manifest of manifests) {
+      const decision = await policy.decide(principal, {
+        point: 'deploy',
+        object: manifest as JsonObject,
+        owner: spec.labels?.owner,
+        subjects: [`service:default/${spec.service}`, `environment:${spec.environment}`],
+      });
+      for (const denial of decision.denials) denials.push(`${denial.policy}/${denial.rule} on ${decision.object}: ${denial.message}`);
+    }
+    return { allowed: denials.length === 0, denials };
+  };
+}

@@ -5,8 +5,9 @@ import { createTestDatabase, type DialectName } from './dialects.js';
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 
 export function testConfig(db: { dataDir: string; databaseUrl: string | undefined }, overrides: Partial<Config> = {}): Config {
-  const base = parseConfig(['--data-dir', db.dataDir, '--port', '0'], { PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_LEVEL: 'silent' });
-  return { ...base, databaseUrl: db.databaseUrl, prettyLogs: false, demo: false, ...overrides, jobs: { ...base.jobs, drainMs: 2000, ...overrides.jobs } };
+  const base = parseConfig(['--data-dir', db.dataDir, '--port', '0', '--gateway-port', '0'], { PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_LEVEL: 'silent' });
+  // Tests start from an empty catalog; those about the golden paths turn builtinTemplates on.
+  return { ...base, databaseUrl: db.databaseUrl, prettyLogs: false, demo: false, builtinTemplates: false, ...overrides, jobs: { ...base.jobs, drainMs: 2000, ...overrides.jobs } };
 }
 
 export interface TestApp {

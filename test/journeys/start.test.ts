@@ -9,7 +9,7 @@ const mainJs = join(repoRoot, 'dist/src/main.js');
 
 /** Starts the built server exactly as `npm start` does and returns its URL and banner. */
 function startBuilt(dataDir: string): Promise<{ child: ChildProcess; url: string; banner: string }> {
-  const child = spawn(process.execPath, [mainJs, '--data-dir', dataDir, '--port', '0'], {
+  const child = spawn(process.execPath, [mainJs, '--data-dir', dataDir, '--port', '0', '--gateway-port', '0'], {
     cwd: repoRoot,
     env: { ...process.env, PLINTH_ADMIN_PASSWORD: 'start-test-password', PLINTH_LOG_LEVEL: 'warn', PLINTH_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
