@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'web/dist/', 'node_modules/', '.plinth/', 'templates/*/skeleton/', 'test/fixtures/secrets-corpus/'] },
+  { ignores: ['dist/', 'web/dist/', 'node_modules/', '.plinth/', 'templates/*/skeleton/', 'test/fixtures/secrets-corpus/', 'test/fixtures/sast-corpus/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

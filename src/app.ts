@@ -8,7 +8,7 @@ import { createScaffolder, registerBuiltinTemplates, scaffolderMigrations, scaff
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
 import { createPolicy, deployAdmission, policyMigrations, policyRoutes, type Policy } from './policy/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
-import { createSecurity, secretsScanStep, securityMigrations, securityRoutes, type Security } from './security/index.js';
+import { createSecurity, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, type Security } from './security/index.js';
 import { createRuntimeLayer, runtimeMigrations, type Runtime, type RuntimeOptions } from './runtime/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
@@ -99,6 +99,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
   const pipelines = createPipelines(kernel, { git, options: options.pipelines });
   pipelines.registerStep('security.secrets-scan', secretsScanStep);
+  pipelines.registerStep('security.sast-scan', sastScanStep);
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });
   const security = createSecurity(kernel);
   pipelines.registerStep('security.dependency-audit', security.dependencyAuditStep);

@@ -150,6 +150,7 @@ interface Realm {
 function createRealm(): Realm {
   // A global without a prototype: no host Object.prototype (and so no host `constructor`) is reachable from it.
   const context = vm.createContext(Object.create(null) as object, { name: 'plinth-templating' });
+  // plinth:allow-sast code-injection -- the shipped nunjucks source, evaluated inside the sandbox realm
   vm.runInContext(loadNunjucksSource(), context, { filename: 'nunjucks.js' });
   vm.runInContext(realmSetup, context, { filename: 'plinth-templating.js' });
   return {

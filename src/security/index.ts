@@ -21,3 +21,5 @@ export {
   sarifReport as secretsSarifReport,
   formatFinding as formatSecretFinding,
 } from './secrets/index.js';
+/** SAST for TypeScript and JavaScript. */
+export { scanSast, sastSarif, formatSastFinding, sastScanStep, sastRuleIds, type SastFinding, type SastResult } from './sast/index.js';
