@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
 import { AuditPage } from '../admin/AuditPage';
 import { AllTokensPage } from '../admin/AllTokensPage';
@@ -10,12 +11,16 @@ import { DocsIndexPage } from '../docs/DocsIndexPage';
 import { DocsPage } from '../docs/DocsPage';
 import { PolicyPage } from '../policy/PolicyPage';
 import { SearchPage } from '../search/SearchPage';
+import { Loading } from '../components/QueryState';
 import { AuthProvider, isPlatformAdmin } from './auth';
 import { RequireAuth, RequireRole } from './guards';
 import { HomePage } from './HomePage';
 import { LoginPage } from './LoginPage';
 import { NotFoundPage } from './NotFoundPage';
 import { Shell } from './Shell';
+
+// The scaffolder pages (and @rjsf with them) load on first visit to /create.
+const ScaffolderRoutes = lazy(() => import('../scaffolder/ScaffolderRoutes'));
 
 /** The portal's routes; a layer adds its pages here and its entry in nav.ts. */
 export function App() {
@@ -35,6 +40,7 @@ export function App() {
             <Route path="catalog" element={<CatalogPage />} />
             <Route path="catalog/register" element={<RegisterPage />} />
             <Route path="catalog/:namespace/:kind/:name/*" element={<EntityPage />} />
+            <Route path="create/*" element={<Suspense fallback={<Loading label="Loading page" />}><ScaffolderRoutes /></Suspense>} />
             <Route path="docs" element={<DocsIndexPage />} />
             <Route path="docs/:namespace/:kind/:name/*" element={<DocsPage />} />
             <Route path="search" element={<SearchPage />} />

@@ -1,7 +1,7 @@
 import type { ComponentType } from 'react';
 import type { SvgIconProps } from '@mui/material/SvgIcon';
 import type { MeView } from '../../../src/kernel/index.js';
-import { AddCircleIcon, CategoryIcon, DocIcon, HistoryIcon, HomeIcon, KeyIcon, MenuBookIcon, PeopleIcon, ShieldIcon, VerifiedUserIcon } from '../components/icons';
+import { AddCircleIcon, CategoryIcon, DocIcon, HistoryIcon, HomeIcon, KeyIcon, MenuBookIcon, PeopleIcon, RocketLaunchIcon, ShieldIcon, VerifiedUserIcon } from '../components/icons';
 import { isPlatformAdmin } from './auth';
 
 export interface NavItem {
@@ -24,6 +24,7 @@ export interface NavItem {
 export const navItems: NavItem[] = [
   { label: 'Home', to: '/', icon: HomeIcon, group: 'platform' },
   { label: 'Catalog', to: '/catalog', icon: CategoryIcon, group: 'platform' },
+  { label: 'Create', to: '/create', icon: RocketLaunchIcon, group: 'platform' },
   { label: 'Docs', to: '/docs', icon: MenuBookIcon, group: 'platform' },
   { label: 'Register', to: '/catalog/register', icon: AddCircleIcon, group: 'platform' },
   { label: 'Guardrails', to: '/guardrails', icon: VerifiedUserIcon, group: 'platform' },
