@@ -1,0 +1,169 @@
+/** `plinth resource …`: the resource menu, plans, claims, and deprovisioning from the command line. */
+import type { Command } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { ClaimView, ModuleView, PlanView } from '../resources/index.js';
+import type { Cli } from './context.js';
+import { CliError } from './errors.js';
+import { formatFields, formatTable } from './format.js';
+
+interface ClaimFlags {
+  name: string;
+  env: string;
+  preset?: string;
+  version?: string;
+  owner?: string;
+  costCenter?: string;
+  set: Record<string, unknown>;
+  json?: boolean;
+  wait?: boolean;
+}
+
+/** `--set key=value`, repeatable: the value is read as JSON when it parses (numbers, lists), else as text. */
+export function parseSet(pair: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value; got "${pair}"`);
+  const raw = pair.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // Plain text, e.g. --set region=eu-west.
+  }
+  return { ...previous, [pair.slice(0, eq)]: value };
+}
+
+const body = (module: string, opts: ClaimFlags) => ({
+  module,
+  name: opts.name,
+  environment: opts.env,
+  ...(opts.version !== undefined ? { version: opts.version } : {}),
+  ...(opts.preset !== undefined ? { preset: opts.preset } : {}),
+  inputs: opts.set,
+  tags: { ...(opts.owner !== undefined ? { owner: opts.owner } : {}), ...(opts.costCenter !== undefined ? { 'cost-center': opts.costCenter } : {}) },
+});
+
+export function formatPlan(plan: PlanView): string[] {
+  return [
+    `${plan.module}@${plan.version} (${plan.preset}) as ${plan.environment}/${plan.name}, owner ${plan.tags.owner ?? '-'}`,
+    'will create:',
+    ...plan.creates.map((c) => `  + ${c}`),
+    `outputs: ${plan.outputs.join(', ')}`,
+    `cost: ${plan.cost.monthly} ${plan.cost.currency}/month`,
+    ...plan.warnings.map((w) => `warning: ${w}`),
+    plan.decision.allowed ? 'guardrails: allowed' : 'guardrails: REFUSED',
+    ...plan.decision.denials.map((d) => `  - ${d.policy}/${d.rule}: ${d.message}`),
+  ];
+}
+
+function formatClaim(claim: ClaimView): string {
+  return formatFields([
+    ['id', claim.id],
+    ['claim', `${claim.environment}/${claim.name}`],
+    ['module', `${claim.module}@${claim.version} (${claim.preset})`],
+    ['owner', claim.owner],
+    ['phase', claim.phase + (claim.step ? ` (last step: ${claim.step})` : '')],
+    ['cost', `${claim.cost.monthly} ${claim.cost.currency}/month`],
+    ...Object.entries(claim.outputs).map(([k, v]) => [`  ${k}`, v] as const),
+    ...(claim.drift ? [['drift', claim.drift.problems.join('; ')] as const] : []),
+    ...(claim.lastError ? [['error', claim.lastError] as const] : []),
+  ]);
+}
+
+function claimOptions(command: Command): Command {
+  return command
+    .argument('<module>', 'a module from `plinth resource modules`, e.g. postgres')
+    .requiredOption('--name <name>', 'the claim name, e.g. orders-db')
+    .requiredOption('--env <environment>', 'the environment, e.g. staging')
+    .addOption(new Option('--preset <preset>', 'size preset').choices(['small', 'medium', 'large']))
+    .option('--version <range>', 'module version or range (default: the newest)')
+    .option('--owner <group>', 'owning team, e.g. group:default/team-a')
+    .option('--cost-center <code>', 'cost-center tag, e.g. cc-42')
+    .option('--set <key=value>', 'a module input (repeatable); JSON values allowed', parseSet, {})
+    .option('--json', 'print JSON');
+}
+
+export function registerResourceCommands(program: Command, cli: Cli): void {
+  const resource = program.command('resource').description('self-service infrastructure: modules, plans, claims');
+
+  resource
+    .command('modules')
+    .description('the resource menu: modules, presets and monthly prices')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      const { items } = await client.json<{ items: ModuleView[] }>('GET', '/api/resources/modules');
+      if (opts.json === true) return cli.printJson(items);
+      const price = (m: ModuleView) => (['small', 'medium', 'large'] as const).map((p) => `${p} ${m.cost.monthly[p]}`).join(' / ');
+      cli.out(formatTable(['MODULE', 'VERSION', 'PROVIDER', `MONTHLY`, 'NOTE'], items.map((m) => [m.name, m.version, m.provider, `${price(m)} ${m.cost.currency}`, m.deprecation ? `deprecated → ${m.deprecation.successor}` : ''])));
+    });
+
+  claimOptions(resource.command('plan').description('show what a claim would create, cost and whether the guardrails allow it; creates nothing')).action(
+    async (module: string, opts: ClaimFlags, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      const plan = await client.json<PlanView>('POST', '/api/resources/plans', { body: body(module, opts) });
+      if (opts.json === true) cli.printJson(plan);
+      else for (const line of formatPlan(plan)) cli.out(line);
+      if (!plan.decision.allowed) cli.exitCode = 1;
+    },
+  );
+
+  claimOptions(resource.command('claim').description('claim a resource: plan, admit, provision (with --wait, until ready)'))
+    .option('--wait', 'wait until the claim is ready or failed')
+    .action(async (module: string, opts: ClaimFlags, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      let { claim } = await client.json<{ claim: ClaimView; plan: PlanView }>('POST', '/api/resources/claims', { body: body(module, opts) });
+      const deadline = Date.now() + 5 * 60_000;
+      while (opts.wait === true && claim.phase === 'provisioning' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        claim = await client.json<ClaimView>('GET', `/api/resources/claims/${claim.id}`);
+      }
+      if (opts.json === true) cli.printJson(claim);
+      else cli.out(formatClaim(claim));
+      if (claim.phase === 'failed') cli.exitCode = 1;
+    });
+
+  resource
+    .command('list')
+    .description('resource claims with their phase and cost')
+    .option('--env <environment>', 'only this environment')
+    .option('--owner <group>', 'only this team’s')
+    .option('--json', 'print JSON')
+    .action(async (opts: { env?: string; owner?: string; json?: boolean }, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      const { items } = await client.json<{ items: ClaimView[] }>('GET', '/api/resources/claims', { query: { environment: opts.env, owner: opts.owner } });
+      if (opts.json === true) return cli.printJson(items);
+      cli.out(formatTable(['ENV', 'NAME', 'MODULE', 'PHASE', 'OWNER', 'MONTHLY', 'DRIFT'], items.map((c) => [c.environment, c.name, `${c.module}@${c.version}`, c.phase, c.owner, `${c.cost.monthly} ${c.cost.currency}`, c.drift ? 'yes' : ''])));
+    });
+
+  const byName = async (cmd: Command, name: string, env: string) => {
+    const { client } = await cli.connect(cmd);
+    const { items } = await client.json<{ items: ClaimView[] }>('GET', '/api/resources/claims', { query: { environment: env, name } });
+    if (!items[0]) throw new CliError(`no claim ${name} in environment ${env}`);
+    return { client, claim: items[0] };
+  };
+
+  resource
+    .command('show')
+    .description('a claim with its outputs (credentials as secret refs), drift and last error')
+    .argument('<name>', 'the claim name')
+    .requiredOption('--env <environment>', 'its environment')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { claim } = await byName(cmd, name, opts.env);
+      if (opts.json === true) return cli.printJson(claim);
+      cli.out(formatClaim(claim));
+    });
+
+  resource
+    .command('delete')
+    .description('deprovision a claim: a final backup is kept for the module’s retention period')
+    .argument('<name>', 'the claim name')
+    .requiredOption('--env <environment>', 'its environment')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { client, claim } = await byName(cmd, name, opts.env);
+      const deleting = await client.json<ClaimView>('DELETE', `/api/resources/claims/${claim.id}`);
+      if (opts.json === true) return cli.printJson(deleting);
+      cli.out(`deleting ${deleting.environment}/${deleting.name}: a final backup is taken, then it is removed`);
+    });
+}

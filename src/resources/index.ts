@@ -1,0 +1,16 @@
+/**
+ * The resources layer: pre-approved modules, claims provisioned on real servers (PostgreSQL, Redis,
+ * NATS JetStream, generated secrets), final backups, drift, cost, and the encrypted secret store.
+ */
+
+/** The layer: create it with an admission function, mount its routes under /api/resources. */
+export { createResources, resourcePermissions, type Resources, type ResourcesOptions, type ProvisioningAdmission } from './service.js';
+export { resourcesRoutes } from './routes.js';
+export { resourcesMigrations } from './migrations.js';
+export type { SecretSource, Secrets } from './secrets/service.js';
+
+/** Models others may use: claims, plans, modules, secrets, and Score resources → claims. */
+export { claimPhases, physicalNames, type Claim, type ClaimView, type ClaimObject, type PlanView, type CreateClaimBody, type CostLine, type Denial } from './model/claim.js';
+export { parseModule, presets, type Module, type ModuleView, type PresetName } from './model/module.js';
+export { parseSecretRef, type SecretView } from './model/secret.js';
+export { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';

@@ -1,0 +1,179 @@
+/** Resource claims: what a team asked for (spec), where provisioning is (status), and the plan. */
+import { z } from 'zod';
+import { InputError } from '../../kernel/index.js';
+import { presets, type Module, type PresetName, type ProviderName } from './module.js';
+
+/**
+ * Claim phases:
+ * - provisioning: planned and admitted; the apply job is creating it step by step
+ * - ready: every step done, outputs available
+ * - failed: a step failed terminally (lastError says why); delete it or claim again
+ * - deleting: the delete job is backing it up and removing it; the row goes when it is done
+ */
+export const claimPhases = ['provisioning', 'ready', 'failed', 'deleting'] as const;
+export type ClaimPhase = (typeof claimPhases)[number];
+
+/** Names that become parts of database, role, ACL and stream names: no "--", no "_", so "__" separates safely. */
+const segment = (what: string, max: number) =>
+  z
+    .string()
+    .max(max, `${what} is at most ${max} characters`)
+    .regex(/^[a-z](-?[a-z0-9])*$/, `${what} is lower-case letters, digits and single "-", starting with a letter`);
+export const claimName = segment('a claim name', 30);
+export const environmentName = segment('an environment name', 20);
+
+const tagValue = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9:/._-]*$/, 'letters, digits and : / . _ -');
+
+export const CreateClaimBody = z.strictObject({
+  module: z.string().min(1).max(41),
+  /** A version or range; the newest matching non-deprecated version when absent. */
+  version: z.string().max(50).optional(),
+  name: claimName,
+  environment: environmentName,
+  preset: z.enum(presets).optional(),
+  inputs: z.record(z.string().max(100), z.unknown()).default({}),
+  /** `owner` (a group such as group:default/team-a) and `cost-center`; `environment` comes from the field above. */
+  tags: z.strictObject({ owner: tagValue.optional(), 'cost-center': tagValue.optional() }).default({}),
+});
+export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
+
+export const CostView = z.object({ monthly: z.number(), currency: z.string() });
+export const DenialView = z.object({ policy: z.string(), rule: z.string(), message: z.string() });
+export type Denial = z.infer<typeof DenialView>;
+
+export const DriftView = z.object({ detectedAt: z.string(), problems: z.array(z.string()) });
+
+export const ClaimView = z.object({
+  id: z.string(),
+  name: z.string(),
+  environment: z.string(),
+  module: z.string(),
+  version: z.string(),
+  provider: z.string(),
+  preset: z.enum(presets),
+  inputs: z.record(z.string(), z.unknown()),
+  tags: z.record(z.string(), z.string()),
+  owner: z.string(),
+  cost: CostView,
+  phase: z.enum(claimPhases),
+  /** The last apply (or delete) step completed. */
+  step: z.string().nullable(),
+  /** Output values; credentials are secret refs (`…Ref`), never values. */
+  outputs: z.record(z.string(), z.string()),
+  lastError: z.string().nullable(),
+  drift: DriftView.nullable(),
+  jobId: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  readyAt: z.string().nullable(),
+  provisionMs: z.number().nullable(),
+});
+export type ClaimView = z.infer<typeof ClaimView>;
+export type Claim = ClaimView;
+
+export const PlanView = z.object({
+  name: z.string(),
+  environment: z.string(),
+  module: z.string(),
+  version: z.string(),
+  provider: z.string(),
+  preset: z.enum(presets),
+  inputs: z.record(z.string(), z.unknown()),
+  tags: z.record(z.string(), z.string()),
+  /** What apply will create, in order. */
+  creates: z.array(z.string()),
+  outputs: z.array(z.string()),
+  cost: CostView,
+  warnings: z.array(z.string()),
+  decision: z.object({ allowed: z.boolean(), denials: z.array(DenialView) }),
+});
+export type PlanView = z.infer<typeof PlanView>;
+
+export const ClaimListQuery = z.strictObject({
+  environment: environmentName.optional(),
+  name: claimName.optional(),
+  owner: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type ClaimListQuery = z.infer<typeof ClaimListQuery>;
+
+export const CostQuery = z.strictObject({ by: z.enum(['team', 'cost-center', 'environment']).default('team') });
+export const CostLine = z.object({ key: z.string(), monthly: z.number(), currency: z.string(), claims: z.number() });
+export type CostLine = z.infer<typeof CostLine>;
+
+/** The names a claim's objects get on the servers, derived only from (environment, name), so a retried step finds its own work. */
+export interface PhysicalNames {
+  /** PostgreSQL database and role, Redis ACL user. */
+  identifier: string;
+  redisKeyPrefix: string;
+  natsStream: string;
+  natsSubjects: string;
+  secretName: string;
+}
+
+export function physicalNames(environment: string, name: string): PhysicalNames {
+  const id = `pl_${environment.replaceAll('-', '_')}__${name.replaceAll('-', '_')}`;
+  return {
+    identifier: id,
+    redisKeyPrefix: `${environment}:${name}:`,
+    natsStream: id.toUpperCase(),
+    natsSubjects: `${environment}.${name}.>`,
+    secretName: `claim.${environment}.${name}`,
+  };
+}
+
+/** `group:default/team-a`, `team-a` or `group:team-a` → `group:default/team-a`. */
+export function normalizeOwner(owner: string): string {
+  const match = /^(?:group:)?(?:([a-z0-9-]+)\/)?([a-z0-9][a-z0-9._-]*)$/i.exec(owner.trim());
+  if (!match) throw new InputError(`tags.owner: "${owner}" is not a group; use group:default/<team>`);
+  return `group:${(match[1] ?? 'default').toLowerCase()}/${match[2]!.toLowerCase()}`;
+}
+
+/** `group:default/team-a` → `team-a`, the name budgets are kept under. */
+export function teamOf(ownerRef: string): string {
+  return ownerRef.slice(ownerRef.lastIndexOf('/') + 1);
+}
+
+/** The object the guardrails judge at the provisioning point (policies/team-budget.yaml, claims-require-tags.yaml). */
+export function claimObject(input: { name: string; environment: string; module: Module; preset: PresetName; tags: Record<string, string>; monthly: number }) {
+  return {
+    apiVersion: 'plinth.dev/v1alpha1',
+    kind: 'ResourceClaim',
+    metadata: { name: input.name, namespace: input.environment, labels: { ...input.tags } },
+    spec: { module: input.module.name, version: input.module.version, provider: input.module.provider, preset: input.preset, cost: { monthly: input.monthly, currency: input.module.cost.currency } },
+  };
+}
+export type ClaimObject = ReturnType<typeof claimObject>;
+
+/** What apply creates for a provider, in the order of its steps (shown in the plan). */
+export function describeCreates(provider: ProviderName, names: PhysicalNames, inputs: Record<string, unknown>): string[] {
+  switch (provider) {
+    case 'postgres':
+      return [
+        `secret ${names.secretName} with a generated password`,
+        `PostgreSQL role ${names.identifier} (LOGIN, connection limit ${String(inputs.connectionLimit ?? 'default')})`,
+        `PostgreSQL database ${names.identifier} owned by ${names.identifier}, PUBLIC access revoked`,
+        ...(Array.isArray(inputs.extensions) && inputs.extensions.length > 0 ? [`extensions ${inputs.extensions.join(', ')}`] : []),
+      ];
+    case 'redis':
+      return [`secret ${names.secretName} with a generated password`, `Redis ACL user ${names.identifier} limited to keys and channels ${names.redisKeyPrefix}*`];
+    case 'nats-stream':
+      return [`JetStream stream ${names.natsStream} on subjects ${names.natsSubjects}`];
+    case 'secret':
+      return [`secret ${names.secretName} with generated keys ${Array.isArray(inputs.keys) ? inputs.keys.join(', ') : 'value'}`];
+  }
+}
+
+/** Sum of monthly costs grouped by a key. */
+export function sumCosts<C extends Pick<Claim, 'cost'>>(claims: readonly C[], keyOf: (claim: C) => string): CostLine[] {
+  const lines = new Map<string, CostLine>();
+  for (const claim of claims) {
+    const key = `${keyOf(claim)}\u0000${claim.cost.currency}`;
+    const line = lines.get(key) ?? { key: keyOf(claim), monthly: 0, currency: claim.cost.currency, claims: 0 };
+    line.monthly = Math.round((line.monthly + claim.cost.monthly) * 100) / 100;
+    line.claims += 1;
+    lines.set(key, line);
+  }
+  return [...lines.values()].sort((a, b) => b.monthly - a.monthly || a.key.localeCompare(b.key));
+}

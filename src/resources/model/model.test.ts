@@ -1,0 +1,139 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../kernel/index.js';
+import { claimObject, CreateClaimBody, describeCreates, normalizeOwner, physicalNames, sumCosts } from './claim.js';
+import { monthlyCost, parseModule, pickVersion, resolveInputs, type Module } from './module.js';
+import { claimsFromScore } from './score.js';
+import { parseSecretRef } from './secret.js';
+
+const modulesDir = join(import.meta.dirname, '..', '..', '..', 'modules');
+const builtins = readdirSync(modulesDir).filter((f) => f.endsWith('.yaml')).map((f) => parseModule(readFileSync(join(modulesDir, f), 'utf8'), f));
+const postgres = builtins.find((m) => m.name === 'postgres')!;
+
+const moduleYaml = (overrides: { version?: string; inputs?: string; small?: string; deprecation?: string } = {}) => `apiVersion: plinth.dev/v1alpha1
+kind: Module
+metadata: { name: cache, version: ${overrides.version ?? '1.0.0'} }
+spec:
+  provider: redis
+  inputs: ${overrides.inputs ?? '{ type: object, additionalProperties: false, properties: { size: { type: integer, minimum: 1, maximum: 10, default: 1 } } }'}
+  presets: { small: ${overrides.small ?? '{ size: 1 }'}, medium: { size: 4 }, large: { size: 10 } }
+  outputs: [host]
+  cost: { currency: EUR, monthly: { small: 1, medium: 4, large: 10 } }
+${overrides.deprecation ?? ''}`;
+
+describe('modules', () => {
+  it('parses every built-in module with its presets, defaults and prices', () => {
+    expect(builtins.map((m) => m.name).sort()).toEqual(['nats-stream', 'postgres', 'redis', 'secret']);
+    expect(postgres).toMatchObject({ provider: 'postgres', defaultPreset: 'small', requiredTags: ['owner', 'cost-center', 'environment'], backup: { retentionDays: 7 } });
+    expect(monthlyCost(postgres, 'medium')).toBe(60);
+  });
+
+  it('refuses a module whose preset falls outside its own input schema, naming the preset and field', () => {
+    expect(() => parseModule(moduleYaml({ small: '{ size: 50 }' }), 'cache.yaml')).toThrow(/cache\.yaml: spec\.presets\.small\.size: must be <= 10/);
+  });
+
+  it('refuses an invalid schema, a bad version and unknown fields, listing each problem', () => {
+    expect(() => parseModule(moduleYaml({ inputs: '{ type: object, properties: { size: { type: integr } } }' }), 'm.yaml')).toThrow(/not a valid JSON Schema/);
+    const problems = (() => {
+      try {
+        parseModule(moduleYaml({ version: 'v1' }).replace('outputs: [host]', 'outputs: [host]\n  colour: blue'), 'm.yaml');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    expect(problems).toMatch(/metadata\.version: a semantic version/);
+    expect(problems).toMatch(/spec: Unrecognized key.*colour/);
+  });
+
+  it('resolves inputs as schema defaults, then preset, then the claim, and validates the result', () => {
+    expect(resolveInputs(postgres, 'medium', {})).toEqual({ connectionLimit: 40, extensions: [] });
+    expect(resolveInputs(postgres, 'small', { extensions: ['citext'] })).toEqual({ connectionLimit: 10, extensions: ['citext'] });
+    expect(() => resolveInputs(postgres, 'small', { connectionLimit: 5000 })).toThrow(/inputs\.connectionLimit: must be <= 200/);
+    expect(() => resolveInputs(postgres, 'small', { extensions: ['plpython3u'] })).toThrow(InputError);
+    expect(() => resolveInputs(postgres, 'small', { superuser: true })).toThrow(/unknown input "superuser"/);
+  });
+
+  it('picks the newest non-deprecated version matching a range', () => {
+    const v1 = parseModule(moduleYaml({ version: '1.0.0' }), 'a');
+    const v11 = parseModule(moduleYaml({ version: '1.1.0', deprecation: '  deprecation: { successor: cache@2.0.0 }' }), 'b');
+    const v2 = parseModule(moduleYaml({ version: '2.0.0' }), 'c');
+    const all: Module[] = [v1, v11, v2];
+    expect(pickVersion(all, undefined)?.version).toBe('2.0.0');
+    expect(pickVersion(all, '1')?.version).toBe('1.0.0');
+    expect(pickVersion(all, '1.1.0')?.version).toBe('1.1.0');
+    expect(pickVersion(all, '3')).toBeUndefined();
+    expect(pickVersion(all, 'drop table')).toBeUndefined();
+  });
+});
+
+describe('claims', () => {
+  it('derives physical names that cannot collide across (environment, name) pairs', () => {
+    expect(physicalNames('staging', 'orders-db')).toEqual({ identifier: 'pl_staging__orders_db', redisKeyPrefix: 'staging:orders-db:', natsStream: 'PL_STAGING__ORDERS_DB', natsSubjects: 'staging.orders-db.>', secretName: 'claim.staging.orders-db' });
+    expect(physicalNames('x', 'y-z').identifier).not.toBe(physicalNames('x-y', 'z').identifier);
+  });
+
+  it('rejects names that would inject SQL or ACL syntax, or make identifiers ambiguous', () => {
+    for (const name of ['orders"; drop role x; --', 'a b', 'Orders', 'a--b', 'a_b', 'x'.repeat(31), 'db>', '~all']) {
+      expect(CreateClaimBody.safeParse({ module: 'postgres', name, environment: 'dev' }).success, name).toBe(false);
+    }
+    expect(CreateClaimBody.safeParse({ module: 'postgres', name: 'orders-db', environment: 'dev' }).success).toBe(true);
+  });
+
+  it('normalizes owners to group refs and refuses what is not one', () => {
+    expect(normalizeOwner('team-a')).toBe('group:default/team-a');
+    expect(normalizeOwner('group:default/Team-A')).toBe('group:default/team-a');
+    expect(() => normalizeOwner('team a; drop')).toThrow(/tags\.owner/);
+  });
+
+  it('builds the object the built-in provisioning policies read', () => {
+    const object = claimObject({ name: 'db', environment: 'dev', module: postgres, preset: 'small', tags: { owner: 'group:default/a', 'cost-center': 'cc-1', environment: 'dev' }, monthly: 15 });
+    expect(object).toMatchObject({ kind: 'ResourceClaim', metadata: { labels: { 'cost-center': 'cc-1' } }, spec: { module: 'postgres', version: '1.0.0', cost: { monthly: 15 } } });
+  });
+
+  it('plans what a postgres claim creates', () => {
+    expect(describeCreates('postgres', physicalNames('dev', 'db'), { connectionLimit: 10, extensions: ['citext'] })).toEqual([
+      'secret claim.dev.db with a generated password',
+      'PostgreSQL role pl_dev__db (LOGIN, connection limit 10)',
+      'PostgreSQL database pl_dev__db owned by pl_dev__db, PUBLIC access revoked',
+      'extensions citext',
+    ]);
+  });
+
+  it('sums monthly costs per key and currency', () => {
+    const lines = sumCosts(
+      [{ cost: { monthly: 15, currency: 'EUR' }, k: 'a' }, { cost: { monthly: 8.1, currency: 'EUR' }, k: 'a' }, { cost: { monthly: 60, currency: 'EUR' }, k: 'b' }],
+      (c) => c.k,
+    );
+    expect(lines).toEqual([{ key: 'b', monthly: 60, currency: 'EUR', claims: 1 }, { key: 'a', monthly: 23.1, currency: 'EUR', claims: 2 }]);
+  });
+});
+
+describe('score resources', () => {
+  it('turns resources into claims by module type, and names the unsupported ones', () => {
+    const result = claimsFromScore(
+      { metadata: { name: 'orders' }, resources: { db: { type: 'postgres', class: 'medium' }, cache: { type: 'redis' }, dns: { type: 'dns' }, big: { type: 'postgres', class: 'huge' } } },
+      builtins,
+      { environment: 'staging', owner: 'group:default/team-a', costCenter: 'cc-1' },
+    );
+    expect(result.claims.map((c) => [c.resource, c.claim.name, c.claim.module, c.claim.preset])).toEqual([
+      ['db', 'orders-db', 'postgres', 'medium'],
+      ['cache', 'orders-cache', 'redis', undefined],
+    ]);
+    expect(result.unsupported).toEqual([
+      { resource: 'dns', type: 'dns', reason: 'no module provides resource type "dns"' },
+      { resource: 'big', type: 'postgres', reason: 'class "huge" is not a preset of module postgres; use small, medium, large' },
+    ]);
+    for (const { claim } of result.claims) expect(CreateClaimBody.safeParse(claim).success).toBe(true);
+  });
+});
+
+describe('secret refs', () => {
+  it('reads name and name/key; the key defaults to value', () => {
+    expect(parseSecretRef('api-key')).toEqual({ name: 'api-key', key: 'value' });
+    expect(parseSecretRef('claim.dev.db/password')).toEqual({ name: 'claim.dev.db', key: 'password' });
+    expect(parseSecretRef('../etc/passwd')).toBeUndefined();
+    expect(parseSecretRef('db/')).toBeUndefined();
+  });
+});

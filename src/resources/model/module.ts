@@ -1,0 +1,181 @@
+/**
+ * Resource modules: versioned YAML documents (modules/*.yaml, or added by platform admins) that define
+ * one menu entry — its provider, JSON Schema inputs with presets, outputs, tags, limits, backups and cost.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import semver from 'semver';
+import { parseAllDocuments } from 'yaml';
+import { z } from 'zod';
+import { InputError } from '../../kernel/index.js';
+
+export const MODULE_API_VERSION = 'plinth.dev/v1alpha1';
+export const presets = ['small', 'medium', 'large'] as const;
+export type PresetName = (typeof presets)[number];
+export const providerNames = ['postgres', 'redis', 'nats-stream', 'secret'] as const;
+export type ProviderName = (typeof providerNames)[number];
+export const requiredTagNames = ['owner', 'cost-center', 'environment'] as const;
+
+const moduleName = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'a module name is lower-case letters, digits and "-", at most 41 characters');
+const inputValues = z.record(z.string(), z.unknown());
+
+const ModuleDocument = z.strictObject({
+  apiVersion: z.literal(MODULE_API_VERSION),
+  kind: z.literal('Module'),
+  metadata: z.strictObject({
+    name: moduleName,
+    version: z.string().refine((v) => semver.valid(v) === v, 'a semantic version such as 1.2.0'),
+    title: z.string().max(200).optional(),
+    description: z.string().max(2000).optional(),
+  }),
+  spec: z.strictObject({
+    provider: z.enum(providerNames),
+    /** Score resource types this module satisfies (`type: postgres` in score.yaml). */
+    scoreTypes: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).max(20).default([]),
+    inputs: z.record(z.string(), z.unknown()),
+    presets: z.strictObject({ small: inputValues, medium: inputValues, large: inputValues }),
+    defaultPreset: z.enum(presets).default('small'),
+    outputs: z.array(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/)).min(1).max(30),
+    requiredTags: z.array(z.enum(requiredTagNames)).default([...requiredTagNames]),
+    limits: z.strictObject({ maxClaimsPerTeam: z.number().int().min(1).max(10_000).default(50) }).default({ maxClaimsPerTeam: 50 }),
+    backup: z.strictObject({ schedule: z.string().max(100).nullable(), retentionDays: z.number().int().min(0).max(3650) }).default({ schedule: null, retentionDays: 7 }),
+    cost: z.strictObject({
+      currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
+      /** Estimated cost per month of one claim, by preset. */
+      monthly: z.strictObject({ small: z.number().min(0), medium: z.number().min(0), large: z.number().min(0) }),
+    }),
+    deprecation: z.strictObject({ successor: z.string().regex(/^[a-z][a-z0-9-]*@\d+\.\d+\.\d+$/, 'module@version'), message: z.string().max(500).optional() }).optional(),
+  }),
+});
+
+/** A parsed, validated module. */
+export interface Module {
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  provider: ProviderName;
+  scoreTypes: string[];
+  inputs: Record<string, unknown>;
+  presets: Record<PresetName, Record<string, unknown>>;
+  defaultPreset: PresetName;
+  outputs: string[];
+  requiredTags: (typeof requiredTagNames)[number][];
+  limits: { maxClaimsPerTeam: number };
+  backup: { schedule: string | null; retentionDays: number };
+  cost: { currency: string; monthly: Record<PresetName, number> };
+  deprecation: { successor: string; message?: string } | undefined;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });
+const validators = new WeakMap<Module, ValidateFunction>();
+
+function describeAjv(errors: readonly ErrorObject[] | null | undefined, prefix: string): string[] {
+  return (errors ?? []).map((e) => {
+    const path = `${prefix}${e.instancePath.replaceAll('/', '.')}`;
+    if (e.keyword === 'additionalProperties') return `${path}: unknown input "${String(e.params.additionalProperty)}"`;
+    return `${path}: ${e.message ?? 'is invalid'}${e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})` : ''}`;
+  });
+}
+
+function validatorOf(module: Module): ValidateFunction {
+  let validate = validators.get(module);
+  if (!validate) {
+    validate = ajv.compile(module.inputs);
+    validators.set(module, validate);
+  }
+  return validate;
+}
+
+/** Parses one module document; one InputError lists every problem with its source and path. */
+export function parseModule(text: string, source: string): Module {
+  if (text.length > 256 * 1024) throw new InputError(`${source}: a module is at most 256 KiB`);
+  const documents = parseAllDocuments(text, { prettyErrors: true });
+  const list = Array.isArray(documents) ? documents : [documents];
+  if (list.length !== 1) throw new InputError(`${source}: expected exactly one module document, found ${list.length}`);
+  const document = list[0]!;
+  if (document.errors[0]) throw new InputError(`${source}: invalid YAML: ${document.errors[0].message.split('\n')[0]}`);
+  const parsed = ModuleDocument.safeParse(document.toJS({ maxAliasCount: 50 }));
+  if (!parsed.success) {
+    throw new InputError(`${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ')}`);
+  }
+  const { metadata, spec } = parsed.data;
+  const module: Module = {
+    name: metadata.name,
+    version: metadata.version,
+    title: metadata.title ?? metadata.name,
+    description: metadata.description ?? '',
+    provider: spec.provider,
+    scoreTypes: spec.scoreTypes,
+    inputs: spec.inputs,
+    presets: spec.presets,
+    defaultPreset: spec.defaultPreset,
+    outputs: spec.outputs,
+    requiredTags: spec.requiredTags,
+    limits: spec.limits,
+    backup: spec.backup,
+    cost: spec.cost,
+    deprecation: spec.deprecation,
+  };
+  if (spec.inputs.type !== 'object') throw new InputError(`${source}: spec.inputs: the input schema must be of type object`);
+  try {
+    validatorOf(module);
+  } catch (err) {
+    throw new InputError(`${source}: spec.inputs is not a valid JSON Schema: ${(err as Error).message}`);
+  }
+  const problems: string[] = [];
+  for (const preset of presets) {
+    const validate = validatorOf(module);
+    if (!validate(structuredClone(module.presets[preset]))) problems.push(...describeAjv(validate.errors, `spec.presets.${preset}`));
+  }
+  if (problems.length > 0) throw new InputError(`${source}: ${problems.join('; ')}`);
+  return module;
+}
+
+/**
+ * The inputs a claim runs with: schema defaults, then the preset, then the claim's own values;
+ * validated against the module's schema (an unknown or out-of-range input is an InputError).
+ */
+export function resolveInputs(module: Module, preset: PresetName, given: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const merged = structuredClone({ ...module.presets[preset], ...given });
+  const validate = validatorOf(module);
+  if (!validate(merged)) throw new InputError(`inputs of ${module.name}@${module.version}: ${describeAjv(validate.errors, 'inputs').join('; ')}`);
+  return merged;
+}
+
+/** A version or range (`1`, `1.2`, `^1.2.0`, `1.2.3`): the newest non-deprecated version that satisfies it (any version if all are deprecated). */
+export function pickVersion(candidates: readonly Module[], wanted: string | undefined): Module | undefined {
+  const matching = candidates.filter((m) => wanted === undefined || (semver.validRange(wanted) !== null && semver.satisfies(m.version, wanted)));
+  const sorted = [...matching].sort((a, b) => semver.rcompare(a.version, b.version));
+  return sorted.find((m) => m.deprecation === undefined) ?? sorted[0];
+}
+
+/** Monthly cost of one claim of the module at a preset. */
+export function monthlyCost(module: Module, preset: PresetName): number {
+  return module.cost.monthly[preset];
+}
+
+export const ModuleView = z.object({
+  name: z.string(),
+  version: z.string(),
+  title: z.string(),
+  description: z.string(),
+  provider: z.enum(providerNames),
+  scoreTypes: z.array(z.string()),
+  inputs: z.record(z.string(), z.unknown()),
+  presets: z.record(z.string(), z.record(z.string(), z.unknown())),
+  defaultPreset: z.enum(presets),
+  outputs: z.array(z.string()),
+  requiredTags: z.array(z.string()),
+  limits: z.object({ maxClaimsPerTeam: z.number() }),
+  backup: z.object({ schedule: z.string().nullable(), retentionDays: z.number() }),
+  cost: z.object({ currency: z.string(), monthly: z.record(z.string(), z.number()) }),
+  deprecation: z.object({ successor: z.string(), message: z.string().optional() }).nullable(),
+  source: z.enum(['builtin', 'custom']),
+});
+export type ModuleView = z.infer<typeof ModuleView>;
+
+export function moduleView(module: Module, source: 'builtin' | 'custom'): ModuleView {
+  return { ...module, deprecation: module.deprecation ?? null, source };
+}
+
+export const PutModuleBody = z.strictObject({ yaml: z.string().min(1).max(256 * 1024) });

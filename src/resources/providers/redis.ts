@@ -1,0 +1,81 @@
+/**
+ * Redis provider: an ACL user with a generated password, limited to keys and channels under the
+ * claim's prefix (`<environment>:<name>:`) and to data commands (no @dangerous, no @admin).
+ */
+import { Redis } from 'ioredis';
+import { newSecret } from '../../kernel/index.js';
+import type { Provider, ProvisionContext } from './provider.js';
+
+/** Command categories a claim's user gets; `-@dangerous` last, so KEYS, FLUSHALL, CONFIG, … stay out. */
+const CATEGORIES = ['-@all', '+@read', '+@write', '+@keyspace', '+@string', '+@hash', '+@list', '+@set', '+@sortedset', '+@stream', '+@transaction', '+@connection', '-@dangerous'];
+
+export function createRedisProvider(adminUrl: string): Provider {
+  const url = new URL(adminUrl);
+  const host = url.hostname;
+  const port = url.port || '6379';
+  let client: Redis | undefined;
+  const redis = () => (client ??= new Redis(adminUrl, { lazyConnect: false, maxRetriesPerRequest: 1, connectTimeout: 3000, enableOfflineQueue: true }));
+  const credentials = (ctx: ProvisionContext) =>
+    ctx.secrets.ensureClaimSecret({ name: ctx.names.secretName, ownerRef: ctx.claim.owner, claimId: ctx.claim.id }, () => {
+      const password = newSecret(24);
+      return { username: ctx.names.identifier, password, url: `redis://${ctx.names.identifier}:${password}@${host}:${port}` };
+    });
+  const rules = (ctx: ProvisionContext, password: string) => {
+    const pubsub = ctx.claim.inputs.pubsub === true;
+    return ['reset', 'on', `>${password}`, `~${ctx.names.redisKeyPrefix}*`, 'resetchannels', ...(pubsub ? [`&${ctx.names.redisKeyPrefix}*`] : []), ...CATEGORIES, ...(pubsub ? ['+@pubsub'] : [])];
+  };
+
+  return {
+    name: 'redis',
+    async unavailable() {
+      try {
+        await redis().ping();
+        return undefined;
+      } catch (err) {
+        return `Redis at ${host}:${port} is unreachable (${(err as Error).message})`;
+      }
+    },
+    steps: [
+      { name: 'credentials', run: async (ctx) => void (await credentials(ctx)) },
+      {
+        name: 'acl-user',
+        async run(ctx) {
+          const { password } = await credentials(ctx);
+          // `reset` first: the user ends up exactly as listed, whatever an earlier attempt or an operator left.
+          await redis().call('ACL', 'SETUSER', ctx.names.identifier, ...rules(ctx, password!));
+        },
+      },
+    ],
+    async outputs(ctx) {
+      return { host, port, username: ctx.names.identifier, passwordRef: `${ctx.names.secretName}/password`, urlRef: `${ctx.names.secretName}/url`, keyPrefix: ctx.names.redisKeyPrefix };
+    },
+    async observe(ctx) {
+      const user = (await redis().call('ACL', 'GETUSER', ctx.names.identifier)) as unknown[] | null;
+      if (user === null) return [`ACL user ${ctx.names.identifier} does not exist`];
+      const fields = new Map<string, unknown>();
+      for (let i = 0; i + 1 < user.length; i += 2) fields.set(String(user[i]), user[i + 1]);
+      const problems: string[] = [];
+      const flags = (fields.get('flags') as string[] | undefined) ?? [];
+      if (!flags.includes('on')) problems.push(`ACL user ${ctx.names.identifier} is disabled`);
+      if (String(fields.get('keys')) !== `~${ctx.names.redisKeyPrefix}*`) problems.push(`ACL user ${ctx.names.identifier} reaches keys ${String(fields.get('keys'))}, not ~${ctx.names.redisKeyPrefix}*`);
+      return problems;
+    },
+    async backup() {
+      return undefined;
+    },
+    async destroy(ctx) {
+      await redis().call('ACL', 'DELUSER', ctx.names.identifier);
+      // The claim's keys go with it: SCAN (not KEYS) so a large keyspace does not block the server.
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis().scan(cursor, 'MATCH', `${ctx.names.redisKeyPrefix}*`, 'COUNT', 500);
+        if (keys.length > 0) await redis().unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    },
+    async close() {
+      client?.disconnect();
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * The resources layer's service: the module registry, claims (plan → admission → apply job → ready),
+ * deletion with a final backup, drift checks, costs, and the secret store.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  authorize,
+  ConflictError,
+  InputError,
+  newId,
+  NotAllowedError,
+  NotFoundError,
+  principalRef,
+  ServiceUnavailableError,
+  toIso,
+  type Kernel,
+  type Permission,
+  type Principal,
+} from '../kernel/index.js';
+import { APPLY_JOB, createController, DELETE_JOB, DRIFT_JOB, type Controller } from './controller.js';
+import { claimObject, describeCreates, normalizeOwner, physicalNames, sumCosts, type Claim, type ClaimListQuery, type ClaimObject, type CostLine, type CreateClaimBody, type Denial, type PlanView } from './model/claim.js';
+import { monthlyCost, moduleView, parseModule, pickVersion, resolveInputs, type Module, type ModuleView, type ProviderName } from './model/module.js';
+import { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
+import { createNatsProvider } from './providers/nats.js';
+import { createPostgresProvider } from './providers/postgres.js';
+import type { Provider } from './providers/provider.js';
+import { createRedisProvider } from './providers/redis.js';
+import { createSecretProvider } from './providers/secret.js';
+import { createSecrets, type SecretSource, type Secrets } from './secrets/service.js';
+import * as q from './store.js';
+
+const MODULES_CHANGED_CHANNEL = 'plinth_resources_modules_changed';
+
+export const resourcePermissions = {
+  read: { name: 'read resource claims and modules', verb: 'read' },
+  claim: { name: 'claim resources', verb: 'write' },
+  manageModules: { name: 'publish resource modules', verb: 'admin' },
+} satisfies Record<string, Permission>;
+
+/** The guardrails' decision at the provisioning point (the policy layer provides it; app.ts wires it). */
+export type ProvisioningAdmission = (principal: Principal, request: { object: ClaimObject; owner: string; subjects: string[]; dryRun: boolean }) => Promise<{ allowed: boolean; denials: Denial[] }>;
+
+export interface ResourcesOptions {
+  admit?: ProvisioningAdmission;
+  /** Built-in modules (modules/*.yaml); an absent folder means none. */
+  modulesDir?: string;
+}
+
+export interface Resources {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  secrets: Secrets;
+  /** What the runtime reads `secrets:` refs through. */
+  secretSource: SecretSource;
+  /** Monthly cost a team or cost-center has committed (for the policy layer's budgets). */
+  spend(scope: 'team' | 'cost-center', name: string): Promise<number>;
+  listModules(principal: Principal): Promise<ModuleView[]>;
+  getModule(principal: Principal, name: string, version?: string): Promise<ModuleView>;
+  publishModule(principal: Principal, yaml: string): Promise<{ module: ModuleView; created: boolean }>;
+  plan(principal: Principal, input: CreateClaimBody): Promise<PlanView>;
+  claim(principal: Principal, input: CreateClaimBody): Promise<{ claim: Claim; plan: PlanView }>;
+  listClaims(principal: Principal, query: ClaimListQuery): Promise<Claim[]>;
+  getClaim(principal: Principal, id: string): Promise<Claim>;
+  deleteClaim(principal: Principal, id: string): Promise<Claim>;
+  /** Checks every ready claim against its server now (the periodic job does the same). */
+  checkDrift(principal: Principal): Promise<{ checked: number; drifted: number }>;
+  costs(principal: Principal, by: 'team' | 'cost-center' | 'environment'): Promise<CostLine[]>;
+  backups(principal: Principal): Promise<q.BackupRecord[]>;
+  /** Claims for a Score workload's resources (the delivery layer calls this); nothing is created. */
+  claimsFromScore(score: ScoreResources, context: { environment: string; owner: string; costCenter: string }): Promise<ScoreClaims>;
+  controller: Controller;
+}
+
+export function createResources(kernel: Kernel, options: ResourcesOptions = {}): Resources {
+  const { store, clock, ledger, jobs, config, logger } = kernel;
+  const log = logger.child({ layer: 'resources' });
+  const secrets = createSecrets(kernel);
+  const providers = new Map<ProviderName, Provider>([
+    ['postgres', createPostgresProvider(config.resources.postgresUrl)],
+    ['redis', createRedisProvider(config.resources.redisUrl)],
+    ['nats-stream', createNatsProvider(config.resources.natsUrl)],
+    ['secret', createSecretProvider(async (name) => (await q.selectSecret(store, name)) !== undefined)],
+  ]);
+  const controller = createController({ kernel, providers, secrets, backupDir: join(config.dataDir, 'backups', 'resources'), backupRetentionDays: config.resources.backupRetentionDays });
+  let modules: { module: Module; source: 'builtin' | 'custom' }[] = [];
+  let unlisten: (() => void) | undefined;
+
+  async function loadModules() {
+    const loaded: typeof modules = [];
+    for (const row of await q.listModuleRows(store)) {
+      try {
+        loaded.push({ module: parseModule(row.yaml, `module ${row.name}@${row.version}`), source: row.source });
+      } catch (err) {
+        log.error({ err, module: row.name, version: row.version }, 'stored module does not parse; it is not offered');
+      }
+    }
+    modules = loaded;
+  }
+
+  async function seedBuiltins() {
+    if (options.modulesDir === undefined) return;
+    let files: string[];
+    try {
+      files = (await readdir(options.modulesDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    const at = toIso(clock.now());
+    for (const file of files) {
+      const yaml = await readFile(join(options.modulesDir, file), 'utf8');
+      // A broken shipped module is a bug in Plinth: fail the start loudly.
+      const module = parseModule(yaml, join('modules', file));
+      await q.upsertModule(store, { name: module.name, version: module.version, source: 'builtin', yaml, digest: digestOf(yaml), actor: 'system:plinth', at });
+    }
+  }
+
+  function findModule(name: string, version: string | undefined): Module {
+    const candidates = modules.filter((m) => m.module.name === name).map((m) => m.module);
+    if (candidates.length === 0) throw new NotFoundError(`no module named ${name}; modules: ${[...new Set(modules.map((m) => m.module.name))].sort().join(', ')}`);
+    if (version !== undefined && !/^[\^~]?\d+(\.\d+){0,2}$/.test(version)) throw new InputError(`version: "${version}" is not a version or range such as 1, 1.2 or ^1.2.0`);
+    const found = pickVersion(candidates, version);
+    if (!found) throw new NotFoundError(`module ${name} has no version matching ${version}; versions: ${candidates.map((m) => m.version).join(', ')}`);
+    return found;
+  }
+
+  async function planFor(principal: Principal, input: CreateClaimBody, dryRun: boolean): Promise<{ plan: PlanView; module: Module; owner: string; tags: Record<string, string> }> {
+    authorize(principal, resourcePermissions.read);
+    const module = findModule(input.module, input.version);
+    const missing = module.requiredTags.filter((tag) => tag !== 'environment' && (input.tags[tag] ?? '') === '');
+    if (missing.length > 0) throw new InputError(`tags: module ${module.name} requires the tag(s) ${missing.join(', ')}; e.g. --owner group:default/team-a --cost-center cc-42`);
+    const owner = normalizeOwner(input.tags.owner ?? '');
+    authorize(principal, resourcePermissions.claim, { type: 'resource claim', id: `${input.environment}/${input.name}`, ownerRef: owner });
+    const preset = input.preset ?? module.defaultPreset;
+    const inputs = resolveInputs(module, preset, input.inputs);
+    const tags = { owner, 'cost-center': (input.tags['cost-center'] ?? '').toLowerCase(), environment: input.environment };
+    const monthly = monthlyCost(module, preset);
+    const warnings: string[] = [];
+    if (module.deprecation) warnings.push(`${module.name}@${module.version} is deprecated; use ${module.deprecation.successor}${module.deprecation.message ? ` (${module.deprecation.message})` : ''}`);
+    const unavailable = await providers.get(module.provider)!.unavailable();
+    if (unavailable) warnings.push(unavailable);
+    const denials: Denial[] = [];
+    const team = owner.slice(owner.lastIndexOf('/') + 1);
+    const count = await q.countTeamClaims(store, team, module.name);
+    if (count >= module.limits.maxClaimsPerTeam) denials.push({ policy: `module:${module.name}`, rule: 'maxClaimsPerTeam', message: `team ${team} has ${count} ${module.name} claims; the module allows ${module.limits.maxClaimsPerTeam}` });
+    const object = claimObject({ name: input.name, environment: input.environment, module, preset, tags, monthly });
+    const decision = options.admit ? await options.admit(principal, { object, owner, subjects: [`resource:${input.environment}/${input.name}`, `environment:${input.environment}`], dryRun }) : { allowed: true, denials: [] };
+    denials.push(...decision.denials);
+    const plan: PlanView = {
+      name: input.name,
+      environment: input.environment,
+      module: module.name,
+      version: module.version,
+      provider: module.provider,
+      preset,
+      inputs,
+      tags,
+      creates: describeCreates(module.provider, physicalNames(input.environment, input.name), inputs),
+      outputs: module.outputs,
+      cost: { monthly, currency: module.cost.currency },
+      warnings,
+      decision: { allowed: denials.length === 0, denials },
+    };
+    return { plan, module, owner, tags };
+  }
+
+  async function checkAllDrift(): Promise<{ checked: number; drifted: number }> {
+    let checked = 0;
+    let drifted = 0;
+    for (const claim of await q.listClaims(store, { limit: 10_000 })) {
+      if (claim.phase !== 'ready') continue;
+      try {
+        checked += 1;
+        if ((await controller.checkDrift(claim)).length > 0) drifted += 1;
+      } catch (err) {
+        log.warn({ err: (err as Error).message, claimId: claim.id }, 'drift check failed');
+      }
+    }
+    return { checked, drifted };
+  }
+
+  return {
+    secrets,
+    secretSource: (ref) => secrets.source(ref),
+    controller,
+    async start() {
+      await secrets.start();
+      unlisten = store.listen(MODULES_CHANGED_CHANNEL, () => void loadModules().catch((err: unknown) => log.error({ err }, 'could not reload modules')));
+      await seedBuiltins();
+      await loadModules();
+      controller.register();
+      jobs.register(DRIFT_JOB, async () => {
+        await checkAllDrift();
+        await sweepBackups();
+        return { kind: 'wait', until: new Date(clock.now().getTime() + config.resources.driftIntervalS * 1000) };
+      });
+      await jobs.enqueue({ kind: DRIFT_JOB, idempotencyKey: DRIFT_JOB, maxAttempts: 1_000_000, runAt: new Date(clock.now().getTime() + config.resources.driftIntervalS * 1000) });
+    },
+
+    async stop() {
+      unlisten?.();
+      await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
+    },
+
+    spend: (scope, name) => q.sumMonthly(store, scope, name.toLowerCase()),
+
+    async listModules(principal) {
+      authorize(principal, resourcePermissions.read);
+      return modules.map((m) => moduleView(m.module, m.source));
+    },
+
+    async getModule(principal, name, version) {
+      authorize(principal, resourcePermissions.read);
+      const module = findModule(name, version);
+      return moduleView(module, modules.find((m) => m.module === module)!.source);
+    },
+
+    async publishModule(principal, yaml) {
+      authorize(principal, resourcePermissions.manageModules);
+      const module = parseModule(yaml, 'the module');
+      const existing = (await q.listModuleRows(store)).find((r) => r.name === module.name && r.version === module.version);
+      if (existing && existing.digest !== digestOf(yaml)) throw new ConflictError(`${module.name}@${module.version} is published and versions are immutable; publish a new version`);
+      if (!existing) {
+        await store.transaction(async (tx) => {
+          await q.upsertModule(tx, { name: module.name, version: module.version, source: 'custom', yaml, digest: digestOf(yaml), actor: principalRef(principal), at: toIso(clock.now()) });
+          await ledger.append({ kind: 'resources.module.published', subjects: [`module:${module.name}`], actor: principalRef(principal), payload: { name: module.name, version: module.version, provider: module.provider } }, { db: tx });
+          await tx.notify(MODULES_CHANGED_CHANNEL);
+        });
+        await loadModules();
+      }
+      return { module: moduleView(module, existing?.source ?? 'custom'), created: !existing };
+    },
+
+    async plan(principal, input) {
+      return (await planFor(principal, input, true)).plan;
+    },
+
+    async claim(principal, input) {
+      const { plan, owner, tags } = await planFor(principal, input, false);
+      if (!plan.decision.allowed) throw new NotAllowedError(`claim ${input.environment}/${input.name} refused: ${plan.decision.denials.map((d) => `${d.policy}: ${d.message}`).join('; ')}`);
+      const unavailable = await providers.get(plan.provider as ProviderName)!.unavailable();
+      if (unavailable) throw new ServiceUnavailableError(`cannot provision ${plan.module} now: ${unavailable}`);
+      const at = toIso(clock.now());
+      const claim: Claim = {
+        id: `rc-${newId().replaceAll('-', '').slice(0, 16)}`,
+        name: plan.name,
+        environment: plan.environment,
+        module: plan.module,
+        version: plan.version,
+        provider: plan.provider,
+        preset: plan.preset,
+        inputs: plan.inputs,
+        tags,
+        owner,
+        cost: plan.cost,
+        phase: 'provisioning',
+        step: null,
+        outputs: {},
+        lastError: null,
+        drift: null,
+        jobId: null,
+        createdBy: principalRef(principal),
+        createdAt: at,
+        updatedAt: at,
+        readyAt: null,
+        provisionMs: null,
+      };
+      await store.transaction(async (tx) => {
+        await q.insertClaim(tx, store.dialect, claim);
+        const { job } = await jobs.enqueue({ kind: APPLY_JOB, payload: { claimId: claim.id }, idempotencyKey: `${APPLY_JOB}:${claim.id}`, maxAttempts: 8 }, { db: tx });
+        claim.jobId = job.id;
+        await q.updateClaim(tx, claim.id, { jobId: job.id }, at);
+        await ledger.append({ kind: 'resources.claim.requested', subjects: [`resource:${claim.environment}/${claim.name}`, owner, `environment:${claim.environment}`], actor: claim.createdBy, payload: { claimId: claim.id, name: claim.name, environment: claim.environment, module: claim.module, version: claim.version, preset: claim.preset, monthly: claim.cost.monthly } }, { db: tx });
+      });
+      return { claim, plan };
+    },
+
+    async listClaims(principal, query) {
+      authorize(principal, resourcePermissions.read);
+      return q.listClaims(store, { environment: query.environment, name: query.name, ownerRefs: query.owner === undefined ? undefined : [normalizeOwner(query.owner)], limit: query.limit });
+    },
+
+    async getClaim(principal, id) {
+      authorize(principal, resourcePermissions.read);
+      return q.selectClaim(store, id);
+    },
+
+    async deleteClaim(principal, id) {
+      const claim = await q.selectClaim(store, id);
+      authorize(principal, resourcePermissions.claim, { type: 'resource claim', id, ownerRef: claim.owner });
+      if (claim.phase === 'deleting') return claim;
+      await store.transaction(async (tx) => {
+        if (!(await q.updateClaim(tx, id, { phase: 'deleting', step: null }, toIso(clock.now()), claim.phase))) throw new ConflictError(`claim ${id} changed while deleting; try again`);
+        const { job } = await jobs.enqueue({ kind: DELETE_JOB, payload: { claimId: id }, idempotencyKey: `${DELETE_JOB}:${id}`, maxAttempts: 8 }, { db: tx });
+        await q.updateClaim(tx, id, { jobId: job.id }, toIso(clock.now()));
+        await ledger.append({ kind: 'resources.claim.deletion-requested', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner], actor: principalRef(principal), payload: { claimId: id, name: claim.name, environment: claim.environment } }, { db: tx });
+      });
+      return q.selectClaim(store, id);
+    },
+
+    async checkDrift(principal) {
+      authorize(principal, resourcePermissions.manageModules);
+      return checkAllDrift();
+    },
+
+    async costs(principal, by) {
+      authorize(principal, resourcePermissions.read);
+      const claims = await q.listClaims(store, { limit: 100_000 });
+      return sumCosts(claims, (c) => (by === 'team' ? c.owner : by === 'cost-center' ? (c.tags['cost-center'] ?? '') : c.environment));
+    },
+
+    async backups(principal) {
+      authorize(principal, resourcePermissions.read);
+      const ownerRefs = principal.kind === 'user' && principal.role !== 'platform-admin' ? principal.ownershipRefs : undefined;
+      return q.listBackups(store, { ownerRefs });
+    },
+
+    async claimsFromScore(score, context) {
+      return claimsFromScore(score, modules.map((m) => m.module), context);
+    },
+  };
+
+  /** Final backups past their retention are removed from disk (the row stays, marked removed). */
+  async function sweepBackups() {
+    const at = toIso(clock.now());
+    for (const backup of await q.listBackups(store, { expiredBefore: at })) {
+      await rm(backup.path, { force: true });
+      await q.markBackupRemoved(store, backup.id, at);
+    }
+  }
+}
+
+const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');

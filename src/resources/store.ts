@@ -1,0 +1,300 @@
+import { ConflictError, NotFoundError, type Db, type Dialect } from '../kernel/index.js';
+import type { Claim, ClaimPhase } from './model/claim.js';
+import type { PresetName } from './model/module.js';
+import type { Sealed } from './secrets/crypto.js';
+
+/** The resources layer's tables; only this file touches them. */
+export interface ResourcesTables {
+  resources_secrets: { name: string; owner_ref: string; claim_id: string | null; current_version: number; created_by: string; created_at: string; updated_at: string };
+  resources_secret_versions: { name: string; version: number; keys: string; key_id: string; wrapped_key: string; ciphertext: string; created_by: string; created_at: string };
+  resources_modules: { name: string; version: string; source: string; yaml: string; digest: string; created_by: string; created_at: string };
+  resources_claims: {
+    id: string;
+    name: string;
+    environment: string;
+    module: string;
+    module_version: string;
+    provider: string;
+    preset: string;
+    inputs: string;
+    tags: string;
+    owner_ref: string;
+    owner_team: string;
+    cost_center: string;
+    monthly_cost: number;
+    currency: string;
+    phase: string;
+    step: string | null;
+    outputs: string;
+    last_error: string | null;
+    drift: string | null;
+    job_id: string | null;
+    created_by: string;
+    created_at: string;
+    updated_at: string;
+    ready_at: string | null;
+    provision_ms: number | null;
+  };
+  resources_backups: { id: string; claim_id: string; claim_name: string; environment: string; module: string; owner_ref: string; path: string; bytes: number; created_at: string; expires_at: string; removed_at: string | null };
+}
+
+const t = (db: Db) => db.tables<ResourcesTables>();
+type ClaimRow = ResourcesTables['resources_claims'];
+
+// ---- secrets ---------------------------------------------------------------------------------
+
+export interface SecretRecord {
+  name: string;
+  ownerRef: string;
+  claimId: string | null;
+  version: number;
+  keys: string[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function selectSecret(db: Db, name: string): Promise<(SecretRecord & { sealed: Sealed }) | undefined> {
+  const row = await t(db)
+    .selectFrom('resources_secrets as s')
+    .innerJoin('resources_secret_versions as v', (j) => j.onRef('v.name', '=', 's.name').onRef('v.version', '=', 's.current_version'))
+    .select(['s.name', 's.owner_ref', 's.claim_id', 's.current_version', 's.created_by', 's.created_at', 's.updated_at', 'v.keys', 'v.key_id', 'v.wrapped_key', 'v.ciphertext'])
+    .where('s.name', '=', name)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    name: row.name,
+    ownerRef: row.owner_ref,
+    claimId: row.claim_id,
+    version: row.current_version,
+    keys: JSON.parse(row.keys) as string[],
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.ciphertext },
+  };
+}
+
+export async function listSecrets(db: Db, filter: { ownerRefs?: readonly string[] }): Promise<SecretRecord[]> {
+  let query = t(db)
+    .selectFrom('resources_secrets as s')
+    .innerJoin('resources_secret_versions as v', (j) => j.onRef('v.name', '=', 's.name').onRef('v.version', '=', 's.current_version'))
+    .select(['s.name', 's.owner_ref', 's.claim_id', 's.current_version', 's.created_by', 's.created_at', 's.updated_at', 'v.keys'])
+    .orderBy('s.name')
+    .limit(1000);
+  if (filter.ownerRefs) query = filter.ownerRefs.length === 0 ? query.where('s.name', '=', '') : query.where('s.owner_ref', 'in', filter.ownerRefs);
+  const rows = await query.execute();
+  return rows.map((r) => ({ name: r.name, ownerRef: r.owner_ref, claimId: r.claim_id, version: r.current_version, keys: JSON.parse(r.keys) as string[], createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at }));
+}
+
+export async function insertSecret(db: Db, dialect: Dialect, secret: { name: string; ownerRef: string; claimId: string | null; keys: string[]; sealed: Sealed; actor: string; at: string }): Promise<void> {
+  try {
+    await t(db).insertInto('resources_secrets').values({ name: secret.name, owner_ref: secret.ownerRef, claim_id: secret.claimId, current_version: 1, created_by: secret.actor, created_at: secret.at, updated_at: secret.at }).execute();
+  } catch (err) {
+    if (dialect.isUniqueViolation(err)) throw new ConflictError(`a secret named ${secret.name} exists; add a version to it instead`, { cause: err });
+    throw err;
+  }
+  await insertVersion(db, secret.name, 1, secret);
+}
+
+async function insertVersion(db: Db, name: string, version: number, v: { keys: string[]; sealed: Sealed; actor: string; at: string }) {
+  await t(db)
+    .insertInto('resources_secret_versions')
+    .values({ name, version, keys: JSON.stringify(v.keys), key_id: v.sealed.keyId, wrapped_key: v.sealed.wrappedKey, ciphertext: v.sealed.ciphertext, created_by: v.actor, created_at: v.at })
+    .execute();
+}
+
+/** Adds a version if the current one is still `expected` (a concurrent writer gets a ConflictError). */
+export async function addSecretVersion(db: Db, name: string, expected: number, v: { keys: string[]; sealed: Sealed; actor: string; at: string }): Promise<number> {
+  const updated = await t(db).updateTable('resources_secrets').set({ current_version: expected + 1, updated_at: v.at }).where('name', '=', name).where('current_version', '=', expected).executeTakeFirst();
+  if (Number(updated.numUpdatedRows) !== 1) throw new ConflictError(`secret ${name} changed while writing; try again`);
+  await insertVersion(db, name, expected + 1, v);
+  return expected + 1;
+}
+
+export async function deleteSecret(db: Db, name: string): Promise<boolean> {
+  await t(db).deleteFrom('resources_secret_versions').where('name', '=', name).execute();
+  const result = await t(db).deleteFrom('resources_secrets').where('name', '=', name).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+// ---- modules ---------------------------------------------------------------------------------
+
+export interface ModuleRow {
+  name: string;
+  version: string;
+  source: 'builtin' | 'custom';
+  yaml: string;
+  digest: string;
+}
+
+export async function listModuleRows(db: Db): Promise<ModuleRow[]> {
+  const rows = await t(db).selectFrom('resources_modules').select(['name', 'version', 'source', 'yaml', 'digest']).orderBy('name').orderBy('version').execute();
+  return rows.map((r) => ({ ...r, source: r.source === 'builtin' ? 'builtin' : 'custom' }));
+}
+
+export async function upsertModule(db: Db, row: ModuleRow & { actor: string; at: string }): Promise<void> {
+  await t(db)
+    .insertInto('resources_modules')
+    .values({ name: row.name, version: row.version, source: row.source, yaml: row.yaml, digest: row.digest, created_by: row.actor, created_at: row.at })
+    .onConflict((oc) => oc.columns(['name', 'version']).doUpdateSet({ yaml: row.yaml, digest: row.digest, source: row.source }))
+    .execute();
+}
+
+// ---- claims ----------------------------------------------------------------------------------
+
+const toClaim = (r: ClaimRow): Claim => ({
+  id: r.id,
+  name: r.name,
+  environment: r.environment,
+  module: r.module,
+  version: r.module_version,
+  provider: r.provider,
+  preset: r.preset as PresetName,
+  inputs: JSON.parse(r.inputs) as Record<string, unknown>,
+  tags: JSON.parse(r.tags) as Record<string, string>,
+  owner: r.owner_ref,
+  cost: { monthly: r.monthly_cost, currency: r.currency },
+  phase: r.phase as ClaimPhase,
+  step: r.step,
+  outputs: JSON.parse(r.outputs) as Record<string, string>,
+  lastError: r.last_error,
+  drift: r.drift === null ? null : (JSON.parse(r.drift) as Claim['drift']),
+  jobId: r.job_id,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  readyAt: r.ready_at,
+  provisionMs: r.provision_ms,
+});
+
+export async function insertClaim(db: Db, dialect: Dialect, claim: Claim): Promise<void> {
+  try {
+    await t(db)
+      .insertInto('resources_claims')
+      .values({
+        id: claim.id,
+        name: claim.name,
+        environment: claim.environment,
+        module: claim.module,
+        module_version: claim.version,
+        provider: claim.provider,
+        preset: claim.preset,
+        inputs: JSON.stringify(claim.inputs),
+        tags: JSON.stringify(claim.tags),
+        owner_ref: claim.owner,
+        owner_team: claim.owner.slice(claim.owner.lastIndexOf('/') + 1),
+        cost_center: (claim.tags['cost-center'] ?? '').toLowerCase(),
+        monthly_cost: claim.cost.monthly,
+        currency: claim.cost.currency,
+        phase: claim.phase,
+        step: claim.step,
+        outputs: JSON.stringify(claim.outputs),
+        last_error: claim.lastError,
+        drift: null,
+        job_id: claim.jobId,
+        created_by: claim.createdBy,
+        created_at: claim.createdAt,
+        updated_at: claim.updatedAt,
+        ready_at: null,
+        provision_ms: null,
+      })
+      .execute();
+  } catch (err) {
+    if (dialect.isUniqueViolation(err)) throw new ConflictError(`a claim named ${claim.name} exists in environment ${claim.environment}; pick another name or delete it first`, { cause: err });
+    throw err;
+  }
+}
+
+export async function selectClaim(db: Db, id: string): Promise<Claim> {
+  const row = await t(db).selectFrom('resources_claims').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`no resource claim ${id}`);
+  return toClaim(row);
+}
+
+export async function findClaim(db: Db, id: string): Promise<Claim | undefined> {
+  const row = await t(db).selectFrom('resources_claims').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toClaim(row) : undefined;
+}
+
+export async function listClaims(db: Db, filter: { environment?: string; name?: string; ownerRefs?: readonly string[]; limit: number }): Promise<Claim[]> {
+  let query = t(db).selectFrom('resources_claims').selectAll().orderBy('environment').orderBy('name').limit(filter.limit);
+  if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+  if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+  if (filter.ownerRefs !== undefined) query = filter.ownerRefs.length === 0 ? query.where('id', '=', '') : query.where('owner_ref', 'in', filter.ownerRefs);
+  return (await query.execute()).map(toClaim);
+}
+
+export async function countTeamClaims(db: Db, ownerTeam: string, module: string): Promise<number> {
+  const row = await t(db).selectFrom('resources_claims').select((eb) => eb.fn.countAll<number>().as('n')).where('owner_team', '=', ownerTeam).where('module', '=', module).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Monthly cost committed by a team or cost-center (every live claim, deleting ones included until they are gone). */
+export async function sumMonthly(db: Db, scope: 'team' | 'cost-center', name: string): Promise<number> {
+  const row = await t(db)
+    .selectFrom('resources_claims')
+    .select((eb) => eb.fn.sum<number | string | null>('monthly_cost').as('total'))
+    .where(scope === 'team' ? 'owner_team' : 'cost_center', '=', name)
+    .executeTakeFirstOrThrow();
+  return Number(row.total ?? 0);
+}
+
+export async function updateClaim(db: Db, id: string, patch: Partial<{ phase: ClaimPhase; step: string | null; outputs: Record<string, string>; lastError: string | null; drift: Claim['drift']; jobId: string | null; readyAt: string; provisionMs: number }>, at: string, expectedPhase?: ClaimPhase): Promise<boolean> {
+  let query = t(db)
+    .updateTable('resources_claims')
+    .set({
+      updated_at: at,
+      ...(patch.phase !== undefined ? { phase: patch.phase } : {}),
+      ...(patch.step !== undefined ? { step: patch.step } : {}),
+      ...(patch.outputs !== undefined ? { outputs: JSON.stringify(patch.outputs) } : {}),
+      ...(patch.lastError !== undefined ? { last_error: patch.lastError } : {}),
+      ...(patch.drift !== undefined ? { drift: patch.drift === null ? null : JSON.stringify(patch.drift) } : {}),
+      ...(patch.jobId !== undefined ? { job_id: patch.jobId } : {}),
+      ...(patch.readyAt !== undefined ? { ready_at: patch.readyAt } : {}),
+      ...(patch.provisionMs !== undefined ? { provision_ms: patch.provisionMs } : {}),
+    })
+    .where('id', '=', id);
+  if (expectedPhase !== undefined) query = query.where('phase', '=', expectedPhase);
+  const result = await query.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteClaimRow(db: Db, id: string): Promise<void> {
+  await t(db).deleteFrom('resources_claims').where('id', '=', id).execute();
+}
+
+// ---- backups ---------------------------------------------------------------------------------
+
+export interface BackupRecord {
+  id: string;
+  claimId: string;
+  claimName: string;
+  environment: string;
+  module: string;
+  ownerRef: string;
+  path: string;
+  bytes: number;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export async function insertBackup(db: Db, backup: BackupRecord): Promise<void> {
+  await t(db)
+    .insertInto('resources_backups')
+    .values({ id: backup.id, claim_id: backup.claimId, claim_name: backup.claimName, environment: backup.environment, module: backup.module, owner_ref: backup.ownerRef, path: backup.path, bytes: backup.bytes, created_at: backup.createdAt, expires_at: backup.expiresAt, removed_at: null })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+export async function listBackups(db: Db, filter: { ownerRefs?: readonly string[]; expiredBefore?: string }): Promise<BackupRecord[]> {
+  let query = t(db).selectFrom('resources_backups').selectAll().where('removed_at', 'is', null).orderBy('created_at', 'desc').limit(1000);
+  if (filter.ownerRefs !== undefined) query = filter.ownerRefs.length === 0 ? query.where('id', '=', '') : query.where('owner_ref', 'in', filter.ownerRefs);
+  if (filter.expiredBefore !== undefined) query = query.where('expires_at', '<=', filter.expiredBefore);
+  const rows = await query.execute();
+  return rows.map((r) => ({ id: r.id, claimId: r.claim_id, claimName: r.claim_name, environment: r.environment, module: r.module, ownerRef: r.owner_ref, path: r.path, bytes: r.bytes, createdAt: r.created_at, expiresAt: r.expires_at }));
+}
+
+export async function markBackupRemoved(db: Db, id: string, at: string): Promise<void> {
+  await t(db).updateTable('resources_backups').set({ removed_at: at }).where('id', '=', id).execute();
+}
