@@ -8,6 +8,7 @@ import { recordProcess } from './store.js';
 
 export { createRuntime, type Runtime, type DeployInput, type SecretSource, type DeployAdmission } from './service.js';
 export { runtimeMigrations } from './migrations.js';
+export { runtimeRoutes } from './routes.js';
 export { createLocalDriver, ReleaseStartError, type RuntimeDriver, type Endpoint, type LocalDriverOptions } from './driver/local.js';
 export { createGateway, type Gateway, type GatewayOptions, type EndpointSource } from './gateway/gateway.js';
 export { digestArtifact, digestDirectory, verifyDigest, type ArtifactVerifier } from './driver/artifact.js';

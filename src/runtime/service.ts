@@ -47,6 +47,8 @@ export interface Runtime {
   start(): Promise<void>;
   /** Starts the gateway; returns its port. */
   listen(): Promise<number>;
+  /** The gateway's port while it listens (smoke tests go through it). */
+  gatewayPort(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -259,6 +261,7 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
       );
     },
     listen: () => gateway.listen(),
+    gatewayPort: () => gateway.port(),
     async stop() {
       await gateway.close();
       await driver.stopAll();

@@ -18,6 +18,8 @@ export interface EndpointSource {
 export interface Gateway {
   /** Listens; returns the bound port. Rejects with a message naming the port when it is taken. */
   listen(): Promise<number>;
+  /** The bound port while listening. */
+  port(): number | undefined;
   close(): Promise<void>;
   /** Sets (absolute) or removes the split of a service in an environment; applies to the next request. */
   setSplit(service: string, environment: string, split: TrafficSplit | undefined): void;
@@ -191,6 +193,10 @@ export function createGateway(options: GatewayOptions): Gateway {
       const targets = [{ target: split.stable, weight: 100 - (split.canary ? split.canaryWeightPercent : 0) }];
       if (split.canary) targets.push({ target: split.canary, weight: split.canaryWeightPercent });
       routes.set(key, { split, pick: createWeightedPicker(targets), next: routes.get(key)?.next ?? new Map() });
+    },
+    port() {
+      const address = server.listening ? server.address() : null;
+      return typeof address === 'object' && address !== null ? address.port : undefined;
     },
     split: (service, environment) => routes.get(`${service}.${environment}`)?.split,
     stats: (service, environment) => stats.of(service, environment),

@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLoad } from '../../bench/rollout/load.js';
+import { buildApp, type App } from '../app.js';
+import { startTestApp, testConfig, type TestApp } from '../../test/helpers/app.js';
+import { createTestDatabase, testDialects } from '../../test/helpers/dialects.js';
+import { until } from '../../test/helpers/kernel.js';
+import { signFixtureArtifact } from '../../test/helpers/signing.js';
+import { createLogger } from '../kernel/index.js';
+import type { WorkloadSpecInput } from '../runtime/index.js';
+import type { RolloutView } from './index.js';
+
+// The delivery API through the very app `npm start` runs: guardrails, signed artifacts, the job worker.
+const fixtureDir = new URL('../../test/fixtures/runtime/', import.meta.url).pathname;
+const spec = (digest: string, service: string, version: string, over: Partial<WorkloadSpecInput> = {}): WorkloadSpecInput => ({
+  service, environment: 'production', version, artifact: { kind: 'directory', path: fixtureDir, digest }, command: [process.execPath, 'server.mjs'],
+  readiness: { http: { path: '/healthz' }, periodMs: 100, deadlineMs: 10_000 }, liveness: { http: { path: '/healthz' } },
+  requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' }, labels: { owner: 'shop', 'cost-center': 'cc-1' }, terminationGraceMs: 1000, ...over,
+});
+
+for (const dialect of await testDialects()) {
+  describe(`delivery API (${dialect})`, () => {
+    let t: TestApp;
+    let digest: string;
+    let member: string;
+    let viewer: string;
+    const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, token: string | undefined, payload?: unknown) =>
+      t.app.server.inject({ method, url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}), ...(payload !== undefined ? { payload: payload as object } : {}) });
+
+    beforeAll(async () => {
+      t = await startTestApp({ dialect, listen: true });
+      digest = await signFixtureArtifact(t.app, { kind: 'directory', path: fixtureDir });
+      member = (await t.createUser('mo', 'member')).token;
+      viewer = (await t.createUser('vi', 'viewer')).token;
+    }, 60_000);
+    afterAll(async () => t?.close(), 30_000);
+
+    it('lists the built-in environments; admins create, change and delete others', async () => {
+      const list = await call('GET', '/api/delivery/environments', viewer);
+      expect(list.statusCode).toBe(200);
+      expect((list.json() as { items: { name: string; strategy: { kind: string } }[] }).items.map((e) => [e.name, e.strategy.kind])).toEqual([['staging', 'direct'], ['production', 'canary']]);
+      expect((await call('POST', '/api/delivery/environments', member, { name: 'qa' })).statusCode).toBe(403);
+      const created = await call('POST', '/api/delivery/environments', t.adminToken, { name: 'qa', strategy: { kind: 'blueGreen', approval: true } });
+      expect(created.statusCode).toBe(201);
+      expect(created.json()).toMatchObject({ name: 'qa', builtin: false, strategy: { kind: 'blueGreen', approval: true, smokeTest: { path: '/' } } });
+      expect((await call('POST', '/api/delivery/environments', t.adminToken, { name: 'qa' })).json()).toMatchObject({ error: { name: 'ConflictError', message: 'environment qa already exists' } });
+      const patched = await call('PATCH', '/api/delivery/environments/qa', t.adminToken, { strategy: { kind: 'canary', steps: [{ weightPercent: 50 }] } });
+      expect(patched.json()).toMatchObject({ strategy: { kind: 'canary', steps: [{ weightPercent: 50, analysis: true, approval: false }], bakeMs: 60_000 } });
+      expect((await call('DELETE', '/api/delivery/environments/production', t.adminToken)).json()).toMatchObject({ error: { name: 'ConflictError', message: expect.stringMatching(/built in/) } });
+      expect((await call('DELETE', '/api/delivery/environments/qa', t.adminToken)).statusCode).toBe(204);
+      expect((await call('GET', '/api/delivery/environments/qa', viewer)).statusCode).toBe(404);
+    });
+
+    it('refuses bad input with a 4xx that says what to fix, recording nothing', async () => {
+      expect((await call('POST', '/api/delivery/rollouts', undefined, { spec: spec(digest, 'web', '1.0.0') })).statusCode).toBe(401);
+      const unknownField = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'web', '1.0.0'), force: true });
+      expect(unknownField.statusCode).toBe(400);
+      expect(unknownField.json()).toMatchObject({ error: { name: 'InputError' } });
+      const badEnv = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'web', '1.0.0', { environment: 'moon' }) });
+      expect(badEnv.json()).toMatchObject({ error: { name: 'InputError', message: 'environment "moon" does not exist; use one of staging, production or create it (plinth env create moon)' }, response: { statusCode: 400 } });
+      const badSpec = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: { ...spec(digest, 'web', '1.0.0'), replicas: -1 } });
+      expect(badSpec.json()).toMatchObject({ error: { name: 'InputError', message: expect.stringMatching(/spec\.replicas/) } });
+      const { labels: _labels, ...unlabelled } = spec(digest, 'web', '1.0.0');
+      const denied = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: unlabelled });
+      expect(denied.statusCode).toBe(400);
+      expect(denied.json()).toMatchObject({ error: { message: expect.stringMatching(/denied by policy: .*require-labels/) } });
+      const notOwner = await call('POST', '/api/delivery/rollouts', member, { spec: spec(digest, 'web', '1.0.0') });
+      expect(notOwner.json()).toMatchObject({ error: { name: 'NotAllowedError', message: 'deploy services on service web is reserved to its owner group:default/shop' } });
+      expect((await call('POST', '/api/delivery/rollouts', viewer, { spec: spec(digest, 'web', '1.0.0') })).statusCode).toBe(403);
+      expect((await call('GET', '/api/delivery/rollouts?service=web', viewer)).json()).toEqual({ items: [] });
+      expect((await call('GET', '/api/delivery/rollouts/nope', viewer)).statusCode).toBe(404);
+      expect((await call('POST', '/api/delivery/rollouts/abc/explode', t.adminToken)).statusCode).toBe(400);
+      expect((await call('POST', '/api/delivery/services/web/webhooks', t.adminToken, { url: 'ftp://x' })).statusCode).toBe(400);
+    });
+
+    it('deploys a Score file (given the labels the guardrails need) and lists it in the service history', { timeout: 40_000 }, async () => {
+      const score = [
+        'apiVersion: score.dev/v1b1', 'metadata:', '  name: catalogue', '  annotations: {}', 'containers:', '  main:', '    image: catalogue:1.0.0',
+        `    command: ["${process.execPath}", "server.mjs"]`, '    resources:', '      requests: { cpu: 100m, memory: 64Mi }', '      limits: { memory: 256Mi }',
+        '    readinessProbe:', '      httpGet: { path: /healthz, port: 8080 }', '    livenessProbe:', '      httpGet: { path: /healthz, port: 8080 }',
+        'service:', '  ports:', '    web: { port: 8080 }',
+      ].join('\n');
+      const input = { score, environment: 'staging', version: '1.0.0', artifact: { kind: 'directory', path: fixtureDir, digest } };
+      // A Score file has no labels of its own: without them the guardrails refuse it, saying why.
+      expect((await call('POST', '/api/delivery/rollouts', t.adminToken, input)).json()).toMatchObject({ error: { message: expect.stringMatching(/denied by policy: .*require-labels/) } });
+      const started = await call('POST', '/api/delivery/rollouts', t.adminToken, { ...input, labels: { owner: 'shop', 'cost-center': 'cc-1' } });
+      expect(started.statusCode, started.body).toBe(201);
+      const view = started.json() as RolloutView;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${view.id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);
+      const history = (await call('GET', '/api/delivery/rollouts?service=catalogue', viewer)).json() as { items: RolloutView[] };
+      expect(history.items.map((r) => [r.version, r.phase])).toEqual([['1.0.0', 'succeeded']]);
+    });
+
+    it('canary through the API: approve gate recorded in the audit log, conflict on a second deploy, promote', { timeout: 40_000 }, async () => {
+      const first = (await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'shop', '1.0.0') })).json() as RolloutView;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${first.id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);
+      const canary = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'shop', '1.1.0'), commit: 'abc1234', strategy: { kind: 'canary', steps: [{ weightPercent: 10, approval: true }] } });
+      expect(canary.statusCode, canary.body).toBe(201);
+      const id = (canary.json() as RolloutView).id;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${id}`, viewer)).json() as RolloutView).phase === 'awaiting-approval', 15_000, 50);
+      const second = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'shop', '1.2.0') });
+      expect(second.json()).toMatchObject({ error: { name: 'ConflictError', message: expect.stringMatching(/already has rollout .* in progress in production; promote or abort it first/) } });
+      expect((await call('POST', `/api/delivery/rollouts/${id}/approve`, viewer)).statusCode).toBe(403);
+      expect((await call('POST', `/api/delivery/rollouts/${id}/approve`, t.adminToken)).statusCode).toBe(202);
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${id}`, viewer)).json() as RolloutView).stepIndex === 0, 15_000, 50);
+      expect((await call('POST', `/api/delivery/rollouts/${id}/promote`, t.adminToken)).statusCode).toBe(202);
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);
+      const audit = await call('GET', '/api/audit?limit=50', t.adminToken);
+      expect(audit.body).toContain('delivery.rollout.command');
+      const promoted = await t.app.kernel.ledger.query({ kinds: ['delivery.rollout.promoted'], subject: 'service:default/shop' }, 10);
+      expect(promoted.map((e) => e.payload)).toContainEqual(expect.objectContaining({ version: '1.1.0', commit: 'abc1234', artifactDigest: digest, manual: true }));
+      const traffic = await call('GET', '/api/runtime/services/shop/environments/production/traffic', viewer);
+      expect(traffic.json()).toMatchObject({ split: { stable: (canary.json() as RolloutView).releaseId, canaryWeightPercent: 0 } });
+      const logs = await call('GET', '/api/runtime/services/shop/environments/production/logs?grep=listening', viewer);
+      expect((logs.json() as { items: unknown[] }).items.length).toBeGreaterThan(0);
+      expect((await call('GET', '/api/runtime/services/shop/environments/production/logs?grep=(', viewer)).statusCode).toBe(400);
+      const releases = (await call('GET', '/api/runtime/releases?service=shop', viewer)).json() as { items: { version: string; phase: string }[] };
+      expect(releases.items.map((r) => `${r.version} ${r.phase}`).sort()).toEqual(['1.0.0 stopped', '1.1.0 ready']);
+
+      // Following the logs over SSE: undo replaces 1.1.0, whose replica logs "draining" as it stops.
+      const stream = await fetch(`${t.url}/api/runtime/services/shop/environments/production/logs/stream?grep=draining`, { headers: { authorization: `Bearer ${viewer}`, accept: 'text/event-stream' } });
+      expect(stream.status).toBe(200);
+      const reader = stream.body!.getReader();
+      const undo = await call('POST', '/api/delivery/services/shop/environments/production/undo', t.adminToken);
+      expect(undo.statusCode, undo.body).toBe(201);
+      expect(undo.json()).toMatchObject({ version: '1.0.0', strategy: { kind: 'direct' } });
+      let text = '';
+      while (!text.includes('event: line')) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+      expect(text).toMatch(/"text":"draining"/);
+    });
+  });
+}
+
+describe('restart mid-rollout (the real app, on PostgreSQL when it is available)', () => {
+  it('resumes from the recorded step with the weights as they were', { timeout: 90_000 }, async () => {
+    const db = await createTestDatabase((await testDialects()).includes('postgres') ? 'postgres' : 'sqlite');
+    const config = testConfig(db);
+    const boot = async () => {
+      const app = await buildApp(config, { logger: createLogger({ level: 'silent', pretty: false }) });
+      await app.start();
+      await app.listen();
+      return app;
+    };
+    const system = { kind: 'system', name: 'test' } as const;
+    let app: App = await boot();
+    try {
+      const digest = await signFixtureArtifact(app, { kind: 'directory', path: fixtureDir });
+      const first = await app.delivery.startRollout(system, { spec: spec(digest, 'cart', '1.0.0') as Record<string, unknown> });
+      await until(async () => (await app.delivery.getRollout(system, first.id)).phase === 'succeeded', 15_000, 50);
+      const steps = [{ weightPercent: 10, analysis: false, bakeMs: 200 }, { weightPercent: 25, analysis: false, bakeMs: 4000 }, { weightPercent: 50, analysis: false, bakeMs: 200 }];
+      const canary = await app.delivery.startRollout(system, { spec: spec(digest, 'cart', '1.1.0') as Record<string, unknown>, strategy: { kind: 'canary', steps } as never });
+      await until(async () => (await app.delivery.getRollout(system, canary.id)).stepIndex === 1, 15_000, 50);
+      expect(app.runtime.traffic(system, 'cart', 'production')).toMatchObject({ canary: canary.releaseId, canaryWeightPercent: 25 });
+      await app.stop();
+
+      app = await boot();
+      const resumed = await app.delivery.getRollout(system, canary.id);
+      expect(resumed).toMatchObject({ phase: 'progressing', stepIndex: 1, weightPercent: 25 });
+      expect(app.runtime.traffic(system, 'cart', 'production')).toMatchObject({ stable: first.releaseId, canary: canary.releaseId, canaryWeightPercent: 25 });
+      // Traffic flows through the new gateway to both releases again once the replicas are back.
+      const load = startLoad(app.runtime.gatewayPort()!, 'cart.production.localhost');
+      await until(async () => (await app.delivery.getRollout(system, canary.id)).phase === 'succeeded', 30_000, 100);
+      await load.stop();
+      const stepped = await app.kernel.ledger.query({ subject: `rollout:${canary.id}`, kinds: ['delivery.rollout.stepped'] }, 10);
+      expect(stepped.map((e) => (e.payload as { weightPercent: number }).weightPercent)).toEqual([10, 25, 50]);
+      expect(load.byRelease().get(canary.releaseId)?.total ?? 0).toBeGreaterThan(0);
+    } finally {
+      await app.stop();
+      await db.drop();
+    }
+  });
+});

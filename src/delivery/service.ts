@@ -1,0 +1,229 @@
+import { authorize, ConflictError, InputError, newId, NotFoundError, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
+import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runtime/index.js';
+import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
+import {
+  builtinEnvironments, CreateEnvironmentInput, isTerminalRollout, RolloutStrategy, StartRolloutInput, toRolloutView, UpdateEnvironmentInput,
+  type Environment, type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutView, type WebhookView,
+} from './model/index.js';
+import * as store from './store.js';
+
+const DEPLOY: Permission = { name: 'deploy services', verb: 'write' };
+const READ: Permission = { name: 'read rollouts', verb: 'read' };
+const ADMIN: Permission = { name: 'manage environments', verb: 'admin' };
+
+/** Progressive delivery: environments, rollouts (canary, blue/green, direct), their analysis and gates. */
+export interface Delivery {
+  listEnvironments(principal: Principal): Promise<Environment[]>;
+  getEnvironment(principal: Principal, name: string): Promise<Environment>;
+  createEnvironment(principal: Principal, input: CreateEnvironmentInput): Promise<Environment>;
+  updateEnvironment(principal: Principal, name: string, input: UpdateEnvironmentInput): Promise<Environment>;
+  deleteEnvironment(principal: Principal, name: string): Promise<void>;
+  /** Starts the new release beside the stable one (admission and readiness run here) and hands it to the controller. */
+  startRollout(principal: Principal, input: StartRolloutInput): Promise<RolloutView>;
+  getRollout(principal: Principal, id: string): Promise<RolloutView>;
+  listRollouts(principal: Principal, filter: { service?: string; environment?: string; phase?: RolloutPhase; active?: boolean; limit: number }): Promise<RolloutView[]>;
+  /** Records a command (promote, abort, pause, resume, approve) and wakes the controller. */
+  command(principal: Principal, id: string, command: RolloutCommand): Promise<RolloutView>;
+  /** Aborts the active rollout, or rolls back to the release that was stable before the last promotion. */
+  undo(principal: Principal, service: string, environment: string): Promise<RolloutView>;
+  listWebhooks(principal: Principal, service: string): Promise<WebhookView[]>;
+  addWebhook(principal: Principal, service: string, url: string): Promise<WebhookView>;
+  deleteWebhook(principal: Principal, service: string, id: string): Promise<void>;
+  /** One controller pass (tests step through it). */
+  reconcileOnce(rolloutId: string): Promise<number | null>;
+  /** Seeds the built-in environments and registers the job handlers. */
+  start(): Promise<void>;
+}
+
+export interface DeliveryDeps {
+  runtime: Runtime;
+}
+
+/** An owner label (`team-a`) as the entity ref ownership checks compare with. */
+const ownerRefOf = (labels: Record<string, string>) => (labels.owner ? `group:default/${labels.owner.toLowerCase()}` : null);
+
+export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
+  const { store: db, clock, jobs } = kernel;
+  const { runtime } = deps;
+  const now = () => toIso(clock.now());
+  const controller = createController({ kernel, runtime, gatewayPort: () => runtime.gatewayPort() });
+
+  async function environment(name: string): Promise<Environment> {
+    const env = await store.findEnvironment(db, name);
+    if (env) return env;
+    const known = (await store.listEnvironments(db)).map((e) => e.name);
+    throw new InputError(`environment "${name}" does not exist; use one of ${known.join(', ')} or create it (plinth env create ${name})`);
+  }
+
+  function toSpec(input: StartRolloutInput): WorkloadSpec {
+    let raw: unknown = input.spec;
+    if (input.score !== undefined) {
+      if (!input.environment || !input.version || !input.artifact) throw new InputError('score: a Score file needs environment, version and artifact beside it');
+      const artifact = WorkloadSpec.shape.artifact.safeParse(input.artifact);
+      if (!artifact.success) throw new InputError(artifact.error.issues.map((i) => `artifact.${i.path.join('.')}: ${i.message}`).join('; '));
+      raw = scoreToWorkload(parseScore(input.score, 'score.yaml'), { environment: input.environment, version: input.version, artifact: artifact.data });
+    } else if (input.spec) {
+      raw = { ...input.spec, ...(input.environment ? { environment: input.environment } : {}), ...(input.version ? { version: input.version } : {}) };
+    }
+    if (input.labels && raw !== null && typeof raw === 'object') {
+      const own = (raw as { labels?: Record<string, string> }).labels;
+      raw = { ...raw, labels: { ...own, ...input.labels } };
+    }
+    const parsed = WorkloadSpec.safeParse(raw);
+    if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '));
+    return parsed.data;
+  }
+
+  async function start(principal: Principal, spec: WorkloadSpec, strategy: RolloutStrategy, commit: string | null): Promise<RolloutView> {
+    const ownerRef = ownerRefOf(spec.labels);
+    authorize(principal, DEPLOY, { type: 'service', id: spec.service, ...(ownerRef ? { ownerRef } : {}) });
+    const busy = await store.activeRollout(db, spec.service, spec.environment);
+    if (busy) throw new ConflictError(`service ${spec.service} already has rollout ${busy.rollout.id} (${busy.rollout.version}) in progress in ${spec.environment}; promote or abort it first`);
+    const previousReleaseId = runtime.traffic(principal, spec.service, spec.environment)?.stable ?? null;
+    const release = await runtime.deploy(principal, { spec, traffic: 'none' });
+    const at = now();
+    const failed = release.phase !== 'ready';
+    const status: RolloutStatus = {
+      phase: failed ? 'failed' : 'progressing', stepIndex: -1, weightPercent: 0, stepStartedAt: null, smokeTestPassed: false,
+      message: failed ? `release ${release.id} did not become ready: ${release.message ?? release.phase}` : 'smoke test pending',
+      lastAnalysis: null, baseline: null, approvals: [], pausedFrom: null, finishedAt: failed ? at : null,
+    };
+    const rollout: Rollout = {
+      id: newId(), service: spec.service, environment: spec.environment, version: spec.version, artifactDigest: spec.artifact.digest, commit, strategy,
+      releaseId: release.id, previousReleaseId, ownerRef, status, pendingCommand: null, jobId: null, createdBy: principalRef(principal), createdAt: at, updatedAt: at,
+    };
+    try {
+      await db.transaction(async (tx) => {
+        // Checked again inside the transaction: two deploys racing each start a release, one wins.
+        if (await store.activeRollout(tx, spec.service, spec.environment)) throw new ConflictError(`service ${spec.service} got another rollout in ${spec.environment} meanwhile; promote or abort it first`);
+        await store.insertRollout(tx, rollout);
+        await controller.record(tx, 'delivery.rollout.started', rollout, rollout.createdBy, { previousReleaseId, strategy: strategy.kind });
+        if (failed) {
+          await controller.record(tx, 'delivery.rollout.failed', rollout, 'system:delivery', { reason: status.message ?? release.phase });
+          return;
+        }
+        const { job } = await jobs.enqueue({ kind: RECONCILE_JOB, payload: { rolloutId: rollout.id }, idempotencyKey: `rollout:${rollout.id}`, maxAttempts: 50 }, { db: tx });
+        await store.setRolloutJob(tx, rollout.id, job.id);
+      });
+    } catch (err) {
+      if (!failed) await runtime.stopRelease(principal, release.id, 'its rollout could not be recorded').catch(() => undefined);
+      throw err;
+    }
+    return toRolloutView((await store.getRollout(db, rollout.id)).rollout);
+  }
+
+  async function owned(principal: Principal, id: string): Promise<Rollout> {
+    const { rollout } = await store.getRollout(db, id);
+    authorize(principal, DEPLOY, { type: 'service', id: rollout.service, ...(rollout.ownerRef ? { ownerRef: rollout.ownerRef } : {}) });
+    return rollout;
+  }
+
+  function checkCommand(r: Rollout, command: RolloutCommand): void {
+    const phase = r.status.phase;
+    if (isTerminalRollout(phase)) throw new ConflictError(`rollout ${r.id} has already ${phase === 'succeeded' ? 'succeeded' : phase}; nothing to ${command}`);
+    if (command === 'approve' && phase !== 'awaiting-approval') throw new ConflictError(`rollout ${r.id} is ${phase}, not awaiting approval`);
+    if (command === 'pause' && phase === 'paused') throw new ConflictError(`rollout ${r.id} is already paused`);
+    if (command === 'resume' && phase !== 'paused') throw new ConflictError(`rollout ${r.id} is ${phase}, not paused`);
+  }
+
+  return {
+    async listEnvironments(principal) {
+      authorize(principal, READ);
+      return store.listEnvironments(db);
+    },
+    async getEnvironment(principal, name) {
+      authorize(principal, READ);
+      const env = await store.findEnvironment(db, name);
+      if (!env) throw new NotFoundError(`environment ${name} does not exist`);
+      return env;
+    },
+    async createEnvironment(principal, input) {
+      authorize(principal, ADMIN);
+      const parsed = CreateEnvironmentInput.parse(input);
+      const at = now();
+      const env: Environment = { ...parsed, builtin: false, createdBy: principalRef(principal), createdAt: at, updatedAt: at };
+      if (!(await store.insertEnvironment(db, env))) throw new ConflictError(`environment ${parsed.name} already exists`);
+      return env;
+    },
+    async updateEnvironment(principal, name, input) {
+      authorize(principal, ADMIN);
+      const parsed = UpdateEnvironmentInput.parse(input);
+      const env = await this.getEnvironment(principal, name);
+      const next: Environment = { ...env, ...(parsed.description !== undefined ? { description: parsed.description } : {}), ...(parsed.strategy ? { strategy: parsed.strategy } : {}), updatedAt: now() };
+      await store.updateEnvironment(db, next);
+      return next;
+    },
+    async deleteEnvironment(principal, name) {
+      authorize(principal, ADMIN);
+      const env = await this.getEnvironment(principal, name);
+      if (env.builtin) throw new ConflictError(`environment ${name} is built in; change its strategy instead of deleting it`);
+      const active = await store.listRollouts(db, { environment: name, active: true }, 1);
+      if (active.length > 0) throw new ConflictError(`environment ${name} has rollout ${active[0]!.id} in progress; finish or abort it first`);
+      const running = (await runtime.releases(principal, { environment: name })).filter((r) => r.phase === 'ready' || r.phase === 'starting');
+      if (running.length > 0) throw new ConflictError(`environment ${name} still runs ${running.length} release(s) (${[...new Set(running.map((r) => r.service))].join(', ')}); stop them first`);
+      await store.deleteEnvironment(db, name);
+    },
+    async startRollout(principal, input) {
+      const parsedInput = StartRolloutInput.safeParse(input);
+      if (!parsedInput.success) throw new InputError(parsedInput.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+      const spec = toSpec(parsedInput.data);
+      const env = await environment(spec.environment);
+      return start(principal, spec, parsedInput.data.strategy ?? env.strategy, parsedInput.data.commit ?? null);
+    },
+    async getRollout(principal, id) {
+      authorize(principal, READ);
+      return toRolloutView((await store.getRollout(db, id)).rollout);
+    },
+    async listRollouts(principal, filter) {
+      authorize(principal, READ);
+      return (await store.listRollouts(db, filter, filter.limit)).map(toRolloutView);
+    },
+    async command(principal, id, command) {
+      const rollout = await owned(principal, id);
+      checkCommand(rollout, command);
+      if (!(await store.setCommand(db, id, { command, by: principalRef(principal), at: now() }))) {
+        const fresh = (await store.getRollout(db, id)).rollout;
+        checkCommand(fresh, command);
+        throw new ConflictError(`rollout ${id} already has a pending ${fresh.pendingCommand?.command ?? 'command'}; try again in a moment`);
+      }
+      if (rollout.jobId) await jobs.runNow(rollout.jobId);
+      return toRolloutView((await store.getRollout(db, id)).rollout);
+    },
+    async undo(principal, service, environmentName) {
+      const active = await store.activeRollout(db, service, environmentName);
+      if (active) return this.command(principal, active.rollout.id, 'abort');
+      const [last] = await store.listRollouts(db, { service, environment: environmentName, phase: 'succeeded' }, 1);
+      if (!last?.previousReleaseId) throw new ConflictError(`service ${service} has no earlier release in ${environmentName} to go back to`);
+      const previous = await runtime.release(principal, last.previousReleaseId);
+      // Going back to a release that already ran is the emergency lane: replace directly, no canary.
+      return start(principal, previous.spec, RolloutStrategy.parse({ kind: 'direct' }), null);
+    },
+    async listWebhooks(principal, service) {
+      authorize(principal, READ);
+      return store.listWebhooks(db, service);
+    },
+    async addWebhook(principal, service, url) {
+      const [last] = await store.listRollouts(db, { service }, 1);
+      authorize(principal, DEPLOY, { type: 'service', id: service, ...(last?.ownerRef ? { ownerRef: last.ownerRef } : {}) });
+      const hook: WebhookView = { id: newId(), service, url, createdBy: principalRef(principal), createdAt: now() };
+      await store.insertWebhook(db, hook);
+      return hook;
+    },
+    async deleteWebhook(principal, service, id) {
+      const [last] = await store.listRollouts(db, { service }, 1);
+      authorize(principal, DEPLOY, { type: 'service', id: service, ...(last?.ownerRef ? { ownerRef: last.ownerRef } : {}) });
+      await store.deleteWebhook(db, service, id);
+    },
+    reconcileOnce: (id) => controller.reconcileOnce(id),
+    async start() {
+      // One millisecond apart: environments list in creation order, staging before production.
+      const startMs = clock.now().getTime();
+      for (const [i, env] of builtinEnvironments.entries()) {
+        const at = toIso(new Date(startMs + i));
+        await store.insertEnvironment(db, { ...env, builtin: true, createdBy: 'system:delivery', createdAt: at, updatedAt: at });
+      }
+      jobs.register(RECONCILE_JOB, controller.handler);
+      jobs.register(WEBHOOK_JOB, sendWebhook);
+    },
+  };
+}

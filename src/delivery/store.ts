@@ -1,0 +1,139 @@
+import { ConflictError, NotFoundError, type Db } from '../kernel/index.js';
+import { isTerminalRollout, RolloutStrategy, type Environment, type Rollout, type RolloutPhase, type RolloutStatus, type WebhookView } from './model/index.js';
+
+/** The delivery layer's tables; only this file touches them. */
+export interface DeliveryTables {
+  delivery_environments: { name: string; description: string; strategy: string; builtin: number; created_by: string; created_at: string; updated_at: string };
+  delivery_rollouts: {
+    id: string; service: string; environment: string; version: string; phase: string; active: number;
+    spec: string; status: string; command: string | null; job_id: string | null; revision: number;
+    created_by: string; created_at: string; updated_at: string;
+  };
+  delivery_webhooks: { id: string; service: string; url: string; created_by: string; created_at: string };
+}
+
+type RolloutRow = DeliveryTables['delivery_rollouts'];
+interface RolloutSpecColumn { artifactDigest: string; commit: string | null; strategy: unknown; releaseId: string; previousReleaseId: string | null; ownerRef: string | null }
+
+const t = (db: Db) => db.tables<DeliveryTables>();
+
+const toEnvironment = (r: DeliveryTables['delivery_environments']): Environment => ({
+  name: r.name, description: r.description, strategy: RolloutStrategy.parse(JSON.parse(r.strategy)), builtin: r.builtin === 1, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+/** A rollout plus the revision its row had when read (the controller's fencing value). */
+export interface StoredRollout { rollout: Rollout; revision: number }
+
+function toRollout(r: RolloutRow): StoredRollout {
+  const spec = JSON.parse(r.spec) as RolloutSpecColumn;
+  return {
+    revision: r.revision,
+    rollout: {
+      id: r.id, service: r.service, environment: r.environment, version: r.version, artifactDigest: spec.artifactDigest, commit: spec.commit,
+      // Stored strategies were validated on the way in; parsing again applies defaults added since.
+      strategy: RolloutStrategy.parse(spec.strategy), releaseId: spec.releaseId, previousReleaseId: spec.previousReleaseId, ownerRef: spec.ownerRef,
+      status: JSON.parse(r.status) as RolloutStatus, pendingCommand: r.command === null ? null : (JSON.parse(r.command) as Rollout['pendingCommand']),
+      jobId: r.job_id, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
+    },
+  };
+}
+
+export async function listEnvironments(db: Db): Promise<Environment[]> {
+  return (await t(db).selectFrom('delivery_environments').selectAll().orderBy('created_at').orderBy('name').execute()).map(toEnvironment);
+}
+
+export async function findEnvironment(db: Db, name: string): Promise<Environment | undefined> {
+  const row = await t(db).selectFrom('delivery_environments').selectAll().where('name', '=', name).executeTakeFirst();
+  return row ? toEnvironment(row) : undefined;
+}
+
+/** Inserts unless the name exists; false when it did. */
+export async function insertEnvironment(db: Db, env: Environment): Promise<boolean> {
+  const result = await t(db)
+    .insertInto('delivery_environments')
+    .values({ name: env.name, description: env.description, strategy: JSON.stringify(env.strategy), builtin: env.builtin ? 1 : 0, created_by: env.createdBy, created_at: env.createdAt, updated_at: env.updatedAt })
+    .onConflict((oc) => oc.column('name').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+}
+
+export async function updateEnvironment(db: Db, env: Environment): Promise<void> {
+  await t(db).updateTable('delivery_environments').set({ description: env.description, strategy: JSON.stringify(env.strategy), updated_at: env.updatedAt }).where('name', '=', env.name).execute();
+}
+
+export async function deleteEnvironment(db: Db, name: string): Promise<void> {
+  await t(db).deleteFrom('delivery_environments').where('name', '=', name).execute();
+}
+
+export async function insertRollout(db: Db, r: Rollout): Promise<void> {
+  const spec: RolloutSpecColumn = { artifactDigest: r.artifactDigest, commit: r.commit, strategy: r.strategy, releaseId: r.releaseId, previousReleaseId: r.previousReleaseId, ownerRef: r.ownerRef };
+  await t(db)
+    .insertInto('delivery_rollouts')
+    .values({
+      id: r.id, service: r.service, environment: r.environment, version: r.version, phase: r.status.phase, active: isTerminalRollout(r.status.phase) ? 0 : 1,
+      spec: JSON.stringify(spec), status: JSON.stringify(r.status), command: null, job_id: r.jobId, revision: 0, created_by: r.createdBy, created_at: r.createdAt, updated_at: r.updatedAt,
+    })
+    .execute();
+}
+
+export async function setRolloutJob(db: Db, id: string, jobId: string): Promise<void> {
+  await t(db).updateTable('delivery_rollouts').set({ job_id: jobId }).where('id', '=', id).execute();
+}
+
+export async function getRollout(db: Db, id: string): Promise<StoredRollout> {
+  const row = await t(db).selectFrom('delivery_rollouts').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new NotFoundError(`rollout ${id} does not exist`);
+  return toRollout(row);
+}
+
+export async function activeRollout(db: Db, service: string, environment: string): Promise<StoredRollout | undefined> {
+  const row = await t(db).selectFrom('delivery_rollouts').selectAll().where('active', '=', 1).where('service', '=', service).where('environment', '=', environment).executeTakeFirst();
+  return row ? toRollout(row) : undefined;
+}
+
+export async function listRollouts(db: Db, filter: { service?: string; environment?: string; phase?: RolloutPhase; active?: boolean }, limit: number): Promise<Rollout[]> {
+  let q = t(db).selectFrom('delivery_rollouts').selectAll();
+  if (filter.service !== undefined) q = q.where('service', '=', filter.service);
+  if (filter.environment !== undefined) q = q.where('environment', '=', filter.environment);
+  if (filter.phase !== undefined) q = q.where('phase', '=', filter.phase);
+  if (filter.active !== undefined) q = q.where('active', '=', filter.active ? 1 : 0);
+  return (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()).map((r) => toRollout(r).rollout);
+}
+
+/** Writes a new status fenced by the revision the writer read; another writer in between → ConflictError. */
+export async function updateRolloutStatus(db: Db, id: string, revision: number, status: RolloutStatus, now: string): Promise<number> {
+  const result = await t(db)
+    .updateTable('delivery_rollouts')
+    .set({ status: JSON.stringify(status), phase: status.phase, active: isTerminalRollout(status.phase) ? 0 : 1, revision: revision + 1, updated_at: now })
+    .where('id', '=', id)
+    .where('revision', '=', revision)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) throw new ConflictError(`rollout ${id} changed while it was being reconciled`);
+  return revision + 1;
+}
+
+/** Records a user's command for the controller; refused when another is still pending. */
+export async function setCommand(db: Db, id: string, command: NonNullable<Rollout['pendingCommand']>): Promise<boolean> {
+  const result = await t(db).updateTable('delivery_rollouts').set({ command: JSON.stringify(command) }).where('id', '=', id).where('active', '=', 1).where('command', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Clears the command the controller handled (only that one: a newer one stays). */
+export async function clearCommand(db: Db, id: string, handled: NonNullable<Rollout['pendingCommand']>): Promise<void> {
+  await t(db).updateTable('delivery_rollouts').set({ command: null }).where('id', '=', id).where('command', '=', JSON.stringify(handled)).execute();
+}
+
+const toWebhook = (r: DeliveryTables['delivery_webhooks']): WebhookView => ({ id: r.id, service: r.service, url: r.url, createdBy: r.created_by, createdAt: r.created_at });
+
+export async function listWebhooks(db: Db, service: string): Promise<WebhookView[]> {
+  return (await t(db).selectFrom('delivery_webhooks').selectAll().where('service', '=', service).orderBy('created_at').execute()).map(toWebhook);
+}
+
+export async function insertWebhook(db: Db, w: WebhookView): Promise<void> {
+  await t(db).insertInto('delivery_webhooks').values({ id: w.id, service: w.service, url: w.url, created_by: w.createdBy, created_at: w.createdAt }).execute();
+}
+
+export async function deleteWebhook(db: Db, service: string, id: string): Promise<void> {
+  const result = await t(db).deleteFrom('delivery_webhooks').where('id', '=', id).where('service', '=', service).executeTakeFirst();
+  if (Number(result.numDeletedRows) !== 1) throw new NotFoundError(`webhook ${id} of service ${service} does not exist`);
+}
