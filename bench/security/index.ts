@@ -9,6 +9,9 @@
  * - Precision and recall on the labelled corpus test/fixtures/secrets-corpus.
  * - The dependency audit (bench/security/deps.ts): this repository's package-lock.json against 5,000
  *   generated OSV advisories, with and without the package index (the baseline).
+ * - The whole security stage (bench/security/stage.ts) on a fresh node-service project, through the
+ *   real step handlers (target < 15 s), the package stage's supply-chain steps, and provenance
+ *   signing/verification per second against bare ECDSA sign+verify (the baseline).
  *
  *   node dist/bench/security/index.js [--mb 100]
  */
@@ -20,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { defaultSecretsConfig, detectSecrets, scanSecrets, scanTree, type SecretsConfig } from '../../src/security/secrets/index.js';
 import { readCorpusLabels, scoreCorpus } from '../../src/security/secrets/corpus.js';
 import { benchDependencyAudit } from './deps.js';
+import { benchSecurityStage } from './stage.js';
 
 const { values: flags } = parseArgs({ options: { mb: { type: 'string', default: '100' } }, strict: true });
 const targetBytes = Number(flags.mb) * 1024 * 1024;
@@ -116,6 +120,8 @@ async function main(): Promise<void> {
     const score = scoreCorpus(corpus.findings, await readCorpusLabels(corpusDir));
     progress('dependency audit');
     const deps = await benchDependencyAudit({ advisories: 5000, repeats: 5 });
+    progress('security stage on a fresh node-service project');
+    const stage = await benchSecurityStage(root);
     const figures = {
       bench: 'security',
       machine,
@@ -133,7 +139,9 @@ async function main(): Promise<void> {
         corpus: { labelled: score.truePositives + score.missed.length, findings: corpus.findings.length, precision: round(score.precision, 3), recall: round(score.recall, 3) },
       },
       deps,
+      stage,
       targets: {
+        securityStageSeconds: stage.target,
         secretsMbPerCpuSecond: { target: 50, met: mb / scan.cpuSeconds >= 50 },
         corpusRecall: { target: 0.95, met: score.recall >= 0.95 },
         corpusPrecision: { target: 0.9, met: score.precision >= 0.9 },

@@ -3,4 +3,7 @@ export { createPipelines, RUN_JOB, type Pipelines, type PipelinesOptions, type P
 export { pipelinesRoutes } from './routes.js';
 export { pipelinesMigrations } from './migrations.js';
 export { STANDARD_PIPELINE_VERSION, standardPipeline, stageNames, runStatuses, stepStatuses } from './model/index.js';
-export type { Run, RunDetail, Step, LogLine, RecordedTest, RunStatus, StepStatus, StageStatus, StageName, PipelineEventPayloads } from './model/index.js';
+export type { BuildArtifact, Run, RunDetail, Step, LogLine, RecordedTest, RunStatus, StepStatus, StageStatus, StageName, PipelineEventPayloads } from './model/index.js';
+export { readTar, type ReadTarEntry } from './artifacts/tar.js';
+export { packWorkspace, type PackedArtifact } from './artifacts/pack.js';
+export { createBuildArtifactStep } from './artifacts/step.js';

@@ -72,4 +72,24 @@ export const pipelinesMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '20261220_10_pipelines_step_outputs_artifacts',
+    async up(db, ddl) {
+      // What a platform step hands to later ones (build-artifact's digest for sign), kept with the step.
+      await db.schema.alterTable('pipelines_steps').addColumn('outputs', ddl.json).execute();
+      // Build artifacts by content digest; the bytes live under <data-dir>/artifacts/sha256/<hex>.
+      await db.schema
+        .createTable('pipelines_artifacts')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('size_bytes', ddl.bigint, (c) => c.notNull())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('owner_ref', 'text', (c) => c.notNull())
+        .addColumn('commit_sha', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('pipelines_artifacts_repository').on('pipelines_artifacts').columns(['repository', 'created_at']).execute();
+    },
+  },
 ];

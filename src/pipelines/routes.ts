@@ -1,12 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, idParam, type EventStream, type EventStreams } from '../kernel/index.js';
-import { ListRunsQuery, LogLineView, LogQuery, RunDetailView, RunView } from './model/index.js';
+import { createReadStream } from 'node:fs';
+import { BuildArtifactView, DigestParam, ListRunsQuery, LogLineView, LogQuery, RunDetailView, RunView } from './model/index.js';
 import type { Pipelines } from './service.js';
 
 const tags = ['pipelines'];
 
-/** `/api/pipelines/runs`: list, show, logs (text and SSE), rerun, cancel. */
+/** `/api/pipelines/runs`: list, show, logs (text and SSE), rerun, cancel; `/api/pipelines/artifacts`: what runs built. */
 export function pipelinesRoutes(pipelines: Pipelines, streams: EventStreams): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/runs', { schema: { tags, summary: 'List runs, newest first (by repository, by status)', querystring: ListRunsQuery, response: { 200: z.object({ items: z.array(RunView), nextCursor: z.string().nullable() }), ...errorResponses } } },
@@ -41,6 +42,15 @@ export function pipelinesRoutes(pipelines: Pipelines, streams: EventStreams): Fa
       for (const fn of early.splice(0)) fn(stream);
       return reply;
     });
+
+    app.get('/artifacts/:digest', { schema: { tags, summary: 'A build artifact: name, size, repository, commit and the run that built it', params: DigestParam, response: { 200: BuildArtifactView, ...errorResponses } } },
+      async (request) => pipelines.getArtifact(request.principal!, request.params.digest));
+
+    app.get('/artifacts/:digest/content', { schema: { tags, summary: 'The artifact’s bytes (.tgz), e.g. for `plinth verify`', params: DigestParam, response: { 200: z.unknown(), ...errorResponses } } },
+      async (request, reply) => {
+        const artifact = await pipelines.getArtifact(request.principal!, request.params.digest);
+        return reply.type('application/gzip').header('content-disposition', `attachment; filename="${artifact.name}"`).send(createReadStream(pipelines.artifactFile(artifact.digest)));
+      });
 
     app.post('/runs/:id/rerun', { config: { audit: 'pipelines.run.rerun' }, schema: { tags, summary: 'Run the same commit again (a new run)', params: idParam, response: { 201: RunView, ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await pipelines.rerun(request.principal!, request.params.id)));

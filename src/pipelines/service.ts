@@ -20,7 +20,10 @@ import {
   type RunStatus,
   type Step,
   type Toolchain,
+  type BuildArtifact,
+  artifactRelativePath,
 } from './model/index.js';
+import { createBuildArtifactStep } from './artifacts/step.js';
 import { findExecutable, type Sandbox, type StepLimits } from './runner/process.js';
 import { runPipeline, type PlatformStepHandler } from './runner/run.js';
 import * as q from './store.js';
@@ -46,6 +49,10 @@ export interface Pipelines {
   followLogs(principal: Principal, id: string, afterSeq: number, listener: (line: LogLine) => void, onEnd: () => void): Promise<() => void>;
   rerun(principal: Principal, id: string): Promise<Run>;
   cancel(principal: Principal, id: string): Promise<Run>;
+  /** A build artifact by digest (readers of pipeline runs). */
+  getArtifact(principal: Principal, digest: string): Promise<BuildArtifact>;
+  /** The absolute path of an artifact's bytes in the content-addressed store (which may not hold it). */
+  artifactFile(digest: string): string;
   /** Creates the run for a push (idempotent per repository, commit and attempt 1). */
   runForPush(push: RefPush): Promise<Run | undefined>;
   start(): Promise<void>;
@@ -71,6 +78,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
   let subscription: Subscription | undefined;
   let pushChain: Promise<unknown> = Promise.resolve();
   const now = () => toIso(clock.now());
+  registry.set('pipelines.build-artifact', createBuildArtifactStep({ store, ledger, dataDir: kernel.config.dataDir, now }));
 
   const append = <K extends keyof PipelineEventPayloads>(db: Parameters<typeof ledger.append>[1], kind: K, run: Run, payload: PipelineEventPayloads[K], actor = SYSTEM) =>
     ledger.append({ kind, subjects: [runSubject(run.id), `repository:${run.repository}`, run.ownerRef], actor, payload }, db);
@@ -234,6 +242,13 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       if (run.status === 'queued') await finishRun(run, 'cancelled');
       return q.selectRun(store, id);
     },
+
+    async getArtifact(principal, digest) {
+      authorize(principal, pipelinePermissions.read);
+      return q.selectArtifact(store, digest);
+    },
+
+    artifactFile: (digest) => join(kernel.config.dataDir, artifactRelativePath(digest)),
 
     async runForPush(push) {
       if (push.newSha === null || !push.ref.startsWith('refs/heads/')) return undefined;

@@ -1,5 +1,5 @@
 import { NotFoundError, type Db } from '../kernel/index.js';
-import type { LogLine, RecordedTest, Run, RunStatus, RunTrigger, StageName, Step, StepStatus } from './model/index.js';
+import type { BuildArtifact, LogLine, RecordedTest, Run, RunStatus, RunTrigger, StageName, Step, StepStatus } from './model/index.js';
 
 /** The pipelines layer's tables; only this file touches them. */
 export interface PipelinesTables {
@@ -34,10 +34,13 @@ export interface PipelinesTables {
     started_at: string | null;
     finished_at: string | null;
     duration_ms: number | null;
+    /** JSON object, or null. */
+    outputs: string | null;
   };
   pipelines_log_lines: { run_id: string; seq: number; time: string; step: string; stream: string; text: string };
   pipelines_test_results: { run_id: string; position: number; step: string; name: string; file: string | null; duration_ms: number | null; outcome: string; flaky: number };
   pipelines_cursors: { name: string; seq: number };
+  pipelines_artifacts: { digest: string; name: string; size_bytes: number; repository: string; owner_ref: string; commit_sha: string; run_id: string; created_at: string };
 }
 
 type RunRow = PipelinesTables['pipelines_runs'];
@@ -74,7 +77,18 @@ const toStep = (r: StepRow): Step => ({
   startedAt: r.started_at,
   finishedAt: r.finished_at,
   durationMs: r.duration_ms,
+  outputs: r.outputs === null ? null : parseOutputs(r.outputs),
 });
+
+/** Outputs as stored; a row that is not a JSON object (written by hand, a bug) reads as none. */
+function parseOutputs(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Inserts a run; undefined when (repository, sha, attempt) exists already. */
 export async function insertRun(db: Db, run: Run): Promise<Run | undefined> {
@@ -137,6 +151,7 @@ export async function replaceSteps(db: Db, runId: string, steps: readonly Step[]
     .values(steps.map((s, position) => ({
       run_id: runId, name: s.name, position, stage: s.stage, kind: s.kind, command: s.command, status: s.status, message: s.message,
       exit_code: s.exitCode, attempts: s.attempts, started_at: s.startedAt, finished_at: s.finishedAt, duration_ms: s.durationMs,
+      outputs: s.outputs === null ? null : JSON.stringify(s.outputs),
     })))
     .execute();
 }
@@ -144,7 +159,7 @@ export async function replaceSteps(db: Db, runId: string, steps: readonly Step[]
 export async function updateStep(db: Db, runId: string, step: Step): Promise<void> {
   await t(db)
     .updateTable('pipelines_steps')
-    .set({ status: step.status, message: step.message, exit_code: step.exitCode, attempts: step.attempts, started_at: step.startedAt, finished_at: step.finishedAt, duration_ms: step.durationMs, command: step.command })
+    .set({ status: step.status, message: step.message, exit_code: step.exitCode, attempts: step.attempts, started_at: step.startedAt, finished_at: step.finishedAt, duration_ms: step.durationMs, command: step.command, outputs: step.outputs === null ? null : JSON.stringify(step.outputs) })
     .where('run_id', '=', runId)
     .where('name', '=', step.name)
     .execute();
@@ -201,4 +216,30 @@ export async function readCursor(db: Db, name: string): Promise<number> {
 /** Moves the cursor forward only (two replicas following the same pushes never move it back). */
 export async function advanceCursor(db: Db, name: string, seq: number): Promise<void> {
   await t(db).insertInto('pipelines_cursors').values({ name, seq }).onConflict((oc) => oc.column('name').doUpdateSet({ seq }).where('pipelines_cursors.seq', '<', seq)).execute();
+}
+
+type ArtifactRow = PipelinesTables['pipelines_artifacts'];
+const toArtifact = (r: ArtifactRow): BuildArtifact => ({
+  digest: r.digest, name: r.name, sizeBytes: Number(r.size_bytes), repository: r.repository, ownerRef: r.owner_ref, commit: r.commit_sha, runId: r.run_id, createdAt: r.created_at,
+});
+
+/** Records an artifact; a digest seen before keeps its first row (same bytes, same artifact). Returns the stored row. */
+export async function insertArtifact(db: Db, artifact: BuildArtifact): Promise<BuildArtifact> {
+  await t(db)
+    .insertInto('pipelines_artifacts')
+    .values({ digest: artifact.digest, name: artifact.name, size_bytes: artifact.sizeBytes, repository: artifact.repository, owner_ref: artifact.ownerRef, commit_sha: artifact.commit, run_id: artifact.runId, created_at: artifact.createdAt })
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+  return selectArtifact(db, artifact.digest);
+}
+
+export async function findArtifact(db: Db, digest: string): Promise<BuildArtifact | undefined> {
+  const row = await t(db).selectFrom('pipelines_artifacts').selectAll().where('digest', '=', digest).executeTakeFirst();
+  return row ? toArtifact(row) : undefined;
+}
+
+export async function selectArtifact(db: Db, digest: string): Promise<BuildArtifact> {
+  const artifact = await findArtifact(db, digest);
+  if (!artifact) throw new NotFoundError(`no artifact ${digest}; artifacts are built by the package stage of a pipeline run`);
+  return artifact;
 }

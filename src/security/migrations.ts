@@ -30,4 +30,42 @@ export const securityMigrations: Migration[] = [
       await db.schema.createIndex('security_advisory_packages_package').on('security_advisory_packages').columns(['ecosystem', 'name']).execute();
     },
   },
+  {
+    name: '20261220_20_security_signing',
+    async up(db, ddl) {
+      // Public halves and status of the platform's signing keys; private halves stay in <data-dir>/keys/signing/.
+      await db.schema
+        .createTable('security_signing_keys')
+        .addColumn('key_id', 'text', (c) => c.primaryKey())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('public_key_pem', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('encrypted', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('retired_at', 'text')
+        .execute();
+      await db.schema.createIndex('security_signing_keys_status').on('security_signing_keys').columns(['status', 'created_at']).execute();
+      // Signed evidence (Sigstore bundles) about artifact digests.
+      await db.schema
+        .createTable('security_attestations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('subject_digest', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('bundle', ddl.json, (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('security_attestations_subject').on('security_attestations').columns(['subject_digest', 'kind', 'created_at']).execute();
+      // The SBOMs a run's security stage made, by format.
+      await db.schema
+        .createTable('security_sboms')
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('security_sboms_pk', ['run_id', 'format'])
+        .execute();
+    },
+  },
 ];

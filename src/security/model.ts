@@ -149,9 +149,14 @@ export const securityPermissions = {
   importAdvisories: { name: 'import advisories', verb: 'admin' },
   readAdvisories: { name: 'read advisories', verb: 'read' },
   audit: { name: 'audit dependencies', verb: 'read' },
+  rotateKeys: { name: 'rotate the platform signing key', verb: 'admin' },
+  readArtifacts: { name: 'read artifact SBOMs, signatures and provenance', verb: 'read' },
 } satisfies Record<string, Permission>;
 
 /** Ledger payloads of this layer's events. */
 export interface SecurityEventPayloads {
   'security.advisories.imported': ImportResult & { total: number };
+  'security.signing-key.created': { keyId: string; retired: string | null };
+  'security.signing-key.rotated': { keyId: string; retired: string | null };
+  'security.provenance.signed': { digest: string; name: string; keyId: string; runId: string; sbom: boolean };
 }

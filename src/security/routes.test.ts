@@ -110,7 +110,7 @@ describe.each(dialects)('/api/security (%s)', (dialect) => {
       const lines: string[] = [];
       const ctx: PlatformStepContext = {
         run: { id: 'r1', repository: 'demo/app', ownerRef: 'group:default/demo', ref: 'refs/heads/main', sha: 'a'.repeat(40), isDefaultBranch: true, attempt: 1, trigger: 'push', status: 'running', definitionVersion: '1', jobId: null, createdBy: 'user:default/admin', createdAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null },
-        step: 'dependency-audit', workspace, inputs: {}, env: {}, signal: new AbortController().signal, log: (line) => lines.push(line),
+        step: 'dependency-audit', workspace, outputs: {}, inputs: {}, env: {}, signal: new AbortController().signal, log: (line) => lines.push(line),
       };
       const failed = await t.app.security.dependencyAuditStep(ctx);
       expect(failed).toMatchObject({ status: 'failed', message: expect.stringMatching(/^critical vulnerabilities in dependencies \(1 critical, 2 high, 1 medium, 0 low, 1 suppressed by VEX\)/) });

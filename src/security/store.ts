@@ -1,4 +1,5 @@
-import type { Db } from '../kernel/index.js';
+import { ConflictError, type Db } from '../kernel/index.js';
+import type { SigningKey, KeyStatus } from './signing/keys.js';
 import { parseOsvRecords, severityOf, supportedEcosystem, type OsvAdvisory } from './advisories/osv.js';
 import { canonicalName } from './deps/purl.js';
 import type { AdvisorySummary, Ecosystem, Severity } from './model.js';
@@ -19,6 +20,10 @@ export interface SecurityTables {
     imported_at: string;
   };
   security_advisory_packages: { advisory_id: string; ecosystem: string; name: string };
+  security_signing_keys: { key_id: string; algorithm: string; public_key_pem: string; status: string; encrypted: number; created_at: string; retired_at: string | null };
+  /** Signed evidence about an artifact digest: `signature` (over the bytes), `provenance`, `sbom`. */
+  security_attestations: { id: string; subject_digest: string; kind: string; key_id: string; bundle: string; run_id: string | null; created_at: string };
+  security_sboms: { run_id: string; format: string; document: string; created_at: string };
 }
 
 type AdvisoryRow = SecurityTables['security_advisories'];
@@ -124,4 +129,64 @@ export async function selectAdvisories(db: Db, query: { ecosystem?: Ecosystem; n
 export async function findAdvisory(db: Db, id: string): Promise<OsvAdvisory | undefined> {
   const row = await t(db).selectFrom('security_advisories').select('document').where('id', '=', id).executeTakeFirst();
   return row ? parseOsvRecords([JSON.parse(row.document) as unknown], `stored advisory ${id}`)[0] : undefined;
+}
+
+// ---- Signing keys, attestations, SBOMs ------------------------------------------------------------
+
+type KeyRow = SecurityTables['security_signing_keys'];
+const toKey = (r: KeyRow): SigningKey => ({ keyId: r.key_id, algorithm: 'ecdsa-p256-sha256', publicKeyPem: r.public_key_pem, status: r.status as KeyStatus, createdAt: r.created_at, retiredAt: r.retired_at });
+
+/** Every key, newest first. */
+export async function selectKeys(db: Db): Promise<SigningKey[]> {
+  return (await t(db).selectFrom('security_signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('key_id').execute()).map(toKey);
+}
+
+export async function findActiveKey(db: Db): Promise<SigningKey | undefined> {
+  const row = await t(db).selectFrom('security_signing_keys').selectAll().where('status', '=', 'active').orderBy('created_at', 'desc').executeTakeFirst();
+  return row ? toKey(row) : undefined;
+}
+
+/** Inserts a new active key after retiring `retire` (the key seen active); ConflictError when another writer rotated first. */
+export async function insertActiveKey(db: Db, key: { keyId: string; publicKeyPem: string; encrypted: boolean; createdAt: string }, retire: string | undefined): Promise<void> {
+  if (retire !== undefined) {
+    const result = await t(db).updateTable('security_signing_keys').set({ status: 'retired', retired_at: key.createdAt }).where('key_id', '=', retire).where('status', '=', 'active').executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new ConflictError(`signing key ${retire} is no longer the active key; someone rotated it just now`);
+  } else if ((await findActiveKey(db)) !== undefined) throw new ConflictError('a signing key is already active');
+  await t(db).insertInto('security_signing_keys').values({ key_id: key.keyId, algorithm: 'ecdsa-p256-sha256', public_key_pem: key.publicKeyPem, status: 'active', encrypted: key.encrypted ? 1 : 0, created_at: key.createdAt, retired_at: null }).execute();
+}
+
+export interface AttestationRecord {
+  id: string;
+  subjectDigest: string;
+  kind: 'signature' | 'provenance' | 'sbom';
+  keyId: string;
+  /** The Sigstore bundle, JSON. */
+  bundle: unknown;
+  runId: string | null;
+  createdAt: string;
+}
+
+export async function insertAttestation(db: Db, a: AttestationRecord): Promise<void> {
+  await t(db).insertInto('security_attestations').values({ id: a.id, subject_digest: a.subjectDigest, kind: a.kind, key_id: a.keyId, bundle: JSON.stringify(a.bundle), run_id: a.runId, created_at: a.createdAt }).execute();
+}
+
+/** The newest attestation of each kind for a digest. */
+export async function latestAttestations(db: Db, digest: string): Promise<AttestationRecord[]> {
+  const rows = await t(db).selectFrom('security_attestations').selectAll().where('subject_digest', '=', digest).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
+  const seen = new Set<string>();
+  const out: AttestationRecord[] = [];
+  for (const r of rows) {
+    if (seen.has(r.kind)) continue;
+    seen.add(r.kind);
+    out.push({ id: r.id, subjectDigest: r.subject_digest, kind: r.kind as AttestationRecord['kind'], keyId: r.key_id, bundle: JSON.parse(r.bundle) as unknown, runId: r.run_id, createdAt: r.created_at });
+  }
+  return out;
+}
+
+export async function upsertSbom(db: Db, runId: string, format: 'cyclonedx' | 'spdx', document: string, createdAt: string): Promise<void> {
+  await t(db).insertInto('security_sboms').values({ run_id: runId, format, document, created_at: createdAt }).onConflict((oc) => oc.columns(['run_id', 'format']).doUpdateSet({ document, created_at: createdAt })).execute();
+}
+
+export async function findSbom(db: Db, runId: string, format: 'cyclonedx' | 'spdx'): Promise<string | undefined> {
+  return (await t(db).selectFrom('security_sboms').select('document').where('run_id', '=', runId).where('format', '=', format).executeTakeFirst())?.document;
 }

@@ -3,8 +3,10 @@ import { z } from 'zod';
 // ---- The standard pipeline ------------------------------------------------------------------------
 // Platform-owned and versioned: every run records the version it ran, so a later change to the
 // definition never rewrites what an old run meant (provenance names it as an external parameter).
+// standard@2: the SBOM is made from the lockfiles in the security stage, and the artifact scan runs
+// in the package stage after build-artifact (standard@1 scanned an artifact that did not exist yet).
 
-export const STANDARD_PIPELINE_VERSION = 'standard@1';
+export const STANDARD_PIPELINE_VERSION = 'standard@2';
 
 /** Stages in the order they run; `setup` (checkout, config) is the platform's own and always first. */
 export const stageNames = ['setup', 'build', 'security', 'package', 'deploy-staging', 'deploy-production'] as const;
@@ -79,9 +81,10 @@ export function standardPipeline(): PipelineDefinition {
       platform('security', 'dependency-audit', 'security.dependency-audit'),
       platform('security', 'secrets-scan', 'security.secrets-scan'),
       platform('security', 'sbom', 'security.sbom'),
-      platform('security', 'artifact-scan', 'security.artifact-scan', ['sbom']),
       platform('package', 'build-artifact', 'pipelines.build-artifact'),
-      platform('package', 'sign', 'security.sign', ['build-artifact']),
+      platform('package', 'artifact-scan', 'security.artifact-scan', ['build-artifact']),
+      // Only a scanned artifact is signed: a critical finding in it stops the signature, so it can never deploy.
+      platform('package', 'sign', 'security.sign', ['artifact-scan']),
       platform('package', 'provenance', 'security.provenance', ['sign']),
       platform('deploy-staging', 'deploy', 'delivery.deploy', [], 'default-branch'),
       platform('deploy-staging', 'integration-test', 'delivery.integration-test', ['deploy'], 'default-branch'),

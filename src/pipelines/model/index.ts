@@ -77,3 +77,4 @@ export {
   ListRunsQuery,
   LogQuery,
 } from './runs.js';
+export { type BuildArtifact, BuildArtifactView, DigestParam, artifactRelativePath } from './artifacts.js';

@@ -42,6 +42,8 @@ export interface Step {
   startedAt: string | null;
   finishedAt: string | null;
   durationMs: number | null;
+  /** What a platform step handed on (e.g. build-artifact's `digest`); null for shell steps and steps that did not run. */
+  outputs: Record<string, unknown> | null;
 }
 
 export interface LogLine {
@@ -70,6 +72,7 @@ export interface PipelineEventPayloads {
   'pipelines.run.queued': { runId: string; repository: string; sha: string; ref: string; attempt: number; trigger: RunTrigger };
   'pipelines.run.started': { runId: string; repository: string; sha: string };
   'pipelines.run.finished': { runId: string; repository: string; sha: string; ref: string; status: RunStatus; durationMs: number | null; failedSteps: string[] };
+  'pipelines.artifact.built': { digest: string; name: string; sizeBytes: number; repository: string; commit: string; runId: string };
   'pipelines.step.finished': { runId: string; repository: string; stage: StageName; step: string; status: StepStatus; attempts: number; durationMs: number | null; exitCode: number | null };
 }
 
@@ -104,6 +107,7 @@ export const StepView = z.object({
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
   durationMs: z.number().nullable(),
+  outputs: z.record(z.string(), z.unknown()).nullable(),
 });
 
 export const TestView = z.object({

@@ -7,6 +7,8 @@ export interface StepEnd {
   exitCode: number | null;
   attempts: number;
   tests: RecordedTest[];
+  /** What a platform step handed to the steps after it (an artifact digest, counts); null for shell steps. */
+  outputs: Record<string, unknown> | null;
 }
 
 /** One attempt of a step; the executor retries failed attempts up to the step's `retries`. */
@@ -15,6 +17,7 @@ export interface AttemptResult {
   message: string | null;
   exitCode: number | null;
   tests: TestResult[];
+  outputs?: Record<string, unknown>;
 }
 
 export interface ExecutorHooks {
@@ -58,7 +61,7 @@ export async function executePlan(plan: readonly PlannedStep[], hooks: ExecutorH
       // Only failures are retried; a timeout is a hang, not a flake, and a cancellation is final.
       if (last.status !== 'failed' || hooks.signal.aborted) break;
     }
-    await finish(step, { status: last.status, message: last.message, exitCode: last.exitCode, attempts: attempt, tests: mergeAttempts(step.definition.name, attempts) });
+    await finish(step, { status: last.status, message: last.message, exitCode: last.exitCode, attempts: attempt, tests: mergeAttempts(step.definition.name, attempts), outputs: last.outputs ?? null });
   }
 
   for (;;) {
@@ -67,18 +70,18 @@ export async function executePlan(plan: readonly PlannedStep[], hooks: ExecutorH
       const name = step.definition.name;
       if (status.get(name) !== 'pending' || running.size >= hooks.parallelism) continue;
       if (hooks.signal.aborted) {
-        await finish(step, { status: 'cancelled', message: 'the run was cancelled', exitCode: null, attempts: 0, tests: [] });
+        await finish(step, { status: 'cancelled', message: 'the run was cancelled', exitCode: null, attempts: 0, tests: [], outputs: null });
         continue;
       }
       if (step.skipReason !== undefined) {
-        await finish(step, { status: 'skipped', message: step.skipReason, exitCode: null, attempts: 0, tests: [] });
+        await finish(step, { status: 'skipped', message: step.skipReason, exitCode: null, attempts: 0, tests: [], outputs: null });
         continue;
       }
       const waits = step.waitsFor.filter((n) => status.has(n));
       if (!waits.every(ended)) continue;
       const failed = waits.filter((n) => isFailedStep(status.get(n)!));
       if (failed.length > 0 && step.definition.condition !== 'always') {
-        await finish(step, { status: 'skipped', message: `skipped because ${failed.join(', ')} did not pass`, exitCode: null, attempts: 0, tests: [] });
+        await finish(step, { status: 'skipped', message: `skipped because ${failed.join(', ')} did not pass`, exitCode: null, attempts: 0, tests: [], outputs: null });
         continue;
       }
       status.set(name, 'running');
@@ -90,7 +93,7 @@ export async function executePlan(plan: readonly PlannedStep[], hooks: ExecutorH
   }
   // Whatever is still pending waits on itself through `needs`: report it rather than hang.
   for (const step of plan) {
-    if (status.get(step.definition.name) === 'pending') await finish(step, { status: 'skipped', message: `its needs form a cycle (${step.waitsFor.join(', ')})`, exitCode: null, attempts: 0, tests: [] });
+    if (status.get(step.definition.name) === 'pending') await finish(step, { status: 'skipped', message: `its needs form a cycle (${step.waitsFor.join(', ')})`, exitCode: null, attempts: 0, tests: [], outputs: null });
   }
   return status;
 }

@@ -27,6 +27,8 @@ export interface PlatformStepContext {
   run: Run;
   step: string;
   workspace: string;
+  /** Outputs of the steps of this run that have passed so far, by step name (`outputs['build-artifact'].digest`). */
+  outputs: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   inputs: Record<string, unknown>;
   env: Record<string, string>;
   signal: AbortSignal;
@@ -88,7 +90,7 @@ function createLogSink(input: RunInput, startSeq: number, patterns: readonly str
 
 const setupSteps = ['checkout', 'config'] as const;
 const blankStep = (name: string, stage: Step['stage'], kind: Step['kind'], command: string | null): Step => ({
-  name, stage, kind, command, status: 'pending', message: null, exitCode: null, attempts: 0, startedAt: null, finishedAt: null, durationMs: null,
+  name, stage, kind, command, status: 'pending', message: null, exitCode: null, attempts: 0, startedAt: null, finishedAt: null, durationMs: null, outputs: null,
 });
 
 /** Checks out, resolves the definition (preset + plinth.yaml), runs the plan; returns every step's final status. */
@@ -105,10 +107,10 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     steps.set(name, step);
     await q.updateStep(store, run.id, step);
   };
-  const end = async (name: string, result: Omit<StepEnd, 'tests'>) => {
+  const end = async (name: string, result: Omit<StepEnd, 'tests' | 'outputs'> & { outputs?: Record<string, unknown> | null }) => {
     const before = steps.get(name)!;
     const finishedAt = input.now();
-    const step: Step = { ...before, ...result, finishedAt, durationMs: before.startedAt !== null ? Date.parse(finishedAt) - Date.parse(before.startedAt) : null };
+    const step: Step = { ...before, ...result, outputs: result.outputs ?? null, finishedAt, durationMs: before.startedAt !== null ? Date.parse(finishedAt) - Date.parse(before.startedAt) : null };
     steps.set(name, step);
     await sink.flush();
     await q.updateStep(store, run.id, step);
@@ -187,12 +189,14 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     if (d.kind !== 'platform') throw new Error('not a platform step');
     const handler = input.registry.get(d.uses);
     if (!handler) return { status: 'not-installed', message: `${d.uses} is not installed on this platform yet`, exitCode: null, tests: [] };
+    // Only passed steps hand outputs on: a step never builds on what a failed one left behind.
+    const outputs = Object.fromEntries([...steps.values()].filter((s) => s.status === 'passed' && s.outputs !== null).map((s) => [s.name, s.outputs!]));
     try {
       const result = await handler({
-        run, step: d.name, workspace: input.workspace, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
+        run, step: d.name, workspace: input.workspace, outputs, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
         log: (line) => sink.write(d.name, 'stdout', line),
       });
-      return { status: result.status, message: result.message ?? null, exitCode: null, tests: [] };
+      return { status: result.status, message: result.message ?? null, exitCode: null, tests: [], ...(result.outputs !== undefined ? { outputs: result.outputs } : {}) };
     } catch (err) {
       return { status: 'failed', message: `the ${d.uses} step failed: ${(err as Error).message}`, exitCode: null, tests: [] };
     }
