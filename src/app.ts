@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalogMigrations, catalogRoutes, createCatalog, fetchUrlText, type Catalog, type CatalogOptions } from './catalog/index.js';
@@ -6,10 +7,12 @@ import { createDocs, docsRoutes } from './docs/index.js';
 import { contentsLocationOf, createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createScaffolder, registerBuiltinTemplates, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
-import { createPolicy, deployAdmission, policyMigrations, policyRoutes, type Policy } from './policy/index.js';
+import { createPolicy, deployAdmission, policyMigrations, policyRoutes, provisioningAdmission, type Policy } from './policy/index.js';
+import { createResources, resourcesMigrations, resourcesRoutes, type Resources } from './resources/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
-import { createSecurity, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, type Security } from './security/index.js';
-import { createRuntimeLayer, runtimeMigrations, type Runtime, type RuntimeOptions } from './runtime/index.js';
+import { createSecurity, createSupplyChain, createSupplyChainSteps, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, signingKeysRoutes, supplyChainRoutes, type Security, type SupplyChain, type SupplyChainOptions } from './security/index.js';
+import { createRuntimeLayer, runtimeMigrations, runtimeRoutes, verifyDigest, type ArtifactVerifier, type Runtime, type RuntimeOptions } from './runtime/index.js';
+import { createDelivery, deliveryMigrations, deliveryRoutes, type Delivery } from './delivery/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
 /** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
@@ -22,8 +25,11 @@ export interface App {
   scaffolder: Scaffolder;
   pipelines: Pipelines;
   runtime: Runtime;
+  delivery: Delivery;
   policy: Policy;
   security: Security;
+  supplyChain: SupplyChain;
+  resources: Resources;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
   /** Listens on the configured host and port; returns the base URL. */
@@ -48,7 +54,7 @@ export const packageRoot = (() => {
 export const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every layer's migrations, in dependency order (the kernel's own run first). */
-export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations, ...runtimeMigrations, ...policyMigrations, ...securityMigrations];
+export const layerMigrations = [...catalogMigrations, ...gitMigrations, ...scaffolderMigrations, ...pipelinesMigrations, ...runtimeMigrations, ...policyMigrations, ...securityMigrations, ...resourcesMigrations, ...deliveryMigrations];
 
 /** How long after listening the first start begins loading the demo organisation. */
 const DEMO_DELAY_MS = 500;
@@ -60,6 +66,8 @@ export interface AppOptions {
   git?: GitOptions;
   pipelines?: PipelinesOptions;
   runtime?: RuntimeOptions;
+  /** Signing: key passphrase and builder id (serve passes PLINTH_SIGNING_KEY_PASSPHRASE). */
+  security?: Omit<SupplyChainOptions, 'version'>;
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -104,9 +112,38 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const security = createSecurity(kernel);
   pipelines.registerStep('security.dependency-audit', security.dependencyAuditStep);
   await server.register(securityRoutes(security), { prefix: '/api/security' });
+  const supplyChain = createSupplyChain(kernel, { pipelines, options: { signingKeyPassphrase: config.signingKeyPassphrase, ...options.security, version } });
+  const supplyChainSteps = createSupplyChainSteps(kernel, { security, supplyChain, pipelines, version });
+  pipelines.registerStep('security.sbom', supplyChainSteps.sbomStep);
+  pipelines.registerStep('security.artifact-scan', supplyChainSteps.artifactScanStep);
+  pipelines.registerStep('security.sign', supplyChainSteps.signStep);
+  pipelines.registerStep('security.provenance', supplyChainSteps.provenanceStep);
+  await server.register(supplyChainRoutes(supplyChain), { prefix: '/api/security' });
+  await server.register(signingKeysRoutes(supplyChain));
+  // Secure by default (DESIGN principle 6): the runtime runs only artifacts whose content matches the
+  // release and whose signed provenance verifies; tests sign fixtures through test/helpers/signing.ts.
+  const verifyArtifact: ArtifactVerifier = async (artifact) => {
+    await verifyDigest(artifact);
+    await supplyChain.assertVerified({ digest: artifact.digest, ...(artifact.kind === 'tarball' ? { bytes: await readFile(artifact.path) } : {}) });
+  };
   const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
   await server.register(policyRoutes(policy), { prefix: '/api/policy' });
-  const runtime = createRuntimeLayer(kernel, { admit: deployAdmission(policy), ...options.runtime });
+  const resources = createResources(kernel, { admit: provisioningAdmission(policy), modulesDir: join(packageRoot, 'modules') });
+  policy.setSpendSource((scope, name) => resources.spend(scope, name));
+  await server.register(resourcesRoutes(resources), { prefix: '/api/resources' });
+  const runtime = createRuntimeLayer(kernel, { secrets: resources.secretSource, admit: deployAdmission(policy), ...options.runtime, driver: { ...options.runtime?.driver, verifyArtifact } });
+  await server.register(runtimeRoutes(runtime, kernel.streams), { prefix: '/api/runtime' });
+  const delivery = createDelivery(kernel, { runtime });
+  await server.register(deliveryRoutes(delivery), { prefix: '/api/delivery' });
+  // The background scan judges the manifests of every ready release.
+  policy.setScanSource(async () => {
+    const system = { kind: 'system', name: 'policy' } as const;
+    const ready = (await runtime.releases(system, {})).filter((r) => r.phase === 'ready');
+    const manifests = await Promise.all(ready.map(async (r) => ({ release: r, manifests: await runtime.manifests(system, r.id) })));
+    return manifests.flatMap(({ release, manifests: list }) =>
+      list.map((object) => ({ object, owner: release.spec.labels.owner, subjects: [`service:default/${release.service}`, `environment:${release.environment}`] })),
+    );
+  });
   let stopping: Promise<void> | undefined;
   let demoLoading: Promise<void> | undefined;
   let templatesLoading: Promise<void> | undefined;
@@ -123,8 +160,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     scaffolder,
     pipelines,
     runtime,
+    delivery,
     policy,
     security,
+    supplyChain,
+    resources,
     async start() {
       const result = await kernel.start(layerMigrations);
       // After the migrations: the catalog follows the ledger. Its job handler may register after the
@@ -134,10 +174,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await search.start();
       await git.start();
       scaffolder.start();
+      await supplyChain.start();
       await pipelines.start();
       // Guardrails before the runtime: a deploy is admitted against the seeded policy set.
       await policy.start();
+      // Secrets before the runtime: a workload's secret refs are read when it starts.
+      await resources.start();
       await runtime.start();
+      await delivery.start();
       await server.ready();
       return result;
     },
@@ -184,6 +228,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         kernel.streams.closeAll();
         await server.close();
         await runtime.stop();
+        await resources.stop();
         await git.stop();
         await pipelines.stop();
         policy.stop();

@@ -54,7 +54,7 @@ export async function startPlinth(options: StartOptions): Promise<PlinthServer> 
   });
   const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfile.dir, '--cpu-prof-name', options.cpuProfile.name] : [];
   const spawnedAtS = nowS();
-  const child = spawnTracked(process.execPath, [...nodeArgs, mainJs, '--data-dir', dataDir, '--port', String(port), '--no-demo'], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, mainJs, '--data-dir', dataDir, '--port', String(port), '--gateway-port', '0', '--no-demo', '--no-builtin-templates'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -60,7 +60,7 @@ const plinthEnv = () => cleanEnv({ PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH
 async function startPlinth(dataDir: string, extraArgs: readonly string[] = []): Promise<Started & { url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const started = await startAndWait([mainJs, '--data-dir', dataDir, '--port', String(port), ...extraArgs], `${url}/readyz`, plinthEnv());
+  const started = await startAndWait([mainJs, '--data-dir', dataDir, '--port', String(port), '--gateway-port', '0', ...extraArgs], `${url}/readyz`, plinthEnv());
   return { ...started, url };
 }
 

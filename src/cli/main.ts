@@ -7,18 +7,23 @@ import { registerAdvisoriesCommands } from './advisories.js';
 import { registerAuthCommands } from './auth.js';
 import { registerCatalogCommands } from './catalog/index.js';
 import { registerCreateCommand } from './create.js';
+import { registerDeployCommands } from './deploy.js';
+import { registerEnvCommands } from './env.js';
+import { registerRolloutCommands } from './rollout.js';
 import { ApiError, UnreachableError } from './client.js';
 import { createCli, loginHint, type Cli, type CliIo } from './context.js';
 import { CliError } from './errors.js';
 import { registerEventCommands } from './events.js';
 import { registerPolicyCommands } from './policy/index.js';
 import { registerRepoCommands } from './repo/index.js';
+import { registerResourceCommands } from './resource.js';
 import { registerRunsCommands } from './runs/index.js';
 import { registerSbomCommand } from './sbom.js';
 import { registerScanCommands } from './scan/index.js';
 import { registerStatusCommand } from './status.js';
 import { registerTokenCommands } from './tokens.js';
 import { registerUpCommand } from './up.js';
+import { registerVerifyCommand } from './verify.js';
 
 export type { CliIo } from './context.js';
 
@@ -49,11 +54,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   registerCatalogCommands(program, cli);
   registerPolicyCommands(program, cli);
   registerRepoCommands(program, cli);
+  registerResourceCommands(program, cli);
   registerRunsCommands(program, cli);
   registerScanCommands(program, cli);
   registerSbomCommand(program, cli);
   registerAdvisoriesCommands(program, cli);
   registerCreateCommand(program, cli);
+  registerDeployCommands(program, cli);
+  registerRolloutCommands(program, cli);
+  registerEnvCommands(program, cli);
+  registerVerifyCommand(program, cli);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return cli.exitCode;

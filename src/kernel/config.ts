@@ -32,6 +32,20 @@ export interface Config {
     /** Seconds between scheduled refreshes of each registered location. */
     refreshIntervalS: number;
   };
+  resources: {
+    /** Admin connections of the servers the resource providers provision on (never taken from claims). */
+    postgresUrl: string;
+    redisUrl: string;
+    natsUrl: string;
+    /** Base64 of a 32-byte master key for the secret store; unset means `<dataDir>/keys/secrets.key`. */
+    secretsKey: string | undefined;
+    /** Days a deprovisioned resource's final backup is kept. */
+    backupRetentionDays: number;
+    /** Seconds between drift checks of every claim. */
+    driftIntervalS: number;
+  };
+  /** Encrypts the platform's signing keys at rest when set (else only the 0600 file mode protects them). */
+  signingKeyPassphrase: string | undefined;
 }
 
 const envSchema = z.object({
@@ -49,6 +63,13 @@ const envSchema = z.object({
   PLINTH_JOB_CONCURRENCY: z.coerce.number().int().min(0).max(256).optional(),
   PLINTH_CATALOG_FILE_ROOT: z.string().min(1).optional(),
   PLINTH_CATALOG_REFRESH_INTERVAL_S: z.coerce.number().int().min(5).max(86_400).optional(),
+  PLINTH_POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  PLINTH_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  PLINTH_NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// URL').optional(),
+  PLINTH_SECRETS_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
+  PLINTH_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).optional(),
+  PLINTH_DRIFT_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).optional(),
+  PLINTH_SIGNING_KEY_PASSPHRASE: z.string().min(12, 'must be at least 12 characters').optional(),
 });
 
 /** Parses `plinth up` style flags and PLINTH_* environment variables; flags win. */
@@ -111,5 +132,15 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       fileRoot: resolve(cwd, e.PLINTH_CATALOG_FILE_ROOT ?? '.'),
       refreshIntervalS: e.PLINTH_CATALOG_REFRESH_INTERVAL_S ?? 300,
     },
+    resources: {
+      // With no configuration, the servers on their default loopback ports (DESIGN: zero-config defaults).
+      postgresUrl: e.PLINTH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      redisUrl: e.PLINTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      natsUrl: e.PLINTH_NATS_URL ?? 'nats://127.0.0.1:4222',
+      secretsKey: e.PLINTH_SECRETS_KEY,
+      backupRetentionDays: e.PLINTH_BACKUP_RETENTION_DAYS ?? 7,
+      driftIntervalS: e.PLINTH_DRIFT_INTERVAL_S ?? 30,
+    },
+    signingKeyPassphrase: e.PLINTH_SIGNING_KEY_PASSPHRASE,
   };
 }

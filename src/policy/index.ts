@@ -19,7 +19,7 @@ export type { JsonObject, JsonValue } from './kyverno/json.js';
 export { runKyvernoTestFile, findKyvernoTestFiles, loadKyvernoTestInputs, type TestFileReport, type ExpectedOutcome } from './kyverno/test-runner.js';
 
 /** The layer: built-in and custom policies, exceptions, budgets and decisions at the enforcement points. */
-export { createPolicy, deployAdmission, policyPermissions, type Policy, type PolicyOptions, type DecisionRequest, type SpendSource } from './service.js';
+export { createPolicy, deployAdmission, provisioningAdmission, policyPermissions, type Policy, type PolicyOptions, type DecisionRequest, type SpendSource, type ScanSource, type RunningObject, type ScanSummary } from './service.js';
 export { policyRoutes } from './routes.js';
 export { policyMigrations } from './migrations.js';
 export { enforcementPoints, type EnforcementPoint, type Decision, type DecisionResult, type PolicyView, type ExceptionView } from './guardrails/model.js';

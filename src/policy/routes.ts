@@ -74,6 +74,9 @@ export function policyRoutes(policy: Policy): FastifyPluginAsyncZod {
         return reply.code(204).send(null);
       });
 
+    app.post('/scan', { config: { audit: 'policy.scan.run' }, schema: { tags, summary: 'Run the background scan of everything running now (platform admins); it also runs every few minutes', response: { 200: z.object({ objects: z.number().int(), violating: z.number().int(), changed: z.number().int() }), ...errorResponses } } },
+      async (request) => policy.scan(request.principal!));
+
     app.get('/violations', { schema: { tags, summary: 'Current violations from the latest decisions, by team, policy or subject', querystring: ViolationsQuery, response: { 200: z.object({ items: z.array(ViolationView) }), ...errorResponses } } },
       async (request) => ({ items: await policy.violations(request.principal!, request.query) }));
   };

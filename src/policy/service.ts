@@ -46,6 +46,8 @@ import * as q from './store.js';
 
 const POLICY_CHANGED_CHANNEL = 'plinth_policy_changed';
 const DECISION_EVENT = 'policy.decision.made';
+const SCAN_JOB = 'policy.background-scan';
+const SCAN_CHANGED_EVENT = 'policy.scan.changed';
 const MAX_EXCEPTION_DAYS = 366;
 
 export const policyPermissions = {
@@ -55,6 +57,24 @@ export const policyPermissions = {
 
 /** Money a team or cost-center has committed this month (the resources layer provides it). */
 export type SpendSource = (scope: BudgetScope, name: string) => Promise<number>;
+
+/** One thing running, for the background scan: a rendered manifest with its owner and ledger subjects. */
+export interface RunningObject {
+  /** A JSON manifest (Kubernetes-shaped). */
+  object: object;
+  owner?: string;
+  subjects?: readonly string[];
+}
+/** Everything running now (the runtime provides it). */
+export type ScanSource = () => Promise<RunningObject[]>;
+
+export interface ScanSummary {
+  objects: number;
+  /** Objects with at least one failing rule. */
+  violating: number;
+  /** Objects whose set of failing rules changed since the previous scan (each one a ledger event). */
+  changed: number;
+}
 
 export interface DecisionRequest {
   point: EnforcementPoint;
@@ -90,11 +110,17 @@ export interface Policy {
   violations(principal: Principal, filter: { owner?: string; policy?: string; subject?: string; limit: number }): Promise<ViolationView[]>;
   /** The resources layer tells the policy layer how much is already spent. */
   setSpendSource(source: SpendSource): void;
+  /** The runtime tells the policy layer what runs, for the background scan. */
+  setScanSource(source: ScanSource): void;
+  /** Judges everything running at the `scan` point now (the job does it every `scanIntervalS`). */
+  scan(principal: Principal): Promise<ScanSummary>;
 }
 
 export interface PolicyOptions {
   /** Built-in policies, one or more YAML files; absent folder means none. */
   builtinDir?: string;
+  /** Seconds between background scans of what runs (default 300). */
+  scanIntervalS?: number;
 }
 
 interface Compiled {
@@ -181,12 +207,15 @@ function label(object: JsonObject, key: string): string | undefined {
 }
 
 export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Policy {
-  const { store, clock, ledger, logger } = kernel;
+  const { store, clock, ledger, logger, jobs } = kernel;
   const log = logger.child({ layer: 'policy' });
+  const scanIntervalMs = (options.scanIntervalS ?? 300) * 1000;
   let spendSource: SpendSource | undefined;
+  let scanSource: ScanSource | undefined;
   let loaded: { policies: LoadedPolicy[]; byName: Map<string, Compiled> } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
   let unlisten: (() => void) | undefined;
+  let scanRegistered = false;
 
   async function load(): Promise<NonNullable<typeof loaded>> {
     const rows = await q.listPolicies(store);
@@ -314,12 +343,61 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
     });
   }
 
+  /**
+   * Reports every running object's verdicts (PolicyReport rows, as Kyverno's background controller
+   * does) and appends a ledger event only when an object's failing rules changed: a scan every few
+   * minutes must not bury the ledger under unchanged verdicts.
+   */
+  async function backgroundScan(principal: Principal): Promise<ScanSummary> {
+    const running = scanSource ? await scanSource() : [];
+    const summary: ScanSummary = { objects: running.length, violating: 0, changed: 0 };
+    const seen: string[] = [];
+    for (const item of running) {
+      const object = item.object as JsonObject;
+      const decision = await judge(principal, { point: 'scan', object, owner: item.owner });
+      seen.push(decision.object);
+      const failing = (results: readonly { policy: string; rule: string; status: string }[]) =>
+        results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`).sort();
+      const now = failing(decision.results);
+      if (now.length > 0) summary.violating++;
+      const owner = teamName(item.owner ?? label(object, 'owner'));
+      const ownerRef = owner === undefined ? null : `group:default/${owner}`;
+      await store.transaction(async (tx) => {
+        const before = failing(await q.listReport(tx, decision.object, 'scan'));
+        await q.writeReport(tx, { subject: decision.object, point: 'scan', owner: ownerRef, results: decision.results, at: toIso(clock.now()) });
+        if (before.join('\n') === now.join('\n')) return;
+        summary.changed++;
+        await ledger.append(
+          {
+            kind: SCAN_CHANGED_EVENT,
+            subjects: ['point:scan', ...(ownerRef ? [ownerRef] : []), ...(item.subjects ?? [])],
+            actor: principalRef(principal),
+            payload: { object: decision.object, failing: now, resolved: before.filter((r) => !now.includes(r)), added: now.filter((r) => !before.includes(r)) },
+          },
+          { db: tx },
+        );
+      });
+    }
+    // What no longer runs has no current verdict.
+    await q.deleteReportsExcept(store, 'scan', seen);
+    return summary;
+  }
+
   return {
     async start() {
       unlisten = store.listen(POLICY_CHANGED_CHANNEL, invalidate);
       await seedBuiltins();
       invalidate();
       await current();
+      if (!scanRegistered) {
+        scanRegistered = true;
+        jobs.register(SCAN_JOB, async () => {
+          const summary = await backgroundScan({ kind: 'system', name: 'policy' });
+          if (summary.changed > 0) log.info(summary, 'background policy scan');
+          return { kind: 'wait', until: new Date(clock.now().getTime() + scanIntervalMs) };
+        });
+      }
+      await jobs.enqueue({ kind: SCAN_JOB, idempotencyKey: SCAN_JOB, runAt: new Date(clock.now().getTime() + scanIntervalMs), maxAttempts: 1_000_000 });
     },
 
     stop() {
@@ -520,6 +598,16 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
       if (spendSource) throw new ConflictError('a spend source is already set');
       spendSource = source;
     },
+
+    setScanSource(source) {
+      if (scanSource) throw new ConflictError('a scan source is already set');
+      scanSource = source;
+    },
+
+    async scan(principal) {
+      authorize(principal, policyPermissions.manage);
+      return backgroundScan(principal);
+    },
   };
 }
 
@@ -546,5 +634,16 @@ export function deployAdmission(policy: Policy) {
       for (const denial of decision.denials) denials.push(`${denial.policy}/${denial.rule} on ${decision.object}: ${denial.message}`);
     }
     return { allowed: denials.length === 0, denials };
+  };
+}
+
+/**
+ * The provisioning enforcement point as the resources layer asks for it: the claim object is judged
+ * (budgets see the committed spend) and recorded unless it is a dry-run plan.
+ */
+export function provisioningAdmission(policy: Policy) {
+  return async (principal: Principal, request: { object: object; owner: string; subjects: readonly string[]; dryRun: boolean }): Promise<{ allowed: boolean; denials: { policy: string; rule: string; message: string }[] }> => {
+    const decision = await policy.decide(principal, { point: 'provisioning', object: request.object as JsonObject, owner: request.owner, subjects: request.subjects, dryRun: request.dryRun });
+    return { allowed: decision.allowed, denials: decision.denials.map((d) => ({ policy: d.policy, rule: d.rule, message: d.message })) };
   };
 }

@@ -154,6 +154,18 @@ export async function writeReport(db: Db, input: { subject: string; point: Enfor
   if (unique.size > 0) await t(db).insertInto('policy_reports').values([...unique.values()]).execute();
 }
 
+/** A subject's report rows at one point. */
+export async function listReport(db: Db, subject: string, point: EnforcementPoint): Promise<{ policy: string; rule: string; status: string }[]> {
+  return t(db).selectFrom('policy_reports').select(['policy', 'rule', 'status']).where('subject', '=', subject).where('point', '=', point).execute();
+}
+
+/** Drops the point's report rows of every subject not in `keep`. */
+export async function deleteReportsExcept(db: Db, point: EnforcementPoint, keep: readonly string[]): Promise<void> {
+  let query = t(db).deleteFrom('policy_reports').where('point', '=', point);
+  if (keep.length > 0) query = query.where('subject', 'not in', [...new Set(keep)]);
+  await query.execute();
+}
+
 const violationStatuses = ['fail', 'error', 'warn'];
 
 export async function violationCounts(db: Db): Promise<Map<string, number>> {
