@@ -136,7 +136,8 @@ interface Entity {
   metadata: { name: string; title?: string; annotations?: Record<string, string> };
 }
 
-describe('plinth catalog against a running server', () => {
+// Each case runs several CLI processes through tsx: generous time on a loaded two-core machine.
+describe('plinth catalog against a running server', { timeout: 90_000 }, () => {
   let fileLocationId: string;
   const catalogFile = () => join(fileRoot, 'catalog-info.yaml');
 

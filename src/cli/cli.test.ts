@@ -103,7 +103,8 @@ async function until(check: () => boolean, what: string, timeoutMs = 15_000): Pr
   }
 }
 
-describe('plinth against a running server', () => {
+// Each case runs several CLI processes through tsx: generous time on a loaded two-core machine.
+describe('plinth against a running server', { timeout: 90_000 }, () => {
   it('logs in with --password-stdin, saves a 0600 token and whoami reports the user', async () => {
     const dir = await configDir();
     const result = await login(dir);

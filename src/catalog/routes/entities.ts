@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { InputError, NotFoundError, type Principal } from '../../kernel/index.js';
@@ -14,18 +15,31 @@ const MAX_LIMIT = 10_000;
 const notFound = (p: { kind: string; namespace: string; name: string }) =>
   new NotFoundError(`No entity named '${p.name}' found, with kind '${p.kind}' in namespace '${p.namespace}'`);
 
-/** Answers one page of by-query from decoded parameters (the same for GET, POST and cursors). */
-async function queryPage(catalog: Catalog, principal: Principal, c: CursorContent, limit: number, fields: string[]) {
+/**
+ * Answers one page of by-query from decoded parameters (the same for GET, POST and cursors). Whole
+ * entities go out as the JSON text the catalog keeps for them, written straight into the reply; a
+ * `fields` projection takes the object path.
+ */
+async function queryPage(catalog: Catalog, principal: Principal, c: CursorContent, limit: number, fields: string[], reply: FastifyReply) {
   const filter = filterOf(c);
   const order = orderList(c.orderField);
   const fullText = c.fullText ? { term: c.fullText.term, fields: c.fullText.fields.length > 0 ? c.fullText.fields : [c.orderField?.field ?? 'metadata.uid'] } : undefined;
-  const page = await catalog.queryEntities(principal, { filter, order, fullText, limit: limit + 1, offset: c.offset, fields, withTotal: c.totalItems });
-  const more = page.items.length > limit;
+  const query = { filter, order, fullText, limit: limit + 1, offset: c.offset, withTotal: c.totalItems };
+  const pageInfoOf = (more: boolean) => {
+    const pageInfo: { nextCursor?: string; prevCursor?: string } = {};
+    if (more) pageInfo.nextCursor = encodeCursor({ ...c, offset: c.offset + limit });
+    if (c.offset > 0) pageInfo.prevCursor = encodeCursor({ ...c, offset: Math.max(0, c.offset - limit) });
+    return pageInfo;
+  };
+  if (fields.length === 0) {
+    const page = await catalog.queryEntitiesJson(principal, query);
+    const items = page.itemsJson.slice(0, limit);
+    const text = `{"items":[${items.join(',')}],"totalItems":${c.totalItems ? page.totalItems : 0},"pageInfo":${JSON.stringify(pageInfoOf(page.itemsJson.length > limit))}}`;
+    return reply.type('application/json; charset=utf-8').send(text);
+  }
+  const page = await catalog.queryEntities(principal, { ...query, fields });
   const items = page.items.slice(0, limit);
-  const pageInfo: { nextCursor?: string; prevCursor?: string } = {};
-  if (more) pageInfo.nextCursor = encodeCursor({ ...c, offset: c.offset + limit });
-  if (c.offset > 0) pageInfo.prevCursor = encodeCursor({ ...c, offset: Math.max(0, c.offset - limit) });
-  return { items, totalItems: c.totalItems ? page.totalItems : 0, pageInfo };
+  return { items, totalItems: c.totalItems ? page.totalItems : 0, pageInfo: pageInfoOf(page.items.length > limit) };
 }
 
 /** Backstage's entity routes under /api/catalog (NOTES.md b, rows 1-11). */
@@ -97,11 +111,11 @@ export function entityRoutes(catalog: Catalog): FastifyPluginAsyncZod {
           }),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const q = request.query;
         const limit = q.limit ?? DEFAULT_QUERY_LIMIT;
         const fields = parseFieldsParam(q.fields);
-        if (q.cursor) return queryPage(catalog, request.principal!, decodeCursor(q.cursor), limit, fields);
+        if (q.cursor) return queryPage(catalog, request.principal!, decodeCursor(q.cursor), limit, fields, reply);
         const term = q.fullTextFilterTerm?.trim();
         const content: CursorContent = {
           v: 1,
@@ -113,7 +127,7 @@ export function entityRoutes(catalog: Catalog): FastifyPluginAsyncZod {
           totalItems: q.totalItems !== 'exclude',
         };
         parseFilterParams(content.filter ?? []);
-        return queryPage(catalog, request.principal!, content, limit, fields);
+        return queryPage(catalog, request.principal!, content, limit, fields, reply);
       },
     );
 
@@ -135,11 +149,11 @@ export function entityRoutes(catalog: Catalog): FastifyPluginAsyncZod {
           }),
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const b = request.body;
         const limit = b.limit ?? DEFAULT_QUERY_LIMIT;
         const fields = b.fields ?? [];
-        if (b.cursor) return queryPage(catalog, request.principal!, decodeCursor(b.cursor), limit, fields);
+        if (b.cursor) return queryPage(catalog, request.principal!, decodeCursor(b.cursor), limit, fields, reply);
         if (b.query !== undefined) parsePredicate(b.query);
         const term = b.fullTextFilter?.term.trim();
         const first = b.orderBy?.[0];
@@ -151,7 +165,7 @@ export function entityRoutes(catalog: Catalog): FastifyPluginAsyncZod {
           offset: b.offset ?? 0,
           totalItems: b.totalItems !== false,
         };
-        return queryPage(catalog, request.principal!, content, limit, fields);
+        return queryPage(catalog, request.principal!, content, limit, fields, reply);
       },
     );
 

@@ -199,6 +199,23 @@ export async function selectByRefs(db: Db, refs: readonly string[]): Promise<Sto
   return out;
 }
 
+/** The stored JSON of an entity, unparsed, for serving as it is. */
+export interface StoredBody {
+  uid: string;
+  ref: string;
+  body: string;
+  problems: string;
+}
+
+export async function selectBodiesByUids(db: Db, uids: readonly string[]): Promise<StoredBody[]> {
+  const out: StoredBody[] = [];
+  for (const part of chunks([...new Set(uids)], 500)) {
+    const rows = await t(db).selectFrom('catalog_entities').select(['uid', 'entity_ref', 'body', 'problems']).where('uid', 'in', part).execute();
+    for (const r of rows) out.push({ uid: r.uid, ref: r.entity_ref, body: r.body, problems: r.problems });
+  }
+  return out;
+}
+
 export async function selectByUids(db: Db, uids: readonly string[]): Promise<StoredEntity[]> {
   const out: StoredEntity[] = [];
   for (const part of chunks([...new Set(uids)], 500)) {
@@ -231,20 +248,23 @@ export async function deleteEntities(db: Db, uids: readonly string[]): Promise<v
 /** Relations whose source is one of the refs, as Backstage serves them in `relations[]`. */
 export async function selectRelations(db: Db, refs: readonly string[]): Promise<Map<string, EntityRelation[]>> {
   const map = new Map<string, EntityRelation[]>();
+  // Two origins may emit the same relation (a group's children and the child's parent): duplicates
+  // are dropped here rather than by DISTINCT, which costs SQLite a temporary B-tree per page.
+  const seen = new Set<string>();
   for (const part of chunks([...new Set(refs)], 500)) {
-    const rows = await t(db)
-      .selectFrom('catalog_relations')
-      .select(['source_ref', 'type', 'target_ref'])
-      .distinct()
-      .where('source_ref', 'in', part)
-      .execute();
+    const rows = await t(db).selectFrom('catalog_relations').select(['source_ref', 'type', 'target_ref']).where('source_ref', 'in', part).execute();
     for (const r of rows) {
+      const key = `${r.source_ref}\0${r.type}\0${r.target_ref}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       const list = map.get(r.source_ref) ?? [];
       list.push({ type: r.type, targetRef: r.target_ref, target: splitRefKey(r.target_ref) });
       map.set(r.source_ref, list);
     }
   }
-  for (const list of map.values()) list.sort((a, b) => a.type.localeCompare(b.type) || a.targetRef.localeCompare(b.targetRef));
+  // Code-unit order (refs are lowercase ASCII in practice): localeCompare cost more than the query.
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  for (const list of map.values()) list.sort((a, b) => compare(a.type, b.type) || compare(a.targetRef, b.targetRef));
   return map;
 }
 
