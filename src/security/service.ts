@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authorize, InputError, NotFoundError, toIso, userRef, type Kernel, type Principal } from '../kernel/index.js';
+import { authorize, InputError, NotFoundError, toIso, principalRef, type Kernel, type Principal } from '../kernel/index.js';
 import type { PlatformStepHandler } from '../pipelines/index.js';
 import { matchPackages, parseOsvRecords, type OsvAdvisory } from './advisories/osv.js';
 import { auditablePackages, failsAt, findingsOf, formatFinding, summarize } from './audit.js';
@@ -25,7 +25,6 @@ export interface Security {
 }
 
 const SYSTEM: Principal = { kind: 'system', name: 'security' };
-const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
 
 /** Keeps, per id, the record with the latest `modified` (a bundle may carry one advisory twice). */
 function latestById(records: readonly OsvAdvisory[]): OsvAdvisory[] {
@@ -73,7 +72,7 @@ export function createSecurity(kernel: Kernel): Security {
         await q.upsertAdvisories(tx, changed, toIso(clock.now()));
         if (changed.length > 0) {
           const payload: SecurityEventPayloads['security.advisories.imported'] = { ...counts, total: advisories.length };
-          await ledger.append({ kind: 'security.advisories.imported', subjects: ['security:advisories'], actor: actorOf(principal), payload: { ...payload } }, { db: tx });
+          await ledger.append({ kind: 'security.advisories.imported', subjects: ['security:advisories'], actor: principalRef(principal), payload: { ...payload } }, { db: tx });
         }
         return counts;
       });

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { authorize, NotAllowedError, NotFoundError, newId, toIso, userRef, type Kernel, type Principal } from '../kernel/index.js';
+import { authorize, NotAllowedError, NotFoundError, newId, toIso, principalRef, type Kernel, type Principal } from '../kernel/index.js';
 import type { Pipelines } from '../pipelines/index.js';
 import { securityPermissions, type SecurityEventPayloads } from './model.js';
 import { provenanceStatement, sbomStatement, DEFAULT_BUILDER_ID, type ProvenanceInput, type Subject } from './provenance/statements.js';
@@ -53,7 +53,6 @@ export interface SupplyChain {
 }
 
 const isSystem = (p: Principal) => p.kind === 'system';
-const actorOf = (p: Principal) => (p.kind === 'user' ? userRef(p.username) : `system:${p.name}`);
 
 export function createSupplyChain(kernel: Kernel, deps: { pipelines?: Pipelines; options?: SupplyChainOptions } = {}): SupplyChain {
   const { store, ledger, clock } = kernel;
@@ -114,7 +113,7 @@ export function createSupplyChain(kernel: Kernel, deps: { pipelines?: Pipelines;
         loaded.delete(before.keyId);
         await keys.remove(before.keyId);
       }
-      await ledger.append({ kind: 'security.signing-key.rotated', subjects: ['security:signing-keys'], actor: actorOf(principal), payload: { keyId: key.keyId, retired: before?.keyId ?? null } });
+      await ledger.append({ kind: 'security.signing-key.rotated', subjects: ['security:signing-keys'], actor: principalRef(principal), payload: { keyId: key.keyId, retired: before?.keyId ?? null } });
       return key;
     },
 
@@ -132,7 +131,7 @@ export function createSupplyChain(kernel: Kernel, deps: { pipelines?: Pipelines;
       await record('provenance', facts.subject.digest, m.keyId, await signStatement(statement, m), facts.runId);
       if (sbom !== undefined) await record('sbom', facts.subject.digest, m.keyId, await signStatement(sbomStatement(facts.subject, sbom), m), facts.runId);
       const payload: SecurityEventPayloads['security.provenance.signed'] = { digest: facts.subject.digest, name: facts.subject.name, keyId: m.keyId, runId: facts.runId, sbom: sbom !== undefined };
-      await ledger.append({ kind: 'security.provenance.signed', subjects: [`artifact:${facts.subject.digest}`, `repository:${facts.repository}`], actor: actorOf(principal), payload: { ...payload } });
+      await ledger.append({ kind: 'security.provenance.signed', subjects: [`artifact:${facts.subject.digest}`, `repository:${facts.repository}`], actor: principalRef(principal), payload: { ...payload } });
       return { keyId: m.keyId };
     },
 

@@ -16,7 +16,7 @@ import Fastify, {
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { outcomeForStatus } from '../audit/model.js';
 import type { Audit } from '../audit/service.js';
-import { userRef, type Principal } from '../auth/model.js';
+import { principalRef, type Principal } from '../auth/model.js';
 import type { Auth } from '../auth/service.js';
 import type { Clock } from '../clock.js';
 import { newId, toIso } from '../clock.js';
@@ -201,7 +201,7 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
     await audit.record({
       id: newId(),
       time: toIso(clock.now()),
-      actor: principal ? (principal.kind === 'user' ? userRef(principal.username) : `system:${principal.name}`) : (request.auditActor ?? 'anonymous'),
+      actor: principal ? principalRef(principal) : (request.auditActor ?? 'anonymous'),
       action: config.audit ?? `${request.method} ${route}`,
       method: request.method,
       url: request.url.slice(0, 2000),
