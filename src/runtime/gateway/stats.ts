@@ -21,8 +21,15 @@ export interface TrafficStats {
   of(service: string, environment: string): ReleaseTrafficStats[];
 }
 
+/** The Prometheus series of one release, bound once: prom-client hashes the labels on every unbound call. */
+interface BoundSeries {
+  requests: Partial<Record<StatusClass, { inc(): void }>>;
+  duration: { observe(value: number): void } | undefined;
+}
+
 export function createTrafficStats(registry: Registry | undefined): TrafficStats {
   const byRoute = new Map<string, Map<string, ReleaseTrafficStats>>();
+  const bound = new WeakMap<ReleaseTrafficStats, BoundSeries>();
   const requests = registry
     ? new Counter({ name: 'plinth_gateway_requests_total', help: 'Requests the gateway proxied, by service, environment, release and status class', labelNames: ['service', 'environment', 'release', 'status_class'] as const, registers: [registry] })
     : undefined;
@@ -44,7 +51,9 @@ export function createTrafficStats(registry: Registry | undefined): TrafficStats
       if (!s) {
         s = { releaseId, requests: 0, statusClasses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 }, latency: { bucketsMs: LATENCY_BUCKETS_MS, counts: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), sumMs: 0 } };
         route.set(releaseId, s);
+        bound.set(s, { requests: {}, duration: duration?.labels({ service, environment, release: releaseId }) });
       }
+      const series = bound.get(s)!;
       const cls = statusClassOf(status);
       s.requests += 1;
       s.statusClasses[cls] += 1;
@@ -52,8 +61,8 @@ export function createTrafficStats(registry: Registry | undefined): TrafficStats
       if (i < 0) i = LATENCY_BUCKETS_MS.length;
       s.latency.counts[i]! += 1;
       s.latency.sumMs += durationMs;
-      requests?.inc({ service, environment, release: releaseId, status_class: cls });
-      duration?.observe({ service, environment, release: releaseId }, durationMs / 1000);
+      if (requests) (series.requests[cls] ??= requests.labels({ service, environment, release: releaseId, status_class: cls })).inc();
+      series.duration?.observe(durationMs / 1000);
     },
     of(service, environment) {
       return [...(byRoute.get(`${service}.${environment}`)?.values() ?? [])].map((s) => ({ ...s, statusClasses: { ...s.statusClasses }, latency: { ...s.latency, counts: [...s.latency.counts] } }));
