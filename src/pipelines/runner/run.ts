@@ -161,6 +161,8 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     PLINTH_REF: run.ref,
     PLINTH_COMMIT_SHA: run.sha,
   };
+  // Report files already recorded by a step of this run (see collectTestReports).
+  const claimedReports = new Set<string>();
   const attemptShell = async (p: PlannedStep, attempt: number): Promise<AttemptResult> => {
     const d = p.definition;
     if (d.kind !== 'shell') throw new Error('not a shell step');
@@ -178,7 +180,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
       signal: input.signal,
       onLine: (stream, text) => sink.write(name, stream, text),
     });
-    const tests = await collectTestReports(input.workspace, startedMs);
+    const tests = await collectTestReports(input.workspace, startedMs, claimedReports);
     if (outcome.cancelled) return { status: 'cancelled', message: 'cancelled', exitCode: null, tests };
     if (outcome.timedOut) return { status: 'timed-out', message: `killed at its time limit of ${d.timeoutS}s`, exitCode: outcome.exitCode, tests };
     if (outcome.exitCode === 0) return { status: 'passed', message: null, exitCode: 0, tests };

@@ -55,13 +55,20 @@ export async function repositoryFacts(workspace: string, available: ReadonlySet<
 const reportPatterns = ['**/*junit*.xml', '**/TEST-*.xml', '**/test-results*.{xml,json}', '**/test-report*.{xml,json}', '**/vitest-report*.json', '**/reports/**/*.xml'];
 const maxReportBytes = 20 * 1024 * 1024;
 
-/** Test reports written (or rewritten) in the workspace since `sinceMs`, parsed. */
-export async function collectTestReports(workspace: string, sinceMs: number): Promise<TestResult[]> {
+/**
+ * Test reports written (or rewritten) in the workspace since `sinceMs`, parsed. `claimed` holds the report files (by path, mtime and size)
+ * already taken by a step of this run: steps running side by side both see a report written while
+ * they ran, and the first to finish keeps it, so a test is never recorded twice.
+ */
+export async function collectTestReports(workspace: string, sinceMs: number, claimed: Set<string>): Promise<TestResult[]> {
   const files = await glob(reportPatterns, { cwd: workspace, ignore: ['**/node_modules/**', '.git/**'], absolute: true, followSymbolicLinks: false });
   const results: TestResult[] = [];
   for (const file of files) {
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile() || info.mtimeMs < sinceMs || info.size > maxReportBytes) continue;
+    const key = `${file}\0${info.mtimeMs}\0${info.size}`;
+    if (claimed.has(key)) continue;
+    claimed.add(key);
     const text = await readOptional(file);
     if (text !== undefined) results.push(...parseTestReport(text));
   }
