@@ -138,7 +138,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // The background scan judges the manifests of every ready release.
   policy.setScanSource(async () => {
     const system = { kind: 'system', name: 'policy' } as const;
-    const ready = (await runtime.releases(system, {})).filter((r) => r.phase === 'ready');
+    const ready = await runtime.releases(system, { phases: ['ready'] });
     const manifests = await Promise.all(ready.map(async (r) => ({ release: r, manifests: await runtime.manifests(system, r.id) })));
     return manifests.flatMap(({ release, manifests: list }) =>
       list.map((object) => ({ object, owner: release.spec.labels.owner, subjects: [`service:default/${release.service}`, `environment:${release.environment}`] })),

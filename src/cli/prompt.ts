@@ -35,12 +35,17 @@ export async function prompt(io: PromptIo, question: string, options: { hidden?:
   }
 }
 
+/** Reads the whole of stdin as UTF-8 text (`plinth policy check -`). */
+export async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /**
  * Reads the whole of stdin as a password, as `docker login --password-stdin` does:
  * one trailing newline (LF or CRLF) is removed, nothing else.
  */
 export async function readPasswordFromStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return (await readStdin(stdin)).replace(/\r?\n$/, '');
 }

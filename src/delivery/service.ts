@@ -159,7 +159,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       if (env.builtin) throw new ConflictError(`environment ${name} is built in; change its strategy instead of deleting it`);
       const active = await store.listRollouts(db, { environment: name, active: true }, 1);
       if (active.length > 0) throw new ConflictError(`environment ${name} has rollout ${active[0]!.id} in progress; finish or abort it first`);
-      const running = (await runtime.releases(principal, { environment: name })).filter((r) => r.phase === 'ready' || r.phase === 'starting');
+      const running = await runtime.releases(principal, { environment: name, phases: ['ready', 'starting'] });
       if (running.length > 0) throw new ConflictError(`environment ${name} still runs ${running.length} release(s) (${[...new Set(running.map((r) => r.service))].join(', ')}); stop them first`);
       await store.deleteEnvironment(db, name);
     },

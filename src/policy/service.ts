@@ -329,10 +329,11 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
     return q.listExceptions(store, toIso(clock.now()), { includeExpired: false });
   }
 
-  async function judge(principal: Principal, request: DecisionRequest): Promise<Decision> {
+  /** `exceptions`: those in force, when the caller judges many objects at once and read them once. */
+  async function judge(principal: Principal, request: DecisionRequest, exceptions?: readonly ActiveException[]): Promise<Decision> {
     const { policies } = await current();
     const context = request.point === 'provisioning' ? await budgetContext(request.object, request.owner, request.spend) : {};
-    return decide(policies, await activeExceptions(), {
+    return decide(policies, exceptions ?? (await activeExceptions()), {
       point: request.point,
       object: request.object,
       operation: request.operation ?? 'CREATE',
@@ -352,9 +353,10 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
     const running = scanSource ? await scanSource() : [];
     const summary: ScanSummary = { objects: running.length, violating: 0, changed: 0 };
     const seen: string[] = [];
+    const exceptions = await activeExceptions();
     for (const item of running) {
       const object = item.object as JsonObject;
-      const decision = await judge(principal, { point: 'scan', object, owner: item.owner });
+      const decision = await judge(principal, { point: 'scan', object, owner: item.owner }, exceptions);
       seen.push(decision.object);
       const failing = (results: readonly { policy: string; rule: string; status: string }[]) =>
         results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => `${r.policy}/${r.rule}`).sort();
@@ -452,18 +454,13 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
       }
       if (objects.length === 0) throw new InputError('give the object to check as `object` (JSON) or `yaml` (one or more documents)');
       if (objects.length > 100) throw new InputError(`at most 100 objects per check; got ${objects.length}`);
+      const unnamed = objects.find((object) => typeof object.kind !== 'string');
+      if (unnamed) throw new InputError(`${describeObject(unnamed)}: every object needs a kind`);
+      const exceptions = await activeExceptions();
       const decisions: Decision[] = [];
       for (const object of objects) {
-        if (typeof object.kind !== 'string') throw new InputError(`${describeObject(object)}: every object needs a kind`);
-        decisions.push(
-          await judge(principal, {
-            point: body.point,
-            object,
-            operation: body.operation,
-            spend: { team: body.context?.teamSpend, costCenter: body.context?.costCenterSpend },
-            dryRun: true,
-          }),
-        );
+        const spend = { team: body.context?.teamSpend, costCenter: body.context?.costCenterSpend };
+        decisions.push(await judge(principal, { point: body.point, object, operation: body.operation, spend, dryRun: true }, exceptions));
       }
       return decisions;
     },

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { authorize, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
-import { renderManifests, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
+import { renderManifests, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
 import type { LogLine } from './driver/logs.js';
 import type { RuntimeDriver } from './driver/local.js';
 import type { ReplicaStatus } from './driver/replica.js';
@@ -38,7 +38,8 @@ export interface Runtime {
   traffic(principal: Principal, service: string, environment: string): TrafficSplit | undefined;
   trafficStats(principal: Principal, service: string, environment: string): ReleaseTrafficStats[];
   release(principal: Principal, id: string): Promise<Release>;
-  releases(principal: Principal, filter: { service?: string; environment?: string }): Promise<Release[]>;
+  /** Newest first; with `phases` (e.g. what runs now) up to 10,000, else the newest 100. */
+  releases(principal: Principal, filter: { service?: string; environment?: string; phases?: readonly ReleasePhase[] }): Promise<Release[]>;
   replicas(principal: Principal, releaseId: string): ReplicaStatus[];
   manifests(principal: Principal, releaseId: string): Promise<JsonManifest[]>;
   logs(principal: Principal, service: string, environment: string, query: { grep?: string; since?: string; limit?: number }): Promise<LogLine[]>;
@@ -205,7 +206,7 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
     },
     async releases(principal, filter) {
       authorize(principal, READ);
-      return store.listReleases(db, filter);
+      return store.listReleases(db, filter, filter.phases ? 10_000 : 100);
     },
     replicas(principal, releaseId) {
       authorize(principal, READ);

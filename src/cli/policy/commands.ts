@@ -5,6 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { enforcementPoints, findKyvernoTestFiles, runKyvernoTestFile, type Decision, type EnforcementPoint, type ExceptionView, type PolicyView, type TestFileReport } from '../../policy/index.js';
 import type { Cli } from '../context.js';
 import { CliError } from '../errors.js';
+import { readStdin } from '../prompt.js';
 import { formatDecision, formatExceptions, formatPolicies, formatReports, parseDuration, totalsOf } from './model.js';
 
 /** The test files a path names: the file itself, or every kyverno-test.yaml below a folder (hidden ones included). */
@@ -19,12 +20,6 @@ async function testFilesAt(path: string): Promise<string[]> {
   const files = await findKyvernoTestFiles(path);
   if (files.length === 0) throw new CliError(`${path}: no kyverno-test.yaml found (hidden .kyverno-test/ folders are searched too)`, 1);
   return files;
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parsePoint(value: string): EnforcementPoint {
@@ -56,7 +51,7 @@ export function registerPolicyCommands(program: Command, cli: Cli): void {
     .action(async (file: string, opts: { point: EnforcementPoint; json?: boolean }, cmd: Command) => {
       let yaml: string;
       try {
-        yaml = file === '-' ? await readAll(cli.io.stdin) : await readFile(file, 'utf8');
+        yaml = file === '-' ? await readStdin(cli.io.stdin) : await readFile(file, 'utf8');
       } catch {
         throw new CliError(`${file}: cannot read the file`, 2);
       }

@@ -15,24 +15,39 @@ const spec = (over: Record<string, unknown> = {}) =>
 
 const isDnsLabel = (s: unknown) => typeof s === 'string' && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 63;
 
+/** The parts of a rendered manifest's spec that the shape checks read. */
+interface ContainerShape {
+  name?: unknown;
+  image?: unknown;
+  ports?: { containerPort: number }[];
+  env?: unknown[];
+}
+interface ManifestSpecShape {
+  selector?: { matchLabels?: Record<string, string> };
+  template?: { metadata?: { labels?: Record<string, string> }; spec?: { containers?: ContainerShape[] } };
+  ports?: { port: number }[];
+  parentRefs?: unknown[];
+  rules?: { backendRefs?: { name: unknown; weight: number; port: unknown }[] }[];
+}
+
 /** Required fields of apps/v1 Deployment, v1 Service and gateway.networking.k8s.io/v1 HTTPRoute, checked by hand (no schema package here). */
 function checkShape(m: JsonManifest): string[] {
   const problems: string[] = [];
-  const s = m.spec as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const s = m.spec as ManifestSpecShape;
   if (!isDnsLabel(m.metadata.name)) problems.push(`metadata.name ${m.metadata.name}`);
   if (!isDnsLabel(m.metadata.namespace)) problems.push('metadata.namespace');
   for (const [k, v] of Object.entries(m.metadata.labels)) if (k.length > 253 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v) || v.length > 63) problems.push(`label ${k}=${v}`);
   if (m.kind === 'Deployment') {
     if (m.apiVersion !== 'apps/v1') problems.push('apiVersion');
-    const matchLabels = s.selector?.matchLabels as Record<string, string>;
-    const podLabels = s.template?.metadata?.labels as Record<string, string>;
+    const matchLabels = s.selector?.matchLabels;
+    const podLabels = s.template?.metadata?.labels;
     if (!matchLabels || Object.entries(matchLabels).some(([k, v]) => podLabels?.[k] !== v)) problems.push('selector must match template labels');
-    const containers = s.template?.spec?.containers as Record<string, unknown>[];
+    const containers = s.template?.spec?.containers;
     if (!Array.isArray(containers) || containers.length === 0) problems.push('containers');
     for (const c of containers ?? []) {
       if (!isDnsLabel(c.name)) problems.push('container name');
       if (typeof c.image !== 'string' || c.image === '') problems.push('container image');
-      for (const p of (c.ports as { containerPort: number }[]) ?? []) if (!(p.containerPort >= 1 && p.containerPort <= 65535)) problems.push('containerPort');
+      for (const p of c.ports ?? []) if (!(p.containerPort >= 1 && p.containerPort <= 65535)) problems.push('containerPort');
     }
   } else if (m.kind === 'Service') {
     if (m.apiVersion !== 'v1') problems.push('apiVersion');
@@ -53,14 +68,14 @@ describe('manifests', () => {
     for (const m of manifests) expect(checkShape(m), m.kind).toEqual([]);
     const d = renderDeployment(spec());
     expect(d.metadata.name).toBe('payments-1-4-0-build-7');
-    const container = (d.spec as any).template.spec.containers[0]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const container = (d.spec as ManifestSpecShape).template?.spec?.containers?.[0];
     expect(container).toMatchObject({
       command: ['node'], args: ['server.js'], ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
       resources: { limits: { memory: '256Mi', cpu: '500m' } },
       readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, failureThreshold: 3 },
       livenessProbe: { exec: { command: ['true'] }, periodSeconds: 5 },
     });
-    expect(container.env).toContainEqual({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'payments-db', key: 'password' } } });
+    expect(container?.env).toContainEqual({ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'payments-db', key: 'password' } } });
     expect(renderService(spec()).spec).toMatchObject({ ports: [{ port: 80, targetPort: 8080 }] });
   });
 
