@@ -109,6 +109,20 @@ describe.each(dialects)('jobs on %s', (dialect) => {
     await worker.stop();
   });
 
+  it('aborts a running job as soon as it is cancelled, not at its next heartbeat', async () => {
+    const k1 = kind('cancel-now');
+    k.jobs.register(k1, (_job, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve({ kind: 'done' }))));
+    // Heartbeats every 20 s: only the cancel notification can end it within the test's wait.
+    const worker = k.jobs.startWorker({ concurrency: 1, kinds: [k1], pollMs: 20, leaseMs: 60_000 });
+    const { job } = await k.jobs.enqueue({ kind: k1 });
+    await waitForState(job.id, 'running');
+    const started = Date.now();
+    await k.jobs.cancel(job.id);
+    await waitForState(job.id, 'cancelled');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await worker.stop();
+  });
+
   it('reclaims the job of a crashed worker when its lease expires, and fences the old holder', async () => {
     const k1 = kind('reclaim');
     let runs = 0;

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { Db, Store } from '../store/index.js';
 import type { EnqueueInput, Job, JobHandler, JobProgress, JobState } from './model.js';
 import * as q from './store.js';
-import { JOBS_CHANNEL as CHANNEL, startWorker, type Worker, type WorkerOptions } from './worker.js';
+import { JOBS_CANCEL_CHANNEL as CANCEL_CHANNEL, JOBS_CHANNEL as CHANNEL, startWorker, type Worker, type WorkerOptions } from './worker.js';
 
 export type { Worker, WorkerOptions } from './worker.js';
 
@@ -107,6 +107,7 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
       const job = await q.selectJob(store, id);
       if (job.state !== 'queued' && job.state !== 'running') throw new ConflictError(`job ${id} is ${job.state}; only queued or running jobs can be cancelled`);
       await q.requestCancel(store, id, now());
+      await store.notify(CANCEL_CHANNEL);
       return q.selectJob(store, id);
     },
     async retry(id) {

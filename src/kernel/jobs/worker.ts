@@ -8,6 +8,8 @@ import { backoffMs, type ClaimedJob, type Job, type JobHandler, type JobOutcome 
 import * as q from './store.js';
 
 export const JOBS_CHANNEL = 'plinth_jobs';
+/** Notified when a job's cancellation is requested, so the worker running it aborts it now. */
+export const JOBS_CANCEL_CHANNEL = 'plinth_jobs_cancel';
 
 export interface WorkerOptions {
   /** Jobs run at once by this worker. */
@@ -94,29 +96,36 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
     });
   const unlisten = store.listen(JOBS_CHANNEL, wake);
 
+  /** Extends the leases held under `token` and aborts the jobs that were cancelled or lost meanwhile. */
+  async function beat(token: string, timer: NodeJS.Timeout) {
+    const held = [...running.values()].filter((r) => r.job.leaseToken === token);
+    if (held.length === 0) {
+      clearInterval(timer);
+      heartbeats.delete(token);
+      return;
+    }
+    try {
+      const alive = await q.extendLeases(store, token, toIso(new Date(clock.now().getTime() + leaseMs)), now());
+      const byId = new Map(alive.map((r) => [r.id, r.cancel_requested === 1]));
+      for (const r of held) {
+        if (!running.has(r.job.id)) continue;
+        if (!byId.has(r.job.id)) r.abort.abort('lease-lost');
+        else if (byId.get(r.job.id)) r.abort.abort('cancelled');
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'heartbeat failed; the lease may expire');
+    }
+  }
+
   function startHeartbeat(token: string) {
-    const timer = setInterval(async () => {
-      const held = [...running.values()].filter((r) => r.job.leaseToken === token);
-      if (held.length === 0) {
-        clearInterval(timer);
-        heartbeats.delete(token);
-        return;
-      }
-      try {
-        const alive = await q.extendLeases(store, token, toIso(new Date(clock.now().getTime() + leaseMs)), now());
-        const byId = new Map(alive.map((r) => [r.id, r.cancel_requested === 1]));
-        for (const r of held) {
-          if (!running.has(r.job.id)) continue;
-          if (!byId.has(r.job.id)) r.abort.abort('lease-lost');
-          else if (byId.get(r.job.id)) r.abort.abort('cancelled');
-        }
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'heartbeat failed; the lease may expire');
-      }
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const timer: NodeJS.Timeout = setInterval(() => void beat(token, timer), Math.max(50, Math.floor(leaseMs / 3)));
     timer.unref();
     heartbeats.set(token, timer);
   }
+  // A cancellation is noticed at once, not at the next heartbeat (which may be 10 s away).
+  const unlistenCancels = store.listen(JOBS_CANCEL_CHANNEL, () => {
+    for (const [token, timer] of heartbeats) void beat(token, timer);
+  });
 
   // Successful completions are written in batches: those that finish while a batch commits ride in
   // the next one, so a busy worker pays one transaction for many jobs (no added wait when idle).
@@ -306,6 +315,7 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
       if (stopping) return;
       stopping = true;
       unlisten();
+      unlistenCancels();
       wake();
       await loop;
       const drained = Promise.all([...running.values()].map((r) => r.done));
