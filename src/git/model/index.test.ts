@@ -44,6 +44,7 @@ describe('owner and repository names', () => {
 
   it('validates the create body strictly', () => {
     expect(CreateRepositoryInput.safeParse({ owner: 'team-a', name: 'svc' }).success).toBe(true);
+    expect(CreateRepositoryInput.safeParse({ owner: 'external', name: 'svc' }).error?.issues[0]?.message).toMatch(/is reserved/);
     expect(CreateRepositoryInput.safeParse({ owner: 'team-a', name: 'svc', defaultBranch: 'release/1.x' }).success).toBe(true);
     expect(CreateRepositoryInput.safeParse({ owner: 'team-a', name: 'svc', private: true }).success).toBe(false);
     expect(CreateRepositoryInput.safeParse({ owner: 'team-a', name: 'svc', defaultBranch: '-main' }).success).toBe(false);

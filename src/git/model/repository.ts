@@ -31,8 +31,11 @@ export const repositorySubject = (fullName: string): string => `repository:${ful
 
 // ---- API shapes -------------------------------------------------------------------------------
 
+/** Owners no hosted repository may have: pipeline runs of registered external repositories are named `external/<name>`. */
+export const reservedOwners: readonly string[] = ['external'];
+
 export const CreateRepositoryInput = z.strictObject({
-  owner: ownerSchema,
+  owner: ownerSchema.refine((owner) => !reservedOwners.includes(owner), { message: 'is reserved: runs of external repositories are named external/<name>; choose another owner' }),
   name: nameSchema,
   /** The branch HEAD points at, protected from force-push and deletion; default `main`. */
   defaultBranch: branchSchema.optional(),
