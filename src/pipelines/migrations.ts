@@ -92,4 +92,37 @@ export const pipelinesMigrations: Migration[] = [
       await db.schema.createIndex('pipelines_artifacts_repository').on('pipelines_artifacts').columns(['repository', 'created_at']).execute();
     },
   },
+  {
+    name: '20261231_10_pipelines_external_repositories',
+    async up(db) {
+      // Repositories hosted elsewhere whose push webhooks start runs (src/pipelines/external/).
+      await db.schema
+        .createTable('pipelines_external_repositories')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('owner_ref', 'text', (c) => c.notNull())
+        .addColumn('clone_url', 'text', (c) => c.notNull())
+        .addColumn('default_branch', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('username', 'text')
+        .addColumn('token_sealed', 'text')
+        .addColumn('webhook_secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('pipelines_external_repositories_owner').on('pipelines_external_repositories').columns(['owner_ref', 'name']).execute();
+      // One row per push received, so a redelivered webhook is recognised and changes nothing.
+      await db.schema
+        .createTable('pipelines_external_deliveries')
+        .addColumn('repository_id', 'text', (c) => c.notNull())
+        .addColumn('ref', 'text', (c) => c.notNull())
+        .addColumn('before_sha', 'text', (c) => c.notNull())
+        .addColumn('after_sha', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('pipelines_external_deliveries_pk', ['repository_id', 'ref', 'before_sha', 'after_sha'])
+        .execute();
+    },
+  },
 ];

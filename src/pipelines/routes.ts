@@ -4,12 +4,14 @@ import { errorResponses, idParam, type EventStream, type EventStreams } from '..
 import { createReadStream } from 'node:fs';
 import { BuildArtifactView, DigestParam, ListRunsQuery, LogLineView, LogQuery, RunDetailView, RunView } from './model/index.js';
 import type { Pipelines } from './service.js';
+import { externalRepositoriesRoutes } from './external/index.js';
 
 const tags = ['pipelines'];
 
 /** `/api/pipelines/runs`: list, show, logs (text and SSE), rerun, cancel; `/api/pipelines/artifacts`: what runs built. */
 export function pipelinesRoutes(pipelines: Pipelines, streams: EventStreams): FastifyPluginAsyncZod {
   return async (app) => {
+    await app.register(externalRepositoriesRoutes(pipelines.external));
     app.get('/runs', { schema: { tags, summary: 'List runs, newest first (by repository, by status)', querystring: ListRunsQuery, response: { 200: z.object({ items: z.array(RunView), nextCursor: z.string().nullable() }), ...errorResponses } } },
       async (request) => pipelines.listRuns(request.principal!, request.query));
 
@@ -24,9 +26,10 @@ export function pipelinesRoutes(pipelines: Pipelines, streams: EventStreams): Fa
       });
 
     app.get('/runs/:id/logs/stream', {
-      schema: { tags, summary: 'Log lines as Server-Sent Events (id = line seq; resumes from Last-Event-ID); an `end` event when the run is over', params: idParam, querystring: LogQuery.pick({ afterSeq: true }), headers: z.object({ 'last-event-id': z.coerce.number().int().min(0).optional() }).passthrough() },
+      schema: { tags, summary: 'Log lines as Server-Sent Events (id = line seq; resumes from Last-Event-ID); an `end` event when the run is over', params: idParam, querystring: LogQuery.pick({ afterSeq: true }).extend({ after: LogQuery.shape.afterSeq }), headers: z.object({ 'last-event-id': z.coerce.number().int().min(0).optional() }).passthrough() },
     }, async (request, reply) => {
-      const afterSeq = request.headers['last-event-id'] ?? request.query.afterSeq ?? 0;
+      // `after` is what the portal's SSE hook sends when a hidden tab resumes (web/src/components/event-stream.ts).
+      const afterSeq = request.headers['last-event-id'] ?? request.query.afterSeq ?? request.query.after ?? 0;
       // Lines arriving before the stream opens wait here: following authorizes (403/404) before the reply turns into a stream.
       const opened: { stream?: EventStream } = {};
       const early: ((s: EventStream) => void)[] = [];

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Git, RefPush } from '../git/index.js';
-import { authorize, ConflictError, newId, principalRef, toIso, type ClaimedJob, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import type { Git, RefPush, RefPushedPayload } from '../git/index.js';
+import { authorize, ConflictError, newId, principalRef, toIso, type ClaimedJob, type Db, type JobContext, type JobOutcome, type Kernel, type Principal, type Subscription } from '../kernel/index.js';
+import { createExternalRepositories, isExternalRepositoryName, type CheckoutSource, type ExternalRepositories } from './external/index.js';
 import {
   isTerminalRun,
   pipelinePermissions,
@@ -26,6 +27,7 @@ import {
 import { createBuildArtifactStep } from './artifacts/step.js';
 import { findExecutable, type Sandbox, type StepLimits } from './runner/process.js';
 import { runPipeline, type PlatformStepHandler } from './runner/run.js';
+import { sweepCaches } from './runner/cache.js';
 import * as q from './store.js';
 
 export type { PlatformStepHandler, PlatformStepContext, PlatformStepResult } from './runner/run.js';
@@ -36,6 +38,8 @@ export interface PipelinesOptions {
   limits?: Partial<StepLimits>;
   /** Steps of one run running at once (default 2). */
   parallelism?: number;
+  /** Bytes all package-manager caches of this runner may take together (default 2 GiB; least recently used go first). */
+  cacheMaxBytes?: number;
 }
 
 /** The standard pipeline engine: runs on every push, steps plugged in by other layers. */
@@ -55,6 +59,8 @@ export interface Pipelines {
   artifactFile(digest: string): string;
   /** Creates the run for a push (idempotent per repository, commit and attempt 1). */
   runForPush(push: RefPush): Promise<Run | undefined>;
+  /** Repositories hosted elsewhere, whose push webhooks create runs of `external/<name>`. */
+  readonly external: ExternalRepositories;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -72,7 +78,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
   const logEvents = new EventEmitter();
   logEvents.setMaxListeners(0);
   const root = join(kernel.config.dataDir, 'pipelines');
-  const limits: StepLimits = { cpuSeconds: 3600, addressSpaceBytes: 4 * 1024 ** 3, processes: 1024, ...options.limits };
+  const limits: StepLimits = { cpuSeconds: 3600, dataBytes: 4 * 1024 ** 3, processes: 1024, ...options.limits };
   let sandbox: Sandbox = { prlimit: undefined, bwrap: undefined };
   let available = new Set<Toolchain>();
   let subscription: Subscription | undefined;
@@ -83,9 +89,10 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
   const append = <K extends keyof PipelineEventPayloads>(db: Parameters<typeof ledger.append>[1], kind: K, run: Run, payload: PipelineEventPayloads[K], actor = SYSTEM) =>
     ledger.append({ kind, subjects: [runSubject(run.id), `repository:${run.repository}`, run.ownerRef], actor, payload }, db);
 
-  async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt'>): Promise<Run | undefined> {
+  /** Inserts the run, its job and its ledger event together (inside `db`'s transaction when given one). */
+  async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt'>, db: Db = store): Promise<Run | undefined> {
     const run: Run = { ...input, id: newId(), status: 'queued', definitionVersion: STANDARD_PIPELINE_VERSION, jobId: null, createdAt: now(), startedAt: null, finishedAt: null };
-    return store.transaction(async (tx) => {
+    return db.transaction(async (tx) => {
       const inserted = await q.insertRun(tx, run);
       if (!inserted) return undefined;
       const { job } = await jobs.enqueue({ kind: RUN_JOB, payload: { runId: run.id }, idempotencyKey: `pipelines.run:${run.id}`, maxAttempts: 2 }, { db: tx });
@@ -93,6 +100,22 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       await append({ db: tx }, 'pipelines.run.queued', run, { runId: run.id, repository: run.repository, sha: run.sha, ref: run.ref, attempt: run.attempt, trigger: run.trigger }, input.createdBy);
       return { ...run, jobId: job.id };
     });
+  }
+
+  function createRunForPush(push: RefPushedPayload, db?: Db): Promise<Run | undefined> {
+    if (push.newSha === null || !push.ref.startsWith('refs/heads/')) return Promise.resolve(undefined);
+    return createRun({
+      repository: push.repository, ownerRef: push.ownerRef, ref: push.ref, sha: push.newSha, isDefaultBranch: push.isDefaultBranch,
+      attempt: 1, trigger: 'push', createdBy: push.pusher,
+    }, db);
+  }
+  const external = createExternalRepositories(kernel, { git: deps.git, createRun: createRunForPush });
+
+  /** A hosted repository's bare repository on disk, or an external one's URL with its credentials. */
+  async function sourceOf(run: Run): Promise<CheckoutSource | { problem: string }> {
+    if (isExternalRepositoryName(run.repository)) return external.checkoutSource(run.repository);
+    const [owner, name] = run.repository.split('/') as [string, string];
+    return { source: join(kernel.config.dataDir, 'repos', owner, `${name}.git`), env: {}, maskValues: [] };
   }
 
   async function readable(principal: Principal, id: string): Promise<Run> {
@@ -112,15 +135,23 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
         if (!resumed) await append({ db: tx }, 'pipelines.run.started', run, { runId: run.id, repository: run.repository, sha: run.sha });
       }
     });
-    const [owner, name] = run.repository.split('/') as [string, string];
+    const from = await sourceOf(run);
+    if ('problem' in from) {
+      await q.insertLogLines(store, run.id, [{ seq: (await q.lastLogSeq(store, run.id)) + 1, time: now(), step: 'checkout', stream: 'system', text: from.problem }]);
+      await finishRun(run, 'failed');
+      return { kind: 'done', output: { status: 'failed' } };
+    }
     const secrets = (await options.secretsFor?.(run)) ?? {};
     const statuses = await runPipeline({
       run, resumed, store, registry, sandbox, limits, available, secrets, signal: ctx.signal,
       parallelism: options.parallelism ?? 2,
       dataDir: kernel.config.dataDir,
-      source: join(kernel.config.dataDir, 'repos', owner, `${name}.git`),
+      source: from.source,
+      sourceEnv: from.env,
+      maskValues: from.maskValues,
       workspace: join(root, 'workspaces', run.id),
       home: join(root, 'homes', run.id),
+      caches: { root: join(root, 'caches'), maxBytes: options.cacheMaxBytes ?? 2 * 1024 ** 3 },
       now,
       notify: () => logEvents.emit(run.id),
       onStepFinished: (step: Step) =>
@@ -250,16 +281,13 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
 
     artifactFile: (digest) => join(kernel.config.dataDir, artifactRelativePath(digest)),
 
-    async runForPush(push) {
-      if (push.newSha === null || !push.ref.startsWith('refs/heads/')) return undefined;
-      return createRun({
-        repository: push.repository, ownerRef: push.ownerRef, ref: push.ref, sha: push.newSha, isDefaultBranch: push.isDefaultBranch,
-        attempt: 1, trigger: 'push', createdBy: push.pusher,
-      });
-    },
+    runForPush: (push) => createRunForPush(push),
+
+    external,
 
     async start() {
       await mkdir(join(root, 'workspaces'), { recursive: true });
+      await sweepCaches(join(root, 'caches'));
       const found = await Promise.all(toolchains.map(async (tool) => [tool, await findExecutable(tool, process.env)] as const));
       available = new Set(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
       sandbox = { prlimit: await findExecutable('prlimit', process.env), bwrap: await findExecutable('bwrap', process.env) };

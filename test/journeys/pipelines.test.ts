@@ -66,7 +66,7 @@ describe.each(dialects)('push to pipeline on %s', (dialect) => {
 
   let first: RunBody;
 
-  it('runs the build stage with real npm on a push, and shows unbuilt stages as not-installed', async () => {
+  it('runs the build stage with real npm on a push, and skips the deploy stages of a repository with no score.yaml', async () => {
     writeProject('assert.strictEqual(1 + 1, 2);');
     const sha = await commitAndPush('first');
     first = await waitForRun(sha);
@@ -77,8 +77,9 @@ describe.each(dialects)('push to pipeline on %s', (dialect) => {
     expect(stageOf(first, 'build')).toBe('passed');
     // The security and package stages are the platform's own (scans, SBOM, artifact, signature, provenance).
     for (const stage of ['security', 'package']) expect(stageOf(first, stage), stage).toBe('passed');
-    for (const stage of ['deploy-staging', 'deploy-production']) expect(stageOf(first, stage), stage).toBe('not-installed');
-    expect(first.status).toBe('incomplete');
+    for (const stage of ['deploy-staging', 'deploy-production']) expect(stageOf(first, stage), stage).toBe('skipped');
+    expect(stepOf(first, 'deploy')).toMatchObject({ status: 'skipped', message: expect.stringContaining('no score.yaml in the repository') });
+    expect(first.status).toBe('passed');
     expect(first.tests).toEqual([expect.objectContaining({ name: 'adds', outcome: 'passed' })]);
   }, 120_000);
 

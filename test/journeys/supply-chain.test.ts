@@ -67,7 +67,7 @@ describe.each(dialects)('supply chain journey on %s', (dialect) => {
     for (const args of [['add', '-A'], ['commit', '-q', '-m', 'ship it'], ['push', '-q', 'origin', 'HEAD:main']]) expect((await runGitClient(args, { cwd: repoDir })).code).toBe(0);
     const sha = (await runGitClient(['rev-parse', 'HEAD'], { cwd: repoDir })).stdout.trim();
     run = await waitForRun((r) => r.sha === sha);
-    expect(run.definitionVersion).toBe('standard@2');
+    expect(run.definitionVersion).toBe('standard@3');
     for (const step of ['sbom', 'build-artifact', 'artifact-scan', 'sign', 'provenance']) expect(stepOf(run, step), step).toMatchObject({ status: 'passed' });
     // Since standard@2 the artifact scan runs in the package stage, after the artifact exists.
     expect(run.stages.find((s) => s.name === 'package')?.steps.map((s) => s.name)).toEqual(['build-artifact', 'artifact-scan', 'sign', 'provenance']);
@@ -117,7 +117,7 @@ describe.each(dialects)('supply chain journey on %s', (dialect) => {
       predicate: {
         buildDefinition: {
           buildType: 'https://plinth.dev/buildtypes/standard-pipeline/v1',
-          externalParameters: { repository: 'team-a/shipit', ref: 'refs/heads/main', pipeline: 'standard@2' },
+          externalParameters: { repository: 'team-a/shipit', ref: 'refs/heads/main', pipeline: 'standard@3' },
           resolvedDependencies: [{ digest: { gitCommit: run.sha } }],
         },
         runDetails: { builder: { id: 'https://plinth.dev/builders/local-runner/v1' }, metadata: { invocationId: run.id, startedOn: expect.any(String), finishedOn: expect.any(String) } },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { RepositoryView } from '../../git/index.js';
 import type { Cli } from '../context.js';
+import { registerExternalCommands } from './external.js';
 import { cloneHint, cloneUrlOf, parseRepositoryArg, repoPath, reposPath, repositoryTable, type RepositoryName } from './model.js';
 
 const authHelp =
@@ -57,4 +58,6 @@ export function registerRepoCommands(program: Command, cli: Cli): void {
       const repository = await client.json<RepositoryView>('GET', repoPath(target));
       cli.out(cloneUrlOf(client.server, repository));
     });
+
+  registerExternalCommands(repo, cli);
 }

@@ -5,8 +5,14 @@ import { z } from 'zod';
 // definition never rewrites what an old run meant (provenance names it as an external parameter).
 // standard@2: the SBOM is made from the lockfiles in the security stage, and the artifact scan runs
 // in the package stage after build-artifact (standard@1 scanned an artifact that did not exist yet).
+// standard@3: the deploy stages run the delivery layer's steps (deploy, performance test, canary,
+// analysis, progressive rollout, smoke test); the integration test is a shell step whose command
+// comes from the preset and which reads the staging URL from the deploy step's outputs. Also in
+// standard@3: the scan steps hand their findings on instead of failing on severity, and a `ci-gate`
+// step (condition always, after them) tracks the findings and asks the policy layer's `ci` point:
+// an open critical finding fails the run, high passes as a tracked finding with a due date (issues #7, #9).
 
-export const STANDARD_PIPELINE_VERSION = 'standard@2';
+export const STANDARD_PIPELINE_VERSION = 'standard@3';
 
 /** Stages in the order they run; `setup` (checkout, config) is the platform's own and always first. */
 export const stageNames = ['setup', 'build', 'security', 'package', 'deploy-staging', 'deploy-production'] as const;
@@ -62,9 +68,11 @@ export interface PipelineDefinition {
 
 const defaults = { timeoutS: 600, retries: 0, condition: 'on-success' as StepCondition, needs: [] as string[], env: {} as Record<string, string> };
 const shell = (stage: StageName, name: string, needs: string[] = []): ShellStep => ({ ...defaults, kind: 'shell', stage, name, needs, command: null, reason: 'no command for this repository' });
-const platform = (stage: StageName, name: string, uses: string, needs: string[] = [], condition: StepCondition = 'on-success'): PlatformStep => ({
-  ...defaults, kind: 'platform', stage, name, uses, needs, condition, inputs: {},
+const platform = (stage: StageName, name: string, uses: string, needs: string[] = [], condition: StepCondition = 'on-success', timeoutS = defaults.timeoutS): PlatformStep => ({
+  ...defaults, kind: 'platform', stage, name, uses, needs, condition, inputs: {}, timeoutS,
 });
+/** Waiting on a production canary: each step bakes (60 s by default) and may wait for an approval. */
+const ROLLOUT_TIMEOUT_S = 3600;
 
 /** The standard pipeline before presets and plinth.yaml: build commands come from the language preset. */
 export function standardPipeline(): PipelineDefinition {
@@ -81,17 +89,19 @@ export function standardPipeline(): PipelineDefinition {
       platform('security', 'dependency-audit', 'security.dependency-audit'),
       platform('security', 'secrets-scan', 'security.secrets-scan'),
       platform('security', 'sbom', 'security.sbom'),
+      platform('security', 'ci-gate', 'security.ci-gate', ['sast-scan', 'dependency-audit', 'secrets-scan'], 'always'),
       platform('package', 'build-artifact', 'pipelines.build-artifact'),
       platform('package', 'artifact-scan', 'security.artifact-scan', ['build-artifact']),
       // Only a scanned artifact is signed: a critical finding in it stops the signature, so it can never deploy.
       platform('package', 'sign', 'security.sign', ['artifact-scan']),
       platform('package', 'provenance', 'security.provenance', ['sign']),
-      platform('deploy-staging', 'deploy', 'delivery.deploy', [], 'default-branch'),
-      platform('deploy-staging', 'integration-test', 'delivery.integration-test', ['deploy'], 'default-branch'),
-      platform('deploy-staging', 'performance-test', 'delivery.performance-test', ['deploy'], 'default-branch'),
+      // The default branch deploys to staging, every other branch to its own preview environment.
+      platform('deploy-staging', 'deploy', 'delivery.deploy'),
+      shell('deploy-staging', 'integration-test', ['deploy']),
+      platform('deploy-staging', 'performance-test', 'delivery.performance-test', ['deploy']),
       platform('deploy-production', 'canary', 'delivery.canary', [], 'default-branch'),
-      platform('deploy-production', 'analysis', 'delivery.analysis', ['canary'], 'default-branch'),
-      platform('deploy-production', 'progressive-rollout', 'delivery.progressive-rollout', ['analysis'], 'default-branch'),
+      platform('deploy-production', 'analysis', 'delivery.analysis', ['canary'], 'default-branch', ROLLOUT_TIMEOUT_S),
+      platform('deploy-production', 'progressive-rollout', 'delivery.progressive-rollout', ['analysis'], 'default-branch', ROLLOUT_TIMEOUT_S),
       platform('deploy-production', 'smoke-test', 'delivery.smoke-test', ['progressive-rollout'], 'default-branch'),
     ],
   };

@@ -77,4 +77,15 @@ export {
   ListRunsQuery,
   LogQuery,
 } from './runs.js';
+export {
+  CACHE_HIT_ENV,
+  cacheKeyPattern,
+  cacheNames,
+  type CacheName,
+  type CachedPath,
+  type CacheSpec,
+  cacheSpecFor,
+  cacheKey,
+  formatMegabytes,
+} from './caches.js';
 export { type BuildArtifact, BuildArtifactView, DigestParam, artifactRelativePath } from './artifacts.js';

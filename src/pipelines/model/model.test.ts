@@ -21,11 +21,11 @@ const node = new Set<Toolchain>(['node', 'npm']);
 describe('presets', () => {
   it('takes npm commands from package.json scripts and skips install without dependencies', () => {
     const preset = detectPreset({ rootFiles: new Set(['package.json']), available: node, packageJson: JSON.stringify({ scripts: { build: 'tsc', test: 'vitest run' } }) });
-    expect(preset.commands).toEqual({ install: { reason: 'package.json declares no dependencies' }, compile: { command: 'npm run build' }, 'unit-test': { command: 'npm run test' }, lint: { reason: 'package.json has no lint script' } });
+    expect(preset.commands).toEqual({ install: { reason: 'package.json declares no dependencies' }, compile: { command: 'npm run build' }, 'unit-test': { command: 'npm run test' }, lint: { reason: 'package.json has no lint script' }, 'integration-test': { reason: 'package.json has no test:integration script' } });
   });
   it('picks the package manager by lockfile and skips cleanly when it is missing', () => {
     const pkg = JSON.stringify({ dependencies: { a: '1' } });
-    expect(detectPreset({ rootFiles: new Set(['package.json', 'package-lock.json']), available: node, packageJson: pkg }).commands.install).toEqual({ command: 'npm ci --no-audit --no-fund' });
+    expect(detectPreset({ rootFiles: new Set(['package.json', 'package-lock.json']), available: node, packageJson: pkg }).commands.install).toEqual({ command: 'if [ "$PLINTH_CACHE_HIT" = true ]; then npm install --no-save --no-audit --no-fund; else npm ci --no-audit --no-fund; fi' });
     expect(detectPreset({ rootFiles: new Set(['package.json', 'pnpm-lock.yaml']), available: node, packageJson: pkg }).commands.install).toEqual({ reason: 'pnpm is not installed on this runner' });
     expect(detectPreset({ rootFiles: new Set(['go.mod']), available: node }).commands.compile).toEqual({ reason: 'go is not installed on this runner' });
   });

@@ -5,8 +5,12 @@ import { createLineMasker } from '../model/index.js';
 export interface StepLimits {
   /** RLIMIT_CPU: CPU seconds the step's processes may each use. */
   cpuSeconds: number;
-  /** RLIMIT_AS: virtual address space per process. Node reserves ~1 GiB up front, so keep this ≥ 2 GiB. */
-  addressSpaceBytes: number;
+  /**
+   * RLIMIT_DATA: memory a process may allocate. Not RLIMIT_AS: V8 reserves far more address space than it
+   * uses (a WebAssembly instance — undici's HTTP parser behind every `fetch()` — reserves ~10 GiB), so an
+   * address-space limit broke the node-service template's own tests (as in the runtime's local driver).
+   */
+  dataBytes: number;
   /** RLIMIT_NPROC: processes of the runner's user; not enforced for root (the kernel exempts it). */
   processes: number;
 }
@@ -35,7 +39,7 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv): Promise<st
 export function confinedArgv(sandbox: Sandbox, limits: StepLimits, input: { command: string; workspace: string; home: string; dataDir: string }): string[] {
   const shell = ['/bin/sh', '-c', input.command];
   const limited = sandbox.prlimit !== undefined
-    ? [sandbox.prlimit, `--cpu=${limits.cpuSeconds}`, `--as=${limits.addressSpaceBytes}`, `--nproc=${limits.processes}`, '--', ...shell]
+    ? [sandbox.prlimit, `--cpu=${limits.cpuSeconds}`, `--data=${limits.dataBytes}`, `--nproc=${limits.processes}`, '--', ...shell]
     : shell;
   if (sandbox.bwrap === undefined) return limited;
   return [

@@ -20,6 +20,7 @@ import {
 } from '../model/index.js';
 import * as q from '../store.js';
 import { executePlan, type AttemptResult, type StepEnd } from './executor.js';
+import { openRunCache, type CacheLocation } from './cache.js';
 import { confinedArgv, runProcess, type Sandbox, type StepLimits } from './process.js';
 import { checkout, collectTestReports, repositoryFacts } from './workspace.js';
 
@@ -36,7 +37,8 @@ export interface PlatformStepContext {
   log(line: string): void;
 }
 export interface PlatformStepResult {
-  status: 'passed' | 'failed';
+  /** `skipped`: nothing to do for this repository (no score.yaml to deploy, say), with the reason in `message`. */
+  status: 'passed' | 'failed' | 'skipped';
   message?: string;
   outputs?: Record<string, unknown>;
 }
@@ -55,8 +57,14 @@ interface RunInput {
   parallelism: number;
   dataDir: string;
   source: string;
+  /** Environment of the checkout's git only (an external repository's credentials, answered through GIT_ASKPASS). */
+  sourceEnv?: Record<string, string>;
+  /** Values masked in the log that steps do not receive as env (an external repository's clone token). */
+  maskValues?: readonly string[];
   workspace: string;
   home: string;
+  /** Where package-manager caches live and how much they may take (see cache.ts). */
+  caches: CacheLocation;
   now: () => string;
   notify: () => void;
   onStepFinished: (step: Step) => Promise<void>;
@@ -96,7 +104,7 @@ const blankStep = (name: string, stage: Step['stage'], kind: Step['kind'], comma
 /** Checks out, resolves the definition (preset + plinth.yaml), runs the plan; returns every step's final status. */
 export async function runPipeline(input: RunInput): Promise<Map<string, StepStatus>> {
   const { run, store } = input;
-  const patterns = maskPatterns(Object.values(input.secrets));
+  const patterns = maskPatterns([...Object.values(input.secrets), ...(input.maskValues ?? [])]);
   const sink = createLogSink(input, await q.lastLogSeq(store, run.id), patterns);
   const steps = new Map<string, Step>(setupSteps.map((n) => [n, blankStep(n, 'setup', 'shell', null)]));
   await q.replaceSteps(store, run.id, [...steps.values()]);
@@ -120,7 +128,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
 
   // ---- setup: checkout and config
   await begin('checkout');
-  const checkedOut = await checkout({ source: input.source, sha: run.sha, workspace: input.workspace, log: (line) => sink.write('checkout', 'system', line) });
+  const checkedOut = await checkout({ source: input.source, env: input.sourceEnv, sha: run.sha, workspace: input.workspace, log: (line) => sink.write('checkout', 'system', line) });
   await end('checkout', { status: checkedOut ? 'passed' : 'failed', message: checkedOut ? null : 'could not check out the commit', exitCode: null, attempts: 1 });
   await begin('config');
   if (!checkedOut) {
@@ -151,6 +159,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
 
   // ---- the plan
   await mkdir(input.home, { recursive: true });
+  const cache = preset.cache ? await openRunCache({ location: input.caches, spec: preset.cache, repository: run.repository, home: input.home, workspace: input.workspace, now: input.now }) : undefined;
   const baseEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: input.home,
@@ -161,6 +170,19 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     PLINTH_REF: run.ref,
     PLINTH_COMMIT_SHA: run.sha,
   };
+  /** Passed steps' outputs, as the platform steps get them. */
+  const passedOutputs = () => Object.fromEntries([...steps.values()].filter((s) => s.status === 'passed' && s.outputs !== null).map((s) => [s.name, s.outputs!]));
+  /** The same for shell steps: `PLINTH_OUTPUT_<STEP>_<KEY>` for every string, number or boolean output (`PLINTH_OUTPUT_DEPLOY_URL`). */
+  const outputsEnv = () => {
+    const env: Record<string, string> = {};
+    const envName = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+    for (const [step, outputs] of Object.entries(passedOutputs())) {
+      for (const [key, value] of Object.entries(outputs)) {
+        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') env[`PLINTH_OUTPUT_${envName(step)}_${envName(key)}`] = String(value);
+      }
+    }
+    return env;
+  };
   // Report files already recorded by a step of this run (see collectTestReports).
   const claimedReports = new Set<string>();
   const attemptShell = async (p: PlannedStep, attempt: number): Promise<AttemptResult> => {
@@ -169,12 +191,14 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     if (d.command === null) return { status: 'skipped', message: d.reason ?? 'nothing to run', exitCode: null, tests: [] };
     const name = d.name;
     if (attempt > 1) sink.write(name, 'system', `attempt ${attempt} of ${1 + d.retries}`);
+    // Restored inside the install step, so that its duration tells what a cold or warm install costs.
+    if (name === 'install' && attempt === 1) await cache?.restore((line) => sink.write(name, 'system', line));
     sink.write(name, 'system', `$ ${d.command}`);
     const startedMs = Date.now();
     const outcome = await runProcess({
       argv: confinedArgv(input.sandbox, { ...input.limits, cpuSeconds: Math.min(input.limits.cpuSeconds, d.timeoutS) }, { command: d.command, workspace: input.workspace, home: input.home, dataDir: input.dataDir }),
       cwd: input.workspace,
-      env: { ...baseEnv, ...d.env, ...input.secrets },
+      env: { ...baseEnv, ...outputsEnv(), ...cache?.env(), ...d.env, ...input.secrets },
       timeoutMs: d.timeoutS * 1000,
       maskPatterns: patterns,
       signal: input.signal,
@@ -192,7 +216,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     const handler = input.registry.get(d.uses);
     if (!handler) return { status: 'not-installed', message: `${d.uses} is not installed on this platform yet`, exitCode: null, tests: [] };
     // Only passed steps hand outputs on: a step never builds on what a failed one left behind.
-    const outputs = Object.fromEntries([...steps.values()].filter((s) => s.status === 'passed' && s.outputs !== null).map((s) => [s.name, s.outputs!]));
+    const outputs = passedOutputs();
     try {
       const result = await handler({
         run, step: d.name, workspace: input.workspace, outputs, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
@@ -212,6 +236,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
       if (steps.get(p.definition.name)!.startedAt === null) steps.set(p.definition.name, { ...steps.get(p.definition.name)!, startedAt: input.now() });
       if (result.message !== null && result.status !== 'passed') sink.write(p.definition.name, 'system', `${result.status}: ${result.message}`);
       if (result.tests.length > 0) await q.replaceTestResults(store, run.id, p.definition.name, result.tests);
+      if (p.definition.name === 'install' && result.status === 'passed') await cache?.save((line) => sink.write('install', 'system', line));
       await end(p.definition.name, result);
     },
   });

@@ -5,9 +5,9 @@ import { GitCommandError, runGit } from '../../git/index.js';
 import { parseTestReport, type RepositoryFacts, type TestResult, type Toolchain } from '../model/index.js';
 
 /** git through the git layer's client; the output (or git's message) goes to the run's log. */
-async function git(args: string[], cwd: string): Promise<{ code: number | null; output: string }> {
+async function git(args: string[], cwd: string, env?: Record<string, string>): Promise<{ code: number | null; output: string }> {
   try {
-    const { stdout, exitCode } = await runGit(args, { cwd });
+    const { stdout, exitCode } = await runGit(args, { cwd, ...(env !== undefined ? { extraEnv: env } : {}) });
     return { code: exitCode, output: stdout.toString('utf8') };
   } catch (err) {
     if (err instanceof GitCommandError) return { code: err.exitCode, output: err.stderr };
@@ -20,10 +20,11 @@ async function git(args: string[], cwd: string): Promise<{ code: number | null; 
  * `--no-local` copies objects through git's transport instead of hard-linking the platform's object
  * files, so nothing a step does in its workspace can touch the hosted repository.
  */
-export async function checkout(input: { source: string; sha: string; workspace: string; log: (line: string) => void }): Promise<boolean> {
+export async function checkout(input: { source: string; env?: Record<string, string> | undefined; sha: string; workspace: string; log: (line: string) => void }): Promise<boolean> {
   await rm(input.workspace, { recursive: true, force: true });
   await mkdir(input.workspace, { recursive: true });
-  const cloned = await git(['clone', '--no-local', '--no-checkout', '--quiet', '--', input.source, '.'], input.workspace);
+  // A URL (an external repository) clones over its transport; `--no-local` only matters for a path.
+  const cloned = await git(['clone', '--no-local', '--no-checkout', '--quiet', '--', input.source, '.'], input.workspace, input.env);
   if (cloned.code !== 0) {
     input.log(`git clone failed: ${cloned.output.trim()}`);
     return false;
