@@ -31,3 +31,8 @@ export { verifyEvidence, keyValidAt, type Evidence, type VerificationResult, typ
 export type { SigningKey, KeyStatus } from './signing/keys.js';
 export { scanArtifact, type ArtifactFinding, type ArtifactScanResult } from './artifacts/scan.js';
 export { DEFAULT_BUILDER_ID, SLSA_PROVENANCE_V1, CYCLONEDX_PREDICATE } from './provenance/statements.js';
+/** Tracked findings and the standard pipeline's CI gate (issue #9, "Severity policy"; issue #7, "CI gate"). */
+export { createFindings, type Findings, type FindingsOptions } from './findings/service.js';
+export { findingsRoutes } from './findings/routes.js';
+export { DEFAULT_SLA_DAYS, findingSeverities, findingStatuses, scanners } from './findings/model.js';
+export type { TrackedFinding, FindingDetail, Sighting, Overview, ScanFinding, FindingSeverity, FindingStatus, SlaDays, CiGate, GateRequest, GateDecision, GateFinding, FindingEventPayloads } from './findings/model.js';

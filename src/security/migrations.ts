@@ -68,4 +68,51 @@ export const securityMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    name: '20261230_30_security_findings',
+    async up(db) {
+      // Tracked findings: one row per (repository, fingerprint), deduplicated across runs (issue #9).
+      // `present_on` (JSON) lists the branches whose latest complete scan has the finding; nothing filters on it.
+      await db.schema
+        .createTable('security_findings')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('repository', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('scanner', 'text', (c) => c.notNull())
+        .addColumn('owner', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('severity_rank', 'integer', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('file', 'text', (c) => c.notNull())
+        .addColumn('line', 'integer')
+        .addColumn('package', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('present_on', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('fixed_at', 'text')
+        .addColumn('due_at', 'text')
+        .addColumn('accepted_by', 'text')
+        .addColumn('accepted_reason', 'text')
+        .addColumn('accepted_until', 'text')
+        .addColumn('accepted_at', 'text')
+        .addUniqueConstraint('security_findings_repository_fingerprint', ['repository', 'fingerprint'])
+        .execute();
+      await db.schema.createIndex('security_findings_owner').on('security_findings').columns(['owner', 'status']).execute();
+      await db.schema.createIndex('security_findings_status_due').on('security_findings').columns(['status', 'due_at']).execute();
+      await db.schema.createIndex('security_findings_last_seen').on('security_findings').columns(['last_seen_at', 'id']).execute();
+      // The runs in which each finding was seen (its history).
+      await db.schema
+        .createTable('security_finding_sightings')
+        .addColumn('finding_id', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('branch', 'text', (c) => c.notNull())
+        .addColumn('sha', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('seen_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('security_finding_sightings_pk', ['finding_id', 'run_id'])
+        .execute();
+    },
+  },
 ];

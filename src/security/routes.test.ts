@@ -103,7 +103,7 @@ describe.each(dialects)('/api/security (%s)', (dialect) => {
     expect((await call('POST', '/api/security/audit', undefined, { packages: [] })).statusCode).toBe(401);
   });
 
-  it('runs the dependency-audit pipeline step: logs findings, fails on a critical one, applies VEX', async () => {
+  it('runs the dependency-audit pipeline step: logs findings, hands them to the ci-gate, applies VEX, fails on an unreadable lockfile', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'plinth-audit-'));
     try {
       cpSync(join(lockfiles, 'npm-app'), workspace, { recursive: true });
@@ -112,16 +112,22 @@ describe.each(dialects)('/api/security (%s)', (dialect) => {
         run: { id: 'r1', repository: 'demo/app', ownerRef: 'group:default/demo', ref: 'refs/heads/main', sha: 'a'.repeat(40), isDefaultBranch: true, attempt: 1, trigger: 'push', status: 'running', definitionVersion: '1', jobId: null, createdBy: 'user:default/admin', createdAt: '2026-01-01T00:00:00.000Z', startedAt: null, finishedAt: null },
         step: 'dependency-audit', workspace, outputs: {}, inputs: {}, env: {}, signal: new AbortController().signal, log: (line) => lines.push(line),
       };
-      const failed = await t.app.security.dependencyAuditStep(ctx);
-      expect(failed).toMatchObject({ status: 'failed', message: expect.stringMatching(/^critical vulnerabilities in dependencies \(1 critical, 2 high, 1 medium, 0 low, 1 suppressed by VEX\)/) });
+      const audited = await t.app.security.dependencyAuditStep(ctx);
+      expect(audited).toMatchObject({ status: 'passed', message: '1 critical, 2 high, 1 medium, 0 low, 1 suppressed by VEX; the ci-gate step judges them' });
+      // The gate sees each unsuppressed finding once, normalized; the VEX-suppressed one is left out.
+      const outputs = audited.outputs as { scanner: string; complete: boolean; findings: { rule: string; severity: string; package: { name: string; fixVersion: string | null } }[] };
+      expect(outputs).toMatchObject({ scanner: 'dependency', complete: true });
+      expect(outputs.findings.map((f) => f.severity)).toEqual(['critical', 'high', 'high', 'medium']);
+      expect(outputs.findings[0]).toMatchObject({ rule: 'GHSA-xvch-5gv4-984h', package: { name: 'minimist', fixVersion: '0.2.4' } });
+      expect(outputs.findings.some((f) => f.rule === 'GHSA-35jh-r3h4-6jhm')).toBe(false);
       expect(lines).toContain('audited 10 packages from 1 lockfile(s): package-lock.json');
       expect(lines.find((l) => l.startsWith('CRITICAL GHSA-xvch-5gv4-984h'))).toMatch(/minimist@0\.0\.8 \(dev\) package-lock.json:\d+ fixed in 0\.2\.4, 1\.2\.6; demo-app > mkdirp > minimist/);
       expect(lines.find((l) => l.includes('GHSA-35jh-r3h4-6jhm'))).toContain('[suppressed by VEX: not_affected, vulnerable_code_not_in_execute_path — demo-app never calls _.template]');
-      // Upgrading the one critical package makes the step pass; the remaining findings are still logged.
+      // Upgrading the one critical package leaves the other findings, still logged and handed on.
       const lock = JSON.parse(readFileSync(join(workspace, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
       lock.packages['node_modules/mkdirp/node_modules/minimist']!.version = '0.2.4';
       writeFileSync(join(workspace, 'package-lock.json'), JSON.stringify(lock, null, 2));
-      expect(await t.app.security.dependencyAuditStep(ctx)).toMatchObject({ status: 'passed', message: '0 critical, 2 high, 0 medium, 0 low, 1 suppressed by VEX' });
+      expect(await t.app.security.dependencyAuditStep(ctx)).toMatchObject({ status: 'passed', message: '0 critical, 2 high, 0 medium, 0 low, 1 suppressed by VEX; the ci-gate step judges them' });
       writeFileSync(join(workspace, 'package-lock.json'), '{"lockfileVersion": 3, "packages": ');
       expect(await t.app.security.dependencyAuditStep(ctx)).toMatchObject({ status: 'failed', message: expect.stringContaining('package-lock.json: not valid JSON') });
     } finally {

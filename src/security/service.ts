@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { authorize, InputError, NotFoundError, toIso, principalRef, type Kernel, type Principal } from '../kernel/index.js';
 import type { PlatformStepHandler } from '../pipelines/index.js';
 import { matchPackages, parseOsvRecords, type OsvAdvisory } from './advisories/osv.js';
-import { auditablePackages, failsAt, findingsOf, formatFinding, summarize } from './audit.js';
+import { auditablePackages, findingsOf, formatFinding, summarize } from './audit.js';
+import { toScanOutputs } from './findings/model.js';
+import { fromDependency } from './findings/normalize.js';
 import { canonicalName, parsePurl } from './deps/purl.js';
 import { resolveProject } from './deps/resolve.js';
 import { securityPermissions, type AdvisorySummary, type DependencyTree, type Ecosystem, type Finding, type ImportResult, type PackageMatch, type SecurityEventPayloads } from './model.js';
@@ -20,7 +22,7 @@ export interface Security {
   auditPackages(principal: Principal, purls: readonly string[]): Promise<PackageMatch[]>;
   /** Findings for resolved trees, placed in their lockfiles, VEX applied. */
   auditTrees(principal: Principal, trees: readonly DependencyTree[], vex?: { doc: VexDocument; source: string }): Promise<Finding[]>;
-  /** The `security.dependency-audit` pipeline step: audits the workspace's lockfiles, fails on a critical finding. */
+  /** The `security.dependency-audit` pipeline step: audits the workspace's lockfiles and hands the findings to the `ci-gate` step; fails only on an unreadable lockfile. */
   dependencyAuditStep: PlatformStepHandler;
 }
 
@@ -127,10 +129,12 @@ export function createSecurity(kernel: Kernel): Security {
       for (const f of findings) ctx.log(formatFinding(f));
       const summary = summarize(findings);
       const counts = `${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high, ${summary.bySeverity.medium} medium, ${summary.bySeverity.low} low, ${summary.suppressed} suppressed by VEX`;
-      const outputs = { ...summary, lockfiles: project.trees.map((t) => t.file), packages };
+      const tracked = findings.map(fromDependency).filter((f) => f !== undefined);
+      const outputs = { ...toScanOutputs('dependency', tracked), ...summary, lockfiles: project.trees.map((t) => t.file), packages };
+      // An unreadable lockfile is an error of the scan, not a finding: the step fails (and the gate then
+      // leaves this scanner's tracked findings as they were, since it did not see a complete result).
       if (project.errors.length > 0) return { status: 'failed', message: `${project.errors.length} lockfile(s) could not be read: ${project.errors[0]!.message}`, outputs };
-      if (failsAt(findings, 'critical')) return { status: 'failed', message: `critical vulnerabilities in dependencies (${counts})`, outputs };
-      return { status: 'passed', message: findings.length === 0 ? `no known vulnerabilities in ${packages} packages` : counts, outputs };
+      return { status: 'passed', message: findings.length === 0 ? `no known vulnerabilities in ${packages} packages` : `${counts}; the ci-gate step judges them`, outputs };
     },
   };
   return security;

@@ -1,12 +1,15 @@
 import type { PlatformStepHandler } from '../../pipelines/index.js';
+import { toScanOutputs } from '../findings/model.js';
+import { fromSast } from '../findings/normalize.js';
 import { formatSastFinding, scanSast } from './scan.js';
 
 const MAX_LOGGED_FINDINGS = 200;
 
 /**
- * The standard pipeline's `security.sast-scan` step: fails on critical and high findings (what
- * reaches a sink from request input, code evaluation, disabled TLS checks); medium and low ones are
- * logged and counted. `plinth:allow-sast RULE` on a line accepts it in the code, where review sees it.
+ * The standard pipeline's `security.sast-scan` step: logs and counts every finding and hands them to
+ * the `ci-gate` step in its outputs; the gate's policy decides what blocks (critical), what becomes a
+ * tracked finding with a due date (high) and what is recorded (medium, low). The step itself fails
+ * only when it cannot scan. `plinth:allow-sast RULE` on a line accepts it in the code, where review sees it.
  */
 export const sastScanStep: PlatformStepHandler = async (ctx) => {
   const result = await scanSast(ctx.workspace, { signal: ctx.signal });
@@ -17,8 +20,7 @@ export const sastScanStep: PlatformStepHandler = async (ctx) => {
   if (result.findings.length > MAX_LOGGED_FINDINGS) ctx.log(`… and ${result.findings.length - MAX_LOGGED_FINDINGS} more`);
   const bySeverity: Record<string, number> = {};
   for (const f of result.findings) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
-  const outputs = { findings: result.findings.length, bySeverity, filesScanned: result.filesScanned };
-  if (blocking.length === 0) return { status: 'passed', outputs };
-  const rules = [...new Set(blocking.map((f) => f.rule))].join(', ');
-  return { status: 'failed', message: `${blocking.length} critical or high SAST finding(s) (${rules}); fix them, or accept one with a plinth:allow-sast comment`, outputs };
+  const outputs = { ...toScanOutputs('sast', result.findings.map(fromSast)), total: result.findings.length, bySeverity, filesScanned: result.filesScanned };
+  const counts = Object.entries(bySeverity).map(([s, n]) => `${n} ${s}`).join(', ');
+  return { status: 'passed', message: result.findings.length === 0 ? 'no findings' : `${counts}; the ci-gate step judges them`, outputs };
 };

@@ -34,6 +34,7 @@ async function pushAndWait(files: Record<string, string>, message: string): Prom
 }
 
 const secretsStep = (run: RunBody) => run.stages.flatMap((s) => s.steps).find((s) => s.name === 'secrets-scan');
+const gateStep = (run: RunBody) => run.stages.flatMap((s) => s.steps).find((s) => s.name === 'ci-gate');
 
 describe('the security.secrets-scan pipeline step', () => {
   beforeAll(async () => {
@@ -54,17 +55,22 @@ describe('the security.secrets-scan pipeline step', () => {
     expect(secretsStep(run)).toMatchObject({ status: 'passed' });
   }, 120_000);
 
-  it('fails on a committed token and logs it only redacted', async () => {
+  it('hands a committed token to the ci-gate, which fails the run on it (critical), logging it only redacted', async () => {
     const run = await pushAndWait({ 'src/config.js': `module.exports = { token: '${ghp}' };\n` }, 'leak');
-    expect(secretsStep(run)).toMatchObject({ status: 'failed', message: expect.stringMatching(/^1 secret\(s\) found \(github-pat\)/) });
+    expect(secretsStep(run)).toMatchObject({ status: 'passed', message: expect.stringMatching(/^1 secret\(s\) found \(github-pat\)/) });
+    expect(gateStep(run)).toMatchObject({ status: 'failed', message: 'ci-critical-findings-fail-the-run: 1 open critical finding(s): github-pat in src/config.js' });
+    expect(run.status).toBe('failed');
     const logs = await t.app.server.inject({ url: `/api/pipelines/runs/${run.id}/logs?step=secrets-scan`, headers: { authorization: `Bearer ${t.tokens.alice}`, accept: 'text/plain' } });
     expect(logs.body).toContain('src/config.js:1:28  critical  github-pat  ghp_Zr…(40 chars)');
     expect(logs.body).not.toContain(ghp);
+    const stored = await t.app.server.inject({ url: `/api/pipelines/runs/${run.id}`, headers: { authorization: `Bearer ${t.tokens.alice}` } });
+    expect(stored.body).not.toContain(ghp);
   }, 120_000);
 
   it("passes again once the finding is accepted in the repository's baseline", async () => {
     const fingerprint = await import('./model.js').then((m) => m.contentFingerprint('github-pat', 'src/config.js', ghp));
     const run = await pushAndWait({ '.plinth-secrets-baseline.json': JSON.stringify({ version: 1, findings: [{ fingerprint, reason: 'rotated' }] }) }, 'accept');
-    expect(secretsStep(run)).toMatchObject({ status: 'passed' });
+    expect(secretsStep(run)).toMatchObject({ status: 'passed', message: 'no secrets found' });
+    expect(gateStep(run)).toMatchObject({ status: 'passed', message: expect.stringContaining('1 fixed') });
   }, 120_000);
 });
