@@ -27,6 +27,14 @@ if (!(sequential >= 5) || !(concurrent >= 1)) throw new Error('--claims must be 
 
 const adminUrl = process.env.PLINTH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.PLINTH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const rabbitManagement = process.env.PLINTH_RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+const rabbitAuth = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
+/** One RabbitMQ management API call as the guest administrator (the bench's baseline and cleanup). */
+async function rabbit(method: string, path: string, body?: unknown): Promise<number> {
+  const res = await fetch(`${rabbitManagement}/api/${path}`, { method, headers: { authorization: rabbitAuth, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  await res.arrayBuffer();
+  return res.status;
+}
 const system: Principal = { kind: 'system', name: 'bench' };
 const env = `b${Date.now().toString(36)}`;
 const tags = { owner: 'group:default/bench', 'cost-center': 'cc-bench' };
@@ -56,6 +64,16 @@ async function main(): Promise<void> {
       for (const user of (await redis.call('ACL', 'USERS')) as string[]) if (user.startsWith(`pl_${env}__`)) await redis.call('ACL', 'DELUSER', user);
     } finally {
       redis.disconnect();
+    }
+  });
+  const rabbitUp = await rabbit('GET', 'overview').then((status) => status === 200, () => false);
+  onCleanup(async () => {
+    if (!rabbitUp) return;
+    for (let i = 0; i < sequential; i++) {
+      for (const name of [`pl_${env}__bus_${i}`, `pl_${env}__rawbus_${i}`]) {
+        await rabbit('DELETE', `vhosts/${name}`);
+        await rabbit('DELETE', `users/${name}`);
+      }
     }
   });
   const dataDir = tempDir('resources');
@@ -100,6 +118,22 @@ async function main(): Promise<void> {
   const redisMs: number[] = [];
   for (let i = 0; i < sequential; i++) redisMs.push(await claimOnce('redis', `cache-${i}`));
 
+  const rabbitMs: number[] = [];
+  const rabbitBaselineMs: number[] = [];
+  if (rabbitUp) {
+    progress(`${sequential} rabbitmq-vhost claims, one after another, and the bare management API calls as baseline`);
+    for (let i = 0; i < sequential; i++) rabbitMs.push(await claimOnce('rabbitmq-vhost', `bus-${i}`));
+    for (let i = 0; i < sequential; i++) {
+      const name = `pl_${env}__rawbus_${i}`;
+      const start = performance.now();
+      await rabbit('PUT', `vhosts/${name}`, {});
+      await rabbit('PUT', `users/${name}`, { password: `x${i}`, tags: '' });
+      await rabbit('PUT', `permissions/${name}/${name}`, { configure: '.*', write: '.*', read: '.*' });
+      await rabbit('PUT', `vhost-limits/${name}/max-connections`, { value: 20 });
+      rabbitBaselineMs.push(performance.now() - start);
+    }
+  } else progress('RabbitMQ management API unavailable: rabbitmq figures skipped');
+
   progress(`baseline: bare CREATE ROLE + CREATE DATABASE + REVOKE, ${sequential} times`);
   const baselineMs = await withAdmin(async (c) => {
     const samples: number[] = [];
@@ -137,6 +171,13 @@ async function main(): Promise<void> {
     store: 'postgres',
     postgresClaimMs: { n: postgres.n, p50: round(postgres.p50, 1), p95: p95(postgresMs), max: round(postgres.max, 1) },
     redisClaimMs: { n: redis.n, p50: round(redis.p50, 1), p95: p95(redisMs), max: round(redis.max, 1) },
+    ...(rabbitMs.length > 0
+      ? {
+          rabbitmqClaimMs: { n: rabbitMs.length, p50: round(summarize(rabbitMs).p50, 1), p95: p95(rabbitMs) },
+          rabbitmqBareApiMs: { n: rabbitBaselineMs.length, p50: round(summarize(rabbitBaselineMs).p50, 1), p95: p95(rabbitBaselineMs) },
+          rabbitmqClaimOverBareApi: round(summarize(rabbitMs).p50 / summarize(rabbitBaselineMs).p50),
+        }
+      : { rabbitmqClaimMs: null }),
     baselineBareSqlMs: { n: baseline.n, p50: round(baseline.p50, 1), p95: p95(baselineMs) },
     postgresClaimOverBareSql: round(postgres.p50 / baseline.p50),
     concurrent: { claims: concurrent, wallMs: round(burstWallMs, 0), p50: round(summarize(burstMs).p50, 0), p95: p95(burstMs), databases: onServer.databases.length, roles: onServer.roles.length, duplicates, orphans },

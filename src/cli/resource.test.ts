@@ -67,4 +67,30 @@ describe('plinth resource', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`no claim nope in environment ${env}`);
   });
+
+  it('backs up, lists backups, restores and rotates a database claim, waiting for each', { timeout: 60_000 }, async () => {
+    const claimed = await plinth('resource', 'claim', 'postgres', '--name', 'ops', '--env', env, '--owner', 'group:default/team-a', '--cost-center', 'cc-9', '--wait', '--json');
+    expect(claimed.code, claimed.stderr).toBe(0);
+    try {
+      const backup = await plinth('resource', 'backup', 'ops', '--env', env);
+      expect(backup.code, backup.stderr).toBe(0);
+      expect(backup.stdout).toMatch(new RegExp(`backup ${env}/ops: succeeded \\(backup (bk-[a-z0-9-]+)\\): \\d+ bytes, kept until`));
+      const id = /\(backup (bk-[a-z0-9-]+)\)/.exec(backup.stdout)![1]!;
+      const listed = await plinth('resource', 'backups', 'ops', '--env', env);
+      expect(listed.stdout).toMatch(new RegExp(`${id}\\s+manual\\s+`));
+      const restored = await plinth('resource', 'restore', 'ops', '--env', env, '--backup', id);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stdout).toContain(`restore ${env}/ops: succeeded (backup ${id}): restored backup ${id}`);
+      const rotated = await plinth('resource', 'rotate', 'ops', '--env', env, '--grace', '60', '--json');
+      expect(rotated.code, rotated.stderr).toBe(0);
+      expect(JSON.parse(rotated.stdout)).toMatchObject({ kind: 'rotate', phase: 'succeeded', detail: expect.stringMatching(/^password version 2 is active/) });
+      const bad = await plinth('resource', 'rotate', 'ops', '--env', env, '--grace', 'soon');
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/a number of seconds/);
+    } finally {
+      await plinth('resource', 'delete', 'ops', '--env', env);
+      // The database goes with the claim (after its final backup) before the server stops.
+      for (let i = 0; i < 200 && (await plinth('resource', 'show', 'ops', '--env', env)).code === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
+    }
+  });
 });

@@ -1,7 +1,7 @@
 /** `plinth resource …`: the resource menu, plans, claims, and deprovisioning from the command line. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import type { ClaimView, ModuleView, PlanView } from '../resources/index.js';
+import type { BackupRecord, ClaimView, ModuleView, Operation, PlanView } from '../resources/index.js';
 import type { Cli } from './context.js';
 import { CliError } from './errors.js';
 import { formatFields, formatTable } from './format.js';
@@ -152,6 +152,55 @@ export function registerResourceCommands(program: Command, cli: Cli): void {
       const { claim } = await byName(cmd, name, opts.env);
       if (opts.json === true) return cli.printJson(claim);
       cli.out(formatClaim(claim));
+    });
+
+  /** Posts an operation and, unless --no-wait, follows it until it succeeds or fails. */
+  const operate = async (cmd: Command, name: string, opts: { env: string; json?: boolean; wait: boolean }, verb: 'rotate' | 'backup' | 'restore', body?: Record<string, unknown>) => {
+    const { client, claim } = await byName(cmd, name, opts.env);
+    let op = await client.json<Operation>('POST', `/api/resources/claims/${claim.id}/${verb}`, body === undefined ? {} : { body });
+    const deadline = Date.now() + 30 * 60_000;
+    while (opts.wait && op.phase === 'queued' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      op = await client.json<Operation>('GET', `/api/resources/claims/${claim.id}/operations/${op.id}`);
+    }
+    if (opts.json === true) cli.printJson(op);
+    else cli.out(`${verb} ${claim.environment}/${claim.name}: ${op.phase}${op.backupId ? ` (backup ${op.backupId})` : ''}${op.detail ? `: ${op.detail}` : ''}${op.error ? `: ${op.error}` : ''}`);
+    if (op.phase === 'failed') cli.exitCode = 1;
+  };
+  const operationCommand = (verb: 'rotate' | 'backup' | 'restore', description: string) =>
+    resource
+      .command(verb)
+      .description(description)
+      .argument('<name>', 'the claim name')
+      .requiredOption('--env <environment>', 'its environment')
+      .option('--no-wait', 'return once the operation is queued')
+      .option('--json', 'print JSON');
+
+  operationCommand('rotate', 'new credentials: set on the server and stored as a new secret version; the old ones are revoked after the grace period')
+    .option('--grace <seconds>', 'seconds the old credentials keep working (default: the server’s, 1 h)', (v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('a number of seconds');
+      return Number(v);
+    })
+    .action(async (name: string, opts: { env: string; json?: boolean; wait: boolean; grace?: number }, cmd: Command) => operate(cmd, name, opts, 'rotate', opts.grace === undefined ? {} : { graceSeconds: opts.grace }));
+
+  operationCommand('backup', 'take a backup now (pg_dump; RabbitMQ definitions), kept for the module’s retention period')
+    .action(async (name: string, opts: { env: string; json?: boolean; wait: boolean }, cmd: Command) => operate(cmd, name, opts, 'backup'));
+
+  operationCommand('restore', 'load a backup into the claim (the newest when --backup is not given); all or nothing')
+    .option('--backup <id>', 'a backup id from `plinth resource backups`')
+    .action(async (name: string, opts: { env: string; json?: boolean; wait: boolean; backup?: string }, cmd: Command) => operate(cmd, name, opts, 'restore', opts.backup === undefined ? {} : { backupId: opts.backup }));
+
+  resource
+    .command('backups')
+    .description('backups kept of a claim (this one’s and earlier claims’ of the same name), newest first')
+    .argument('<name>', 'the claim name')
+    .requiredOption('--env <environment>', 'its environment')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { env: string; json?: boolean }, cmd: Command) => {
+      const { client, claim } = await byName(cmd, name, opts.env);
+      const { items } = await client.json<{ items: BackupRecord[] }>('GET', `/api/resources/claims/${claim.id}/backups`);
+      if (opts.json === true) return cli.printJson(items);
+      cli.out(formatTable(['ID', 'KIND', 'TAKEN', 'BYTES', 'KEPT UNTIL'], items.map((b) => [b.id, b.kind, b.createdAt, String(b.bytes), b.expiresAt])));
     });
 
   resource

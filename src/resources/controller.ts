@@ -3,14 +3,13 @@
  * persist it (the claim row is the resumable record, STYLE §6). Steps are idempotent, so a worker killed
  * after a step's effect but before its record re-runs the step and finds the work done.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { toIso, type ClaimedJob, type JobOutcome, type Kernel } from '../kernel/index.js';
 import { physicalNames, type Claim } from './model/claim.js';
-import type { ProviderName } from './model/module.js';
+import type { Module, ProviderName } from './model/module.js';
+import type { Operations } from './operations.js';
 import { TerminalProvisioningError, type Provider, type ProvisionContext } from './providers/provider.js';
 import type { Secrets } from './secrets/service.js';
-import * as q from './store.js';
+import * as q from './store/index.js';
 
 export const APPLY_JOB = 'resources.apply-claim';
 export const DELETE_JOB = 'resources.delete-claim';
@@ -33,8 +32,8 @@ export interface ControllerDeps {
   kernel: Kernel;
   providers: ReadonlyMap<ProviderName, Provider>;
   secrets: Secrets;
-  backupDir: string;
-  backupRetentionDays: number;
+  operations: Pick<Operations, 'takeBackup'>;
+  moduleOf(claim: Claim): Module | undefined;
 }
 
 export function createController(deps: ControllerDeps): Controller {
@@ -83,25 +82,8 @@ export function createController(deps: ControllerDeps): Controller {
     const next = DELETE_STEPS.indexOf(claim.step as (typeof DELETE_STEPS)[number]) + 1;
     const step = DELETE_STEPS[next];
     if (step === 'backup') {
-      const dir = join(deps.backupDir, claim.environment);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
       // Deterministic per claim: a re-run overwrites the same file rather than leaving a second one.
-      const taken = await provider.backup(ctx, join(dir, `${claim.name}-${claim.id}.dump`));
-      if (taken) {
-        const createdAt = clock.now();
-        await q.insertBackup(store, {
-          id: `bk-${claim.id}`,
-          claimId: claim.id,
-          claimName: claim.name,
-          environment: claim.environment,
-          module: `${claim.module}@${claim.version}`,
-          ownerRef: claim.owner,
-          path: taken.path,
-          bytes: taken.bytes,
-          createdAt: toIso(createdAt),
-          expiresAt: toIso(new Date(createdAt.getTime() + deps.backupRetentionDays * 86_400_000)),
-        });
-      }
+      await deps.operations.takeBackup(claim, 'final', `bk-${claim.id}`);
     } else if (step === 'destroy') {
       await provider.destroy(ctx);
     } else {
@@ -137,13 +119,32 @@ export function createController(deps: ControllerDeps): Controller {
     };
   }
 
+  /**
+   * Observes a claim; with drift and a module that says `drift.repair`, re-runs its apply steps (each
+   * is absolute, so they put back what was changed) and observes again. The claim keeps what remains.
+   */
   async function checkDrift(claim: Claim): Promise<string[]> {
-    const problems = await providerOf(claim).observe(contextOf(claim));
-    const drift = problems.length === 0 ? null : { detectedAt: claim.drift?.detectedAt ?? now(), problems };
-    if (JSON.stringify(drift?.problems ?? null) === JSON.stringify(claim.drift?.problems ?? null)) return problems;
+    const provider = providerOf(claim);
+    const ctx = contextOf(claim);
+    const problems = await provider.observe(ctx);
+    let remaining = problems;
+    const repair = problems.length > 0 && deps.moduleOf(claim)?.drift.repair === true;
+    if (repair) {
+      for (const step of provider.steps) await step.run(ctx);
+      remaining = await provider.observe(ctx);
+    }
+    const drift = remaining.length === 0 ? null : { detectedAt: claim.drift?.detectedAt ?? now(), problems: remaining };
+    const changed = JSON.stringify(drift?.problems ?? null) !== JSON.stringify(claim.drift?.problems ?? null);
+    if (!changed && !repair) return problems;
+    const subjects = [`resource:${claim.environment}/${claim.name}`, claim.owner];
+    const payload = { claimId: claim.id, name: claim.name, environment: claim.environment };
     await store.transaction(async (tx) => {
       await q.updateClaim(tx, claim.id, { drift }, now());
-      await ledger.append({ kind: drift ? 'resources.drift.detected' : 'resources.drift.resolved', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner], actor: 'system:resources', payload: { claimId: claim.id, name: claim.name, environment: claim.environment, problems } }, { db: tx });
+      if (problems.length > 0 && JSON.stringify(problems) !== JSON.stringify(claim.drift?.problems ?? null)) {
+        await ledger.append({ kind: 'resources.drift.detected', subjects, actor: 'system:resources', payload: { ...payload, problems } }, { db: tx });
+      }
+      if (repair) await ledger.append({ kind: 'resources.drift.repaired', subjects, actor: 'system:resources', payload: { ...payload, problems, remaining } }, { db: tx });
+      else if (drift === null) await ledger.append({ kind: 'resources.drift.resolved', subjects, actor: 'system:resources', payload: { ...payload, problems: [] } }, { db: tx });
     });
     return problems;
   }

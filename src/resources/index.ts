@@ -1,6 +1,6 @@
 /**
  * The resources layer: pre-approved modules, claims provisioned on real servers (PostgreSQL, Redis,
- * NATS JetStream, generated secrets), final backups, drift, cost, and the encrypted secret store.
+ * RabbitMQ, NATS JetStream, generated secrets), backups and restores, credential rotation, drift and its repair, cost, and the encrypted secret store.
  */
 
 /** The layer: create it with an admission function, mount its routes under /api/resources. */
@@ -14,3 +14,4 @@ export { claimPhases, physicalNames, type Claim, type ClaimView, type ClaimObjec
 export { parseModule, presets, type Module, type ModuleView, type PresetName } from './model/module.js';
 export { parseSecretRef, type SecretView } from './model/secret.js';
 export { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
+export type { Operation, OperationKind, OperationPhase, BackupRecord, BackupKind } from './model/operation.js';

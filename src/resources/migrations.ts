@@ -88,4 +88,29 @@ export const resourcesMigrations: Migration[] = [
       await db.schema.createIndex('resources_backups_expires').on('resources_backups').columns(['removed_at', 'expires_at']).execute();
     },
   },
+  {
+    // Backups taken on demand and on the module's schedule beside the final ones; backup, restore and
+    // rotation requests as operations a client can follow.
+    name: '20270101_10_resources_operations',
+    async up(db) {
+      await db.schema.alterTable('resources_backups').addColumn('kind', 'text', (c) => c.notNull().defaultTo('final')).execute();
+      await db.schema.createIndex('resources_backups_claim').on('resources_backups').columns(['claim_id', 'kind', 'created_at']).execute();
+      await db.schema
+        .createTable('resources_operations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('claim_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('backup_id', 'text')
+        .addColumn('detail', 'text')
+        .addColumn('error', 'text')
+        .addColumn('job_id', 'text')
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('resources_operations_claim').on('resources_operations').columns(['claim_id', 'created_at']).execute();
+    },
+  },
 ];

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { errorResponses } from '../kernel/index.js';
 import { ClaimListQuery, ClaimView, CostLine, CostQuery, CreateClaimBody, PlanView } from './model/claim.js';
 import { ModuleView, PutModuleBody } from './model/module.js';
+import { BackupView, OperationView, RestoreBody, RotateBody } from './model/operation.js';
 import { CreateSecretBody, PutSecretVersionBody, RevealedSecretView, secretName, SecretView } from './model/secret.js';
 import type { Resources } from './service.js';
 
@@ -10,13 +11,16 @@ const tags = ['resources'];
 const claimParams = z.strictObject({ id: z.string().regex(/^rc-[a-f0-9]{16}$/, 'a claim id looks like rc-0123456789abcdef') });
 const moduleParams = z.strictObject({ name: z.string().min(1).max(41) });
 const secretParams = z.strictObject({ name: secretName });
-const BackupView = z.object({ id: z.string(), claimId: z.string(), claimName: z.string(), environment: z.string(), module: z.string(), ownerRef: z.string(), path: z.string(), bytes: z.number(), createdAt: z.string(), expiresAt: z.string() });
+const operationParams = claimParams.extend({ operationId: z.string().regex(/^op-[a-f0-9]{16}$/, 'an operation id looks like op-0123456789abcdef') });
 
 /** `/api/resources`: modules, claims and their plans, costs, backups, drift, and secrets. */
 export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/modules', { schema: { tags, summary: 'The resource menu: every module version with presets, inputs and prices', response: { 200: z.object({ items: z.array(ModuleView) }), ...errorResponses } } },
       async (request) => ({ items: await resources.listModules(request.principal!) }));
+
+    app.get('/providers', { schema: { tags, summary: 'The provider servers and whether each can be used now', response: { 200: z.object({ items: z.array(z.object({ name: z.string(), available: z.boolean(), reason: z.string().nullable() })) }), ...errorResponses } } },
+      async (request) => ({ items: await resources.providerStatus(request.principal!) }));
 
     app.get('/modules/:name', { schema: { tags, summary: 'A module (its newest version, or ?version=)', params: moduleParams, querystring: z.strictObject({ version: z.string().max(50).optional() }), response: { 200: ModuleView, ...errorResponses } } },
       async (request) => resources.getModule(request.principal!, request.params.name, request.query.version));
@@ -41,6 +45,24 @@ export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
 
     app.delete('/claims/:id', { config: { audit: 'resources.claim.delete' }, schema: { tags, summary: 'Deprovision: final backup, then the resource is removed', params: claimParams, response: { 202: ClaimView, ...errorResponses } } },
       async (request, reply) => reply.code(202).send(await resources.deleteClaim(request.principal!, request.params.id)));
+
+    app.post('/claims/:id/rotate', { config: { audit: 'resources.claim.rotate' }, schema: { tags, summary: 'Rotate the credentials: a new password on the server and a new secret version; the old one is revoked after the grace period', params: claimParams, body: RotateBody.default({}), response: { 202: OperationView, ...errorResponses } } },
+      async (request, reply) => reply.code(202).send(await resources.rotate(request.principal!, request.params.id, request.body)));
+
+    app.post('/claims/:id/backup', { config: { audit: 'resources.claim.backup' }, schema: { tags, summary: 'Take a backup now (kept for the module’s retention period)', params: claimParams, response: { 202: OperationView, ...errorResponses } } },
+      async (request, reply) => reply.code(202).send(await resources.backup(request.principal!, request.params.id)));
+
+    app.post('/claims/:id/restore', { config: { audit: 'resources.claim.restore' }, schema: { tags, summary: 'Load a backup into the claim (the newest when none is named); all or nothing', params: claimParams, body: RestoreBody.default({}), response: { 202: OperationView, ...errorResponses } } },
+      async (request, reply) => reply.code(202).send(await resources.restore(request.principal!, request.params.id, request.body)));
+
+    app.get('/claims/:id/backups', { schema: { tags, summary: 'Backups kept of the claim’s name and environment, newest first', params: claimParams, response: { 200: z.object({ items: z.array(BackupView) }), ...errorResponses } } },
+      async (request) => ({ items: await resources.claimBackups(request.principal!, request.params.id) }));
+
+    app.get('/claims/:id/operations', { schema: { tags, summary: 'Backups, restores and rotations of a claim, newest first', params: claimParams, response: { 200: z.object({ items: z.array(OperationView) }), ...errorResponses } } },
+      async (request) => ({ items: await resources.listOperations(request.principal!, request.params.id) }));
+
+    app.get('/claims/:id/operations/:operationId', { schema: { tags, summary: 'One operation on a claim', params: operationParams, response: { 200: OperationView, ...errorResponses } } },
+      async (request) => resources.getOperation(request.principal!, request.params.id, request.params.operationId));
 
     app.post('/drift/check', { config: { audit: 'resources.drift.check' }, schema: { tags, summary: 'Compare every ready claim with its server now (platform admins)', response: { 200: z.object({ checked: z.number(), drifted: z.number() }), ...errorResponses } } },
       async (request) => resources.checkDrift(request.principal!));

@@ -3,7 +3,7 @@
  * deletion with a final backup, drift checks, costs, and the secret store.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   authorize,
@@ -23,13 +23,18 @@ import { APPLY_JOB, createController, DELETE_JOB, DRIFT_JOB, type Controller } f
 import { claimObject, describeCreates, normalizeOwner, physicalNames, sumCosts, type Claim, type ClaimListQuery, type ClaimObject, type CostLine, type CreateClaimBody, type Denial, type PlanView } from './model/claim.js';
 import { monthlyCost, moduleView, parseModule, pickVersion, resolveInputs, type Module, type ModuleView, type ProviderName } from './model/module.js';
 import { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
+import { createClaimOperations, type ClaimOperations } from './operation-service.js';
+import { createOperations, SCHEDULE_JOB, type Operations } from './operations.js';
 import { createNatsProvider } from './providers/nats.js';
 import { createPostgresProvider } from './providers/postgres.js';
 import type { Provider } from './providers/provider.js';
+import { createRabbitmqProvider } from './providers/rabbitmq.js';
 import { createRedisProvider } from './providers/redis.js';
+import { createDnsProvider, dnsHost } from './providers/dns.js';
 import { createSecretProvider } from './providers/secret.js';
+import { createTlsProvider, hostsOf as certificateHostsOf } from './providers/tls.js';
 import { createSecrets, type SecretSource, type Secrets } from './secrets/service.js';
-import * as q from './store.js';
+import * as q from './store/index.js';
 
 const MODULES_CHANGED_CHANNEL = 'plinth_resources_modules_changed';
 
@@ -48,7 +53,7 @@ export interface ResourcesOptions {
   modulesDir?: string;
 }
 
-export interface Resources {
+export interface Resources extends ClaimOperations {
   start(): Promise<void>;
   stop(): Promise<void>;
   secrets: Secrets;
@@ -71,6 +76,9 @@ export interface Resources {
   /** Claims for a Score workload's resources (the delivery layer calls this); nothing is created. */
   claimsFromScore(score: ScoreResources, context: { environment: string; owner: string; costCenter: string }): Promise<ScoreClaims>;
   controller: Controller;
+  operations: Operations;
+  /** Each provider and whether its server can be used now (the reason when not). */
+  providerStatus(principal: Principal): Promise<{ name: ProviderName; available: boolean; reason: string | null }[]>;
 }
 
 export function createResources(kernel: Kernel, options: ResourcesOptions = {}): Resources {
@@ -80,12 +88,22 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
   const providers = new Map<ProviderName, Provider>([
     ['postgres', createPostgresProvider(config.resources.postgresUrl)],
     ['redis', createRedisProvider(config.resources.redisUrl)],
+    ['rabbitmq', createRabbitmqProvider(config.resources.rabbitmqUrl, config.resources.rabbitmqManagementUrl)],
     ['nats-stream', createNatsProvider(config.resources.natsUrl)],
     ['secret', createSecretProvider(async (name) => (await q.selectSecret(store, name)) !== undefined)],
+    ['tls-certificate', createTlsProvider()],
+    ['dns', createDnsProvider()],
   ]);
-  const controller = createController({ kernel, providers, secrets, backupDir: join(config.dataDir, 'backups', 'resources'), backupRetentionDays: config.resources.backupRetentionDays });
   let modules: { module: Module; source: 'builtin' | 'custom' }[] = [];
+  const moduleOf = (claim: Claim) => modules.find((m) => m.module.name === claim.module && m.module.version === claim.version)?.module;
+  // Certificates due for renewal are rotated by the platform itself (no grace: the old certificate stays valid until it expires).
+  const renew = async (claim: Claim) => void (await claimOperations.rotate({ kind: 'system', name: 'resources' }, claim.id, { graceSeconds: 0 }));
+  const operations = createOperations({ kernel, providers, secrets, backupDir: join(config.dataDir, 'backups', 'resources'), finalRetentionDays: config.resources.backupRetentionDays, moduleOf, renew });
+  const controller = createController({ kernel, providers, secrets, operations, moduleOf });
+  const claimOperations = createClaimOperations(kernel, { providers, secrets, graceSeconds: config.resources.rotationGraceS });
   let unlisten: (() => void) | undefined;
+  let probing: Promise<void> | undefined;
+  const probeProviders = () => Promise.all([...providers.values()].map(async (p) => ({ name: p.name, reason: (await p.unavailable()) ?? null })));
 
   async function loadModules() {
     const loaded: typeof modules = [];
@@ -135,6 +153,9 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     authorize(principal, resourcePermissions.claim, { type: 'resource claim', id: `${input.environment}/${input.name}`, ownerRef: owner });
     const preset = input.preset ?? module.defaultPreset;
     const inputs = resolveInputs(module, preset, input.inputs);
+    const problems = providers.get(module.provider)!.checkInputs?.({ name: input.name, environment: input.environment, inputs }) ?? [];
+    if (problems.length > 0) throw new InputError(`inputs of ${module.name}@${module.version}: ${problems.join('; ')}`);
+    await checkHosts(module.provider, { name: input.name, environment: input.environment, inputs }, owner);
     const tags = { owner, 'cost-center': (input.tags['cost-center'] ?? '').toLowerCase(), environment: input.environment };
     const monthly = monthlyCost(module, preset);
     const warnings: string[] = [];
@@ -166,6 +187,22 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     return { plan, module, owner, tags };
   }
 
+  /**
+   * Host names belong to teams: a `dns` claim is the one reservation of its host, and a certificate
+   * may name a host only when no other team reserves it or holds a certificate for it.
+   */
+  async function checkHosts(provider: ProviderName, claim: { name: string; environment: string; inputs: Record<string, unknown> }, owner: string) {
+    const hostsOfClaim = (c: { provider: string; name: string; environment: string; inputs: Record<string, unknown> }) => (c.provider === 'dns' ? [dnsHost(c)] : c.provider === 'tls-certificate' ? certificateHostsOf(c) : []);
+    const wanted = hostsOfClaim({ provider, ...claim });
+    if (wanted.length === 0) return;
+    for (const other of await q.listClaims(store, { environment: claim.environment, limit: 10_000 })) {
+      const clash = other.name === claim.name ? undefined : wanted.find((h) => hostsOfClaim(other).includes(h));
+      if (clash === undefined) continue;
+      if (provider === 'dns' && other.provider === 'dns') throw new ConflictError(`host ${clash} is held by claim ${other.environment}/${other.name} of ${other.owner}`);
+      if (other.owner !== owner) throw new ConflictError(`host ${clash} belongs to ${other.owner} (claim ${other.environment}/${other.name}); name a host of your own`);
+    }
+  }
+
   async function checkAllDrift(): Promise<{ checked: number; drifted: number }> {
     let checked = 0;
     let drifted = 0;
@@ -185,6 +222,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     secrets,
     secretSource: (ref) => secrets.source(ref),
     controller,
+    operations,
+    ...claimOperations,
     async start() {
       await secrets.start();
       unlisten = store.listen(MODULES_CHANGED_CHANNEL, () => void loadModules().catch((err: unknown) => log.error({ err }, 'could not reload modules')));
@@ -193,15 +232,32 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
       controller.register();
       jobs.register(DRIFT_JOB, async () => {
         await checkAllDrift();
-        await sweepBackups();
+        await operations.sweepBackups(clock.now());
         return { kind: 'wait', until: new Date(clock.now().getTime() + config.resources.driftIntervalS * 1000) };
       });
       await jobs.enqueue({ kind: DRIFT_JOB, idempotencyKey: DRIFT_JOB, maxAttempts: 1_000_000, runAt: new Date(clock.now().getTime() + config.resources.driftIntervalS * 1000) });
+      operations.register();
+      await jobs.enqueue({ kind: SCHEDULE_JOB, idempotencyKey: SCHEDULE_JOB, maxAttempts: 1_000_000 });
+      // Says which servers it found (zero configuration: the default loopback ports) without delaying the start.
+      probing = probeProviders().then(
+        (status) => {
+          const enabled = status.filter((s) => s.reason === null).map((s) => s.name);
+          const missing = status.filter((s) => s.reason !== null);
+          log.info({ enabled, unavailable: missing.map((s) => s.name) }, `resource providers enabled: ${enabled.join(', ') || 'none'}${missing.length > 0 ? `; unavailable: ${missing.map((s) => `${s.name} (${s.reason})`).join('; ')}` : ''}`);
+        },
+        (err: unknown) => log.warn({ err }, 'could not probe the resource providers'),
+      );
     },
 
     async stop() {
       unlisten?.();
+      await probing;
       await Promise.all([...providers.values()].map((p) => p.close().catch(() => undefined)));
+    },
+
+    async providerStatus(principal) {
+      authorize(principal, resourcePermissions.read);
+      return (await probeProviders()).map((s) => ({ ...s, available: s.reason === null }));
     },
 
     spend: (scope, name) => q.sumMonthly(store, scope, name.toLowerCase()),
@@ -321,15 +377,6 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
       return claimsFromScore(score, modules.map((m) => m.module), context);
     },
   };
-
-  /** Final backups past their retention are removed from disk (the row stays, marked removed). */
-  async function sweepBackups() {
-    const at = toIso(clock.now());
-    for (const backup of await q.listBackups(store, { expiredBefore: at })) {
-      await rm(backup.path, { force: true });
-      await q.markBackupRemoved(store, backup.id, at);
-    }
-  }
 }
 
 const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -104,12 +104,14 @@ export type CostLine = z.infer<typeof CostLine>;
 
 /** The names a claim's objects get on the servers, derived only from (environment, name), so a retried step finds its own work. */
 export interface PhysicalNames {
-  /** PostgreSQL database and role, Redis ACL user. */
+  /** PostgreSQL database and role, Redis ACL user, RabbitMQ vhost and user. */
   identifier: string;
   redisKeyPrefix: string;
   natsStream: string;
   natsSubjects: string;
   secretName: string;
+  /** The built-in gateway's host for a service named like the claim. */
+  gatewayHost: string;
 }
 
 export function physicalNames(environment: string, name: string): PhysicalNames {
@@ -120,6 +122,7 @@ export function physicalNames(environment: string, name: string): PhysicalNames 
     natsStream: id.toUpperCase(),
     natsSubjects: `${environment}.${name}.>`,
     secretName: `claim.${environment}.${name}`,
+    gatewayHost: `${name}.${environment}.localhost`,
   };
 }
 
@@ -158,8 +161,18 @@ export function describeCreates(provider: ProviderName, names: PhysicalNames, in
       ];
     case 'redis':
       return [`secret ${names.secretName} with a generated password`, `Redis ACL user ${names.identifier} limited to keys and channels ${names.redisKeyPrefix}*`];
+    case 'rabbitmq':
+      return [
+        `secret ${names.secretName} with a generated password`,
+        `RabbitMQ vhost ${names.identifier} (max-connections ${String(inputs.maxConnections ?? 'unlimited')}, max-queues ${String(inputs.maxQueues ?? 'unlimited')})`,
+        `RabbitMQ user ${names.identifier} with permissions on vhost ${names.identifier} only`,
+      ];
     case 'nats-stream':
       return [`JetStream stream ${names.natsStream} on subjects ${names.natsSubjects}`];
+    case 'tls-certificate':
+      return [`a certificate from Plinth's internal CA for ${Array.isArray(inputs.hosts) && inputs.hosts.length > 0 ? inputs.hosts.join(', ') : 'the claim’s host'}, valid ${String(inputs.validityDays ?? 90)} days, renewed ${String(inputs.renewBeforeDays ?? 30)} days before expiry`, `secret ${names.secretName} with tls.crt, tls.key and ca.crt`];
+    case 'dns':
+      return [`the gateway host name ${typeof inputs.service === 'string' ? `${inputs.service}${names.gatewayHost.slice(names.gatewayHost.indexOf('.'))}` : names.gatewayHost}`];
     case 'secret':
       return [`secret ${names.secretName} with generated keys ${Array.isArray(inputs.keys) ? inputs.keys.join(', ') : 'value'}`];
   }

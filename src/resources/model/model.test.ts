@@ -24,9 +24,15 @@ ${overrides.deprecation ?? ''}`;
 
 describe('modules', () => {
   it('parses every built-in module with its presets, defaults and prices', () => {
-    expect(builtins.map((m) => m.name).sort()).toEqual(['nats-stream', 'postgres', 'redis', 'secret']);
+    expect(builtins.map((m) => m.name).sort()).toEqual(['dns', 'nats-stream', 'postgres', 'rabbitmq-vhost', 'redis', 'secret', 'tls-certificate']);
     expect(postgres).toMatchObject({ provider: 'postgres', defaultPreset: 'small', requiredTags: ['owner', 'cost-center', 'environment'], backup: { retentionDays: 7 } });
     expect(monthlyCost(postgres, 'medium')).toBe(60);
+  });
+
+  it('reads drift repair and a cron backup schedule, and refuses a schedule that is not one', () => {
+    expect(parseModule(moduleYaml({ deprecation: '  drift: { repair: true }\n  backup: { schedule: "0 3 * * *", retentionDays: 3 }' }), 'm.yaml')).toMatchObject({ drift: { repair: true }, backup: { schedule: '0 3 * * *', retentionDays: 3 } });
+    expect(parseModule(moduleYaml(), 'm.yaml').drift).toEqual({ repair: false });
+    expect(() => parseModule(moduleYaml({ deprecation: '  backup: { schedule: "daily", retentionDays: 1 }' }), 'm.yaml')).toThrow(/spec\.backup\.schedule: a cron schedule of five fields/);
   });
 
   it('refuses a module whose preset falls outside its own input schema, naming the preset and field', () => {
@@ -70,7 +76,7 @@ describe('modules', () => {
 
 describe('claims', () => {
   it('derives physical names that cannot collide across (environment, name) pairs', () => {
-    expect(physicalNames('staging', 'orders-db')).toEqual({ identifier: 'pl_staging__orders_db', redisKeyPrefix: 'staging:orders-db:', natsStream: 'PL_STAGING__ORDERS_DB', natsSubjects: 'staging.orders-db.>', secretName: 'claim.staging.orders-db' });
+    expect(physicalNames('staging', 'orders-db')).toEqual({ identifier: 'pl_staging__orders_db', redisKeyPrefix: 'staging:orders-db:', natsStream: 'PL_STAGING__ORDERS_DB', natsSubjects: 'staging.orders-db.>', secretName: 'claim.staging.orders-db', gatewayHost: 'orders-db.staging.localhost' });
     expect(physicalNames('x', 'y-z').identifier).not.toBe(physicalNames('x-y', 'z').identifier);
   });
 
@@ -120,9 +126,10 @@ describe('score resources', () => {
     expect(result.claims.map((c) => [c.resource, c.claim.name, c.claim.module, c.claim.preset])).toEqual([
       ['db', 'orders-db', 'postgres', 'medium'],
       ['cache', 'orders-cache', 'redis', undefined],
+      ['dns', 'orders-dns', 'dns', undefined],
     ]);
+    expect(result.claims[2]!.claim.inputs).toEqual({ service: 'orders' });
     expect(result.unsupported).toEqual([
-      { resource: 'dns', type: 'dns', reason: 'no module provides resource type "dns"' },
       { resource: 'big', type: 'postgres', reason: 'class "huge" is not a preset of module postgres; use small, medium, large' },
     ]);
     for (const { claim } of result.claims) expect(CreateClaimBody.safeParse(claim).success).toBe(true);

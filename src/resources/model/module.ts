@@ -7,11 +7,12 @@ import semver from 'semver';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../../kernel/index.js';
+import { parseCron } from './cron.js';
 
 export const MODULE_API_VERSION = 'plinth.dev/v1alpha1';
 export const presets = ['small', 'medium', 'large'] as const;
 export type PresetName = (typeof presets)[number];
-export const providerNames = ['postgres', 'redis', 'nats-stream', 'secret'] as const;
+export const providerNames = ['postgres', 'redis', 'rabbitmq', 'nats-stream', 'secret', 'tls-certificate', 'dns'] as const;
 export type ProviderName = (typeof providerNames)[number];
 export const requiredTagNames = ['owner', 'cost-center', 'environment'] as const;
 
@@ -37,7 +38,11 @@ const ModuleDocument = z.strictObject({
     outputs: z.array(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/)).min(1).max(30),
     requiredTags: z.array(z.enum(requiredTagNames)).default([...requiredTagNames]),
     limits: z.strictObject({ maxClaimsPerTeam: z.number().int().min(1).max(10_000).default(50) }).default({ maxClaimsPerTeam: 50 }),
-    backup: z.strictObject({ schedule: z.string().max(100).nullable(), retentionDays: z.number().int().min(0).max(3650) }).default({ schedule: null, retentionDays: 7 }),
+    backup: z
+      .strictObject({ schedule: z.string().max(100).nullable().refine((s) => s === null || parseCron(s) !== undefined, 'a cron schedule of five fields such as "0 3 * * *"'), retentionDays: z.number().int().min(0).max(3650) })
+      .default({ schedule: null, retentionDays: 7 }),
+    /** `repair: true`: drift found on a claim is repaired by re-running its (idempotent) apply steps. */
+    drift: z.strictObject({ repair: z.boolean().default(false) }).default({ repair: false }),
     cost: z.strictObject({
       currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
       /** Estimated cost per month of one claim, by preset. */
@@ -62,6 +67,7 @@ export interface Module {
   requiredTags: (typeof requiredTagNames)[number][];
   limits: { maxClaimsPerTeam: number };
   backup: { schedule: string | null; retentionDays: number };
+  drift: { repair: boolean };
   cost: { currency: string; monthly: Record<PresetName, number> };
   deprecation: { successor: string; message?: string } | undefined;
 }
@@ -113,6 +119,7 @@ export function parseModule(text: string, source: string): Module {
     requiredTags: spec.requiredTags,
     limits: spec.limits,
     backup: spec.backup,
+    drift: spec.drift,
     cost: spec.cost,
     deprecation: spec.deprecation,
   };
@@ -168,6 +175,7 @@ export const ModuleView = z.object({
   requiredTags: z.array(z.string()),
   limits: z.object({ maxClaimsPerTeam: z.number() }),
   backup: z.object({ schedule: z.string().nullable(), retentionDays: z.number() }),
+  drift: z.object({ repair: z.boolean() }),
   cost: z.object({ currency: z.string(), monthly: z.record(z.string(), z.number()) }),
   deprecation: z.object({ successor: z.string(), message: z.string().optional() }).nullable(),
   source: z.enum(['builtin', 'custom']),

@@ -15,11 +15,16 @@ export function createRedisProvider(adminUrl: string): Provider {
   const port = url.port || '6379';
   let client: Redis | undefined;
   const redis = () => (client ??= new Redis(adminUrl, { lazyConnect: false, maxRetriesPerRequest: 1, connectTimeout: 3000, enableOfflineQueue: true }));
-  const credentials = (ctx: ProvisionContext) =>
-    ctx.secrets.ensureClaimSecret({ name: ctx.names.secretName, ownerRef: ctx.claim.owner, claimId: ctx.claim.id }, () => {
-      const password = newSecret(24);
-      return { username: ctx.names.identifier, password, url: `redis://${ctx.names.identifier}:${password}@${host}:${port}` };
-    });
+  const generate = (ctx: ProvisionContext) => {
+    const password = newSecret(24);
+    return { username: ctx.names.identifier, password, url: `redis://${ctx.names.identifier}:${password}@${host}:${port}` };
+  };
+  const credentials = (ctx: ProvisionContext) => ctx.secrets.ensureClaimSecret({ name: ctx.names.secretName, ownerRef: ctx.claim.owner, claimId: ctx.claim.id }, () => generate(ctx));
+  const setUser = async (ctx: ProvisionContext) => {
+    const { password } = await credentials(ctx);
+    // `reset` first: the user ends up exactly as listed, whatever an earlier attempt or an operator left.
+    await redis().call('ACL', 'SETUSER', ctx.names.identifier, ...rules(ctx, password!));
+  };
   const rules = (ctx: ProvisionContext, password: string) => {
     const pubsub = ctx.claim.inputs.pubsub === true;
     return ['reset', 'on', `>${password}`, `~${ctx.names.redisKeyPrefix}*`, 'resetchannels', ...(pubsub ? [`&${ctx.names.redisKeyPrefix}*`] : []), ...CATEGORIES, ...(pubsub ? ['+@pubsub'] : [])];
@@ -37,14 +42,7 @@ export function createRedisProvider(adminUrl: string): Provider {
     },
     steps: [
       { name: 'credentials', run: async (ctx) => void (await credentials(ctx)) },
-      {
-        name: 'acl-user',
-        async run(ctx) {
-          const { password } = await credentials(ctx);
-          // `reset` first: the user ends up exactly as listed, whatever an earlier attempt or an operator left.
-          await redis().call('ACL', 'SETUSER', ctx.names.identifier, ...rules(ctx, password!));
-        },
-      },
+      { name: 'acl-user', run: setUser },
     ],
     async outputs(ctx) {
       return { host, port, username: ctx.names.identifier, passwordRef: `${ctx.names.secretName}/password`, urlRef: `${ctx.names.secretName}/url`, keyPrefix: ctx.names.redisKeyPrefix };
@@ -62,6 +60,19 @@ export function createRedisProvider(adminUrl: string): Provider {
     },
     async backup() {
       return undefined;
+    },
+    rotation: {
+      generate,
+      // Redis users hold several passwords: the new one is added, the old one keeps working until revoke.
+      async apply(ctx) {
+        const { password } = await credentials(ctx);
+        await redis().call('ACL', 'SETUSER', ctx.names.identifier, `>${password!}`);
+      },
+      async revoke(ctx) {
+        // Only the current password remains; connections already authenticated stay (Redis cannot tell which password they used).
+        await setUser(ctx);
+        return { closedSessions: 0 };
+      },
     },
     async destroy(ctx) {
       await redis().call('ACL', 'DELUSER', ctx.names.identifier);

@@ -7,7 +7,7 @@
 import { authorize, ConflictError, InputError, NotFoundError, principalRef, toIso, type Db, type Kernel, type Permission, type Principal } from '../../kernel/index.js';
 import { normalizeOwner } from '../model/claim.js';
 import { parseSecretRef, type CreateSecretBody, type PutSecretVersionBody, type RevealedSecretView, type SecretView } from '../model/secret.js';
-import * as q from '../store.js';
+import * as q from '../store/index.js';
 import { loadMasterKey, seal, unseal, type MasterKey } from './crypto.js';
 
 export const secretPermissions = {
@@ -28,8 +28,13 @@ export interface Secrets {
   reveal(principal: Principal, name: string): Promise<RevealedSecretView>;
   delete(principal: Principal, name: string): Promise<void>;
   source: SecretSource;
-  /** A claim's credentials: created once with `generate()`, then always the stored values (a retried step reuses them). */
-  ensureClaimSecret(input: { name: string; ownerRef: string; claimId: string }, generate: () => Record<string, string>): Promise<Record<string, string>>;
+  /**
+   * A claim's credentials (or, with `claimId: null`, a platform secret such as the internal CA): created
+   * once with `generate()`, then always the stored values (a retried step reuses them).
+   */
+  ensureClaimSecret(input: { name: string; ownerRef: string; claimId: string | null }, generate: () => Record<string, string> | Promise<Record<string, string>>): Promise<Record<string, string>>;
+  /** A new version of a claim's credentials (rotation), in `db`'s transaction; returns its number. */
+  addClaimVersion(name: string, data: Record<string, string>, db: Db): Promise<number>;
   /** Removes a claim's credentials (deprovisioning). */
   removeClaimSecret(name: string, db?: Db): Promise<void>;
 }
@@ -72,6 +77,8 @@ export function createSecrets(kernel: Kernel): Secrets {
       const ownerRef = normalizeOwner(input.owner);
       authorize(principal, secretPermissions.write, { type: 'secret', id: input.name, ownerRef });
       if (input.name.startsWith('claim.')) throw new InputError(`name: "claim." secrets belong to resource claims; pick another name`);
+      // The platform's own secrets (the internal CA) cannot be planted in advance under their name.
+      if (input.name.startsWith('plinth.')) throw new InputError(`name: "plinth." secrets belong to the platform; pick another name`);
       const data = dataOf(input);
       const at = toIso(clock.now());
       const actor = principalRef(principal);
@@ -133,7 +140,7 @@ export function createSecrets(kernel: Kernel): Secrets {
     async ensureClaimSecret(input, generate) {
       const existing = await load(input.name);
       if (existing) return existing.data;
-      const data = generate();
+      const data = await generate();
       const at = toIso(clock.now());
       try {
         await q.insertSecret(store, store.dialect, { name: input.name, ownerRef: input.ownerRef, claimId: input.claimId, keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(input.name, 1)), actor: 'system:resources', at });
@@ -143,6 +150,14 @@ export function createSecrets(kernel: Kernel): Secrets {
         return (await load(input.name))!.data;
       }
       return data;
+    },
+
+    async addClaimVersion(name, data, db) {
+      const found = await q.selectSecret(db, name);
+      if (!found) throw new NotFoundError(`no secret named ${name}`);
+      const version = found.version + 1;
+      await q.addSecretVersion(db, name, found.version, { keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(name, version)), actor: 'system:resources', at: toIso(clock.now()) });
+      return version;
     },
 
     async removeClaimSecret(name, db) {

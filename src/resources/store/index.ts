@@ -1,44 +1,9 @@
-import { ConflictError, NotFoundError, type Db, type Dialect } from '../kernel/index.js';
-import type { Claim, ClaimPhase } from './model/claim.js';
-import type { PresetName } from './model/module.js';
-import type { Sealed } from './secrets/crypto.js';
+import { ConflictError, NotFoundError, type Db, type Dialect } from '../../kernel/index.js';
+import type { Claim, ClaimPhase } from '../model/claim.js';
+import type { PresetName } from '../model/module.js';
+import type { Sealed } from '../secrets/crypto.js';
+import { t, type ResourcesTables } from './tables.js';
 
-/** The resources layer's tables; only this file touches them. */
-export interface ResourcesTables {
-  resources_secrets: { name: string; owner_ref: string; claim_id: string | null; current_version: number; created_by: string; created_at: string; updated_at: string };
-  resources_secret_versions: { name: string; version: number; keys: string; key_id: string; wrapped_key: string; ciphertext: string; created_by: string; created_at: string };
-  resources_modules: { name: string; version: string; source: string; yaml: string; digest: string; created_by: string; created_at: string };
-  resources_claims: {
-    id: string;
-    name: string;
-    environment: string;
-    module: string;
-    module_version: string;
-    provider: string;
-    preset: string;
-    inputs: string;
-    tags: string;
-    owner_ref: string;
-    owner_team: string;
-    cost_center: string;
-    monthly_cost: number;
-    currency: string;
-    phase: string;
-    step: string | null;
-    outputs: string;
-    last_error: string | null;
-    drift: string | null;
-    job_id: string | null;
-    created_by: string;
-    created_at: string;
-    updated_at: string;
-    ready_at: string | null;
-    provision_ms: number | null;
-  };
-  resources_backups: { id: string; claim_id: string; claim_name: string; environment: string; module: string; owner_ref: string; path: string; bytes: number; created_at: string; expires_at: string; removed_at: string | null };
-}
-
-const t = (db: Db) => db.tables<ResourcesTables>();
 type ClaimRow = ResourcesTables['resources_claims'];
 
 // ---- secrets ---------------------------------------------------------------------------------
@@ -261,40 +226,9 @@ export async function updateClaim(db: Db, id: string, patch: Partial<{ phase: Cl
 }
 
 export async function deleteClaimRow(db: Db, id: string): Promise<void> {
+  await t(db).deleteFrom('resources_operations').where('claim_id', '=', id).execute();
   await t(db).deleteFrom('resources_claims').where('id', '=', id).execute();
 }
 
-// ---- backups ---------------------------------------------------------------------------------
-
-export interface BackupRecord {
-  id: string;
-  claimId: string;
-  claimName: string;
-  environment: string;
-  module: string;
-  ownerRef: string;
-  path: string;
-  bytes: number;
-  createdAt: string;
-  expiresAt: string;
-}
-
-export async function insertBackup(db: Db, backup: BackupRecord): Promise<void> {
-  await t(db)
-    .insertInto('resources_backups')
-    .values({ id: backup.id, claim_id: backup.claimId, claim_name: backup.claimName, environment: backup.environment, module: backup.module, owner_ref: backup.ownerRef, path: backup.path, bytes: backup.bytes, created_at: backup.createdAt, expires_at: backup.expiresAt, removed_at: null })
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
-}
-
-export async function listBackups(db: Db, filter: { ownerRefs?: readonly string[]; expiredBefore?: string }): Promise<BackupRecord[]> {
-  let query = t(db).selectFrom('resources_backups').selectAll().where('removed_at', 'is', null).orderBy('created_at', 'desc').limit(1000);
-  if (filter.ownerRefs !== undefined) query = filter.ownerRefs.length === 0 ? query.where('id', '=', '') : query.where('owner_ref', 'in', filter.ownerRefs);
-  if (filter.expiredBefore !== undefined) query = query.where('expires_at', '<=', filter.expiredBefore);
-  const rows = await query.execute();
-  return rows.map((r) => ({ id: r.id, claimId: r.claim_id, claimName: r.claim_name, environment: r.environment, module: r.module, ownerRef: r.owner_ref, path: r.path, bytes: r.bytes, createdAt: r.created_at, expiresAt: r.expires_at }));
-}
-
-export async function markBackupRemoved(db: Db, id: string, at: string): Promise<void> {
-  await t(db).updateTable('resources_backups').set({ removed_at: at }).where('id', '=', id).execute();
-}
+export { insertBackup, listBackups, findBackup, backupTaken, markBackupRemoved, type BackupKind, type BackupRecord } from './backups.js';
+export { insertOperation, updateOperation, selectOperation, listOperations } from './operations.js';
