@@ -46,4 +46,11 @@ export const deliveryMigrations: Migration[] = [
       await db.schema.createIndex('delivery_webhooks_service').on('delivery_webhooks').columns(['service']).execute();
     },
   },
+  {
+    // Preview environments: one per repository branch, created by its pipeline, gone with the branch or at expiry.
+    name: '20261226_10_delivery_preview_environments',
+    async up(db) {
+      await db.schema.alterTable('delivery_environments').addColumn('preview', 'text').execute();
+    },
+  },
 ];

@@ -1,9 +1,12 @@
-import { authorize, ConflictError, InputError, newId, NotFoundError, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
+import type { Git } from '../git/index.js';
+import { COST_CENTER_ANNOTATION } from './model/index.js';
+import { resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
+import { authorize, ConflictError, InputError, newId, NotFoundError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
 import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runtime/index.js';
 import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
 import {
-  builtinEnvironments, CreateEnvironmentInput, isTerminalRollout, RolloutStrategy, StartRolloutInput, toRolloutView, UpdateEnvironmentInput,
-  type Environment, type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutView, type WebhookView,
+  builtinEnvironments, CreateEnvironmentInput, previewEnvironmentName, isTerminalRollout, RolloutStrategy, StartRolloutInput, toRolloutView, UpdateEnvironmentInput,
+  type DeliveryEventPayloads, type Environment, type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutView, type WebhookView,
 } from './model/index.js';
 import * as store from './store.js';
 
@@ -31,13 +34,28 @@ export interface Delivery {
   deleteWebhook(principal: Principal, service: string, id: string): Promise<void>;
   /** One controller pass (tests step through it). */
   reconcileOnce(rolloutId: string): Promise<number | null>;
+  /** The preview environment of a repository branch, created or with its expiry pushed back (pipelines deploy there). */
+  ensurePreview(repository: string, branch: string, ownerRef: string): Promise<Environment>;
   /** Seeds the built-in environments and registers the job handlers. */
   start(): Promise<void>;
+  stop(): void;
 }
 
 export interface DeliveryDeps {
   runtime: Runtime;
+  /** Branch deletions remove their preview environments. */
+  git?: Pick<Git, 'subscribePushes'>;
+  /** Removes a preview environment's resource claims with it. */
+  resources?: ClaimResources;
+  /** How long a preview environment lives after its branch's last deploy (default 72 h). */
+  previewTtlHours?: number;
 }
+
+export const PREVIEW_SWEEP_JOB = 'delivery.preview-sweep';
+/** The resources layer's ledger event for a rotated credential (payload `name`: the secret's name). */
+const SECRET_ROTATED_EVENT = 'resources.secret.rotated';
+const PREVIEW_SWEEP_MS = 60_000;
+const DEFAULT_PREVIEW_TTL_HOURS = 72;
 
 /** An owner label (`team-a`) as the entity ref ownership checks compare with. */
 const ownerRefOf = (labels: Record<string, string>) => (labels.owner ? `group:default/${labels.owner.toLowerCase()}` : null);
@@ -47,6 +65,47 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
   const { runtime } = deps;
   const now = () => toIso(clock.now());
   const controller = createController({ kernel, runtime, gatewayPort: () => runtime.gatewayPort() });
+  const log = kernel.logger.child({ layer: 'delivery' });
+  const previewTtlMs = (deps.previewTtlHours ?? DEFAULT_PREVIEW_TTL_HOURS) * 3_600_000;
+  let branchSubscription: Subscription | undefined;
+
+  let rotationSubscription: Subscription | undefined;
+  let rotationChain: Promise<void> = Promise.resolve();
+
+  /** Restarts, from the same spec, every stable release that reads secret `name` (`name` or `name/<key>` refs). */
+  async function restartReadersOf(name: string): Promise<void> {
+    const system: Principal = { kind: 'system', name: 'delivery' };
+    for (const release of await runtime.releases(system, { phases: ['ready'] })) {
+      if (!release.spec.secrets.some((s) => s.ref === name || s.ref.startsWith(`${name}/`))) continue;
+      if (runtime.traffic(system, release.service, release.environment)?.stable !== release.id) continue;
+      if (await store.activeRollout(db, release.service, release.environment)) {
+        log.warn({ service: release.service, environment: release.environment, secret: name }, 'a rollout is in progress; its release reads the rotated secret at its next start');
+        continue;
+      }
+      const [last] = await store.listRollouts(db, { service: release.service, environment: release.environment }, 1);
+      log.info({ service: release.service, environment: release.environment, secret: name }, 'restarting a service for its rotated secret');
+      await start(system, release.spec, RolloutStrategy.parse({ kind: 'direct' }), last?.commit ?? null);
+    }
+  }
+
+  /** Stops everything a preview environment runs, then removes it. */
+  async function destroyPreview(env: Environment, reason: string): Promise<void> {
+    const system: Principal = { kind: 'system', name: 'delivery' };
+    // A rollout still running there is aborted first (its controller stops the new release).
+    for (const active of await store.listRollouts(db, { environment: env.name, active: true }, 100)) {
+      if (await store.setCommand(db, active.id, { command: 'abort', by: 'system:delivery', at: now() })) await (active.jobId ? jobs.runNow(active.jobId) : undefined);
+    }
+    for (const release of await runtime.releases(system, { environment: env.name, phases: ['ready', 'starting'] })) {
+      await runtime.stopRelease(system, release.id, `preview environment ${env.name} removed: ${reason}`);
+    }
+    // What its workloads claimed goes with it (each deletion keeps its final backup, as any deprovision).
+    for (const claim of (await deps.resources?.listClaims(system, { environment: env.name, limit: 500 })) ?? []) {
+      if (claim.phase !== 'deleting') await deps.resources!.deleteClaim(system, claim.id);
+    }
+    await store.deleteEnvironment(db, env.name);
+    const payload: DeliveryEventPayloads['delivery.preview.removed'] = { environment: env.name, reason };
+    await kernel.ledger.append({ kind: 'delivery.preview.removed', subjects: [`environment:${env.name}`, ...(env.preview ? [`repository:${env.preview.repository}`] : [])], actor: 'system:delivery', payload: { ...payload } });
+  }
 
   async function environment(name: string): Promise<Environment> {
     const env = await store.findEnvironment(db, name);
@@ -55,13 +114,28 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     throw new InputError(`environment "${name}" does not exist; use one of ${known.join(', ')} or create it (plinth env create ${name})`);
   }
 
-  function toSpec(input: StartRolloutInput): WorkloadSpec {
+  async function toSpec(principal: Principal, input: StartRolloutInput): Promise<WorkloadSpec> {
     let raw: unknown = input.spec;
     if (input.score !== undefined) {
       if (!input.environment || !input.version || !input.artifact) throw new InputError('score: a Score file needs environment, version and artifact beside it');
       const artifact = WorkloadSpec.shape.artifact.safeParse(input.artifact);
       if (!artifact.success) throw new InputError(artifact.error.issues.map((i) => `artifact.${i.path.join('.')}: ${i.message}`).join('; '));
-      raw = scoreToWorkload(parseScore(input.score, 'score.yaml'), { environment: input.environment, version: input.version, artifact: artifact.data });
+      const score = parseScore(input.score, 'score.yaml');
+      let resolved: ResolvedResources = { outputs: {}, secrets: {} };
+      if (Object.keys(score.resources ?? {}).length > 0 && deps.resources) {
+        // The workload's resources are claimed for its owner, billed to its cost-center (labels or the Score annotation).
+        const owner = input.labels?.owner;
+        const costCenter = input.labels?.['cost-center'] ?? score.metadata.annotations?.[COST_CENTER_ANNOTATION];
+        if (!owner || typeof costCenter !== 'string') throw new InputError(`score: resources (${Object.keys(score.resources ?? {}).join(', ')}) are claimed for an owner and a cost-center: pass labels owner and cost-center`);
+        await environment(input.environment);
+        try {
+          resolved = await resolveScoreResources({ resources: deps.resources, principal, score, environment: input.environment, owner: `group:default/${owner.toLowerCase()}`, costCenter });
+        } catch (err) {
+          if (err instanceof InputError || (err as { statusCode?: number }).statusCode !== undefined) throw err;
+          throw new InputError((err as Error).message);
+        }
+      }
+      raw = scoreToWorkload(score, { environment: input.environment, version: input.version, artifact: artifact.data, resourceOutputs: resolved.outputs, resourceSecrets: resolved.secrets });
     } else if (input.spec) {
       raw = { ...input.spec, ...(input.environment ? { environment: input.environment } : {}), ...(input.version ? { version: input.version } : {}) };
     }
@@ -141,7 +215,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       authorize(principal, ADMIN);
       const parsed = CreateEnvironmentInput.parse(input);
       const at = now();
-      const env: Environment = { ...parsed, builtin: false, createdBy: principalRef(principal), createdAt: at, updatedAt: at };
+      const env: Environment = { ...parsed, builtin: false, preview: null, createdBy: principalRef(principal), createdAt: at, updatedAt: at };
       if (!(await store.insertEnvironment(db, env))) throw new ConflictError(`environment ${parsed.name} already exists`);
       return env;
     },
@@ -166,7 +240,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     async startRollout(principal, input) {
       const parsedInput = StartRolloutInput.safeParse(input);
       if (!parsedInput.success) throw new InputError(parsedInput.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
-      const spec = toSpec(parsedInput.data);
+      const spec = await toSpec(principal, parsedInput.data);
       const env = await environment(spec.environment);
       return start(principal, spec, parsedInput.data.strategy ?? env.strategy, parsedInput.data.commit ?? null);
     },
@@ -220,10 +294,61 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       const startMs = clock.now().getTime();
       for (const [i, env] of builtinEnvironments.entries()) {
         const at = toIso(new Date(startMs + i));
-        await store.insertEnvironment(db, { ...env, builtin: true, createdBy: 'system:delivery', createdAt: at, updatedAt: at });
+        await store.insertEnvironment(db, { ...env, builtin: true, preview: null, createdBy: 'system:delivery', createdAt: at, updatedAt: at });
       }
       jobs.register(RECONCILE_JOB, controller.handler);
       jobs.register(WEBHOOK_JOB, sendWebhook);
+      jobs.register(PREVIEW_SWEEP_JOB, async () => {
+        for (const env of await store.listEnvironments(db)) {
+          if (env.preview && Date.parse(env.preview.expiresAt) <= clock.now().getTime()) await destroyPreview(env, `expired at ${env.preview.expiresAt}`);
+        }
+        return { kind: 'wait', until: new Date(clock.now().getTime() + PREVIEW_SWEEP_MS) };
+      });
+      await jobs.enqueue({ kind: PREVIEW_SWEEP_JOB, idempotencyKey: PREVIEW_SWEEP_JOB, maxAttempts: 1_000_000, runAt: new Date(clock.now().getTime() + PREVIEW_SWEEP_MS) });
+      // A deleted branch takes its preview environment with it (live pushes; the sweep catches any missed).
+      branchSubscription = deps.git?.subscribePushes({}, (push) => {
+        if (push.change !== 'deleted' || !push.ref.startsWith('refs/heads/')) return;
+        const name = previewEnvironmentName(push.repository, push.ref.slice('refs/heads/'.length));
+        void store
+          .findEnvironment(db, name)
+          .then((env) => (env?.preview ? destroyPreview(env, `branch ${env.preview.branch} of ${env.preview.repository} was deleted`) : undefined))
+          .catch((err: unknown) => log.error({ err, environment: name }, 'could not remove a preview environment'));
+      });
+      await branchSubscription?.ready;
+      // A rotated credential reaches the processes that read it: each service whose stable release
+      // reads the secret is started again from the same spec (a direct replace, so no request is lost).
+      rotationSubscription = kernel.ledger.subscribe({ kinds: [SECRET_ROTATED_EVENT] }, (event) => {
+        const name = (event.payload as { name?: unknown }).name;
+        if (typeof name !== 'string') return;
+        rotationChain = rotationChain.then(() => restartReadersOf(name)).catch((err: unknown) => log.error({ err, secret: name }, 'could not restart the workloads of a rotated secret'));
+      });
+      await rotationSubscription.ready;
+    },
+    stop() {
+      branchSubscription?.close();
+      rotationSubscription?.close();
+    },
+    async ensurePreview(repository, branch, ownerRef) {
+      const name = previewEnvironmentName(repository, branch);
+      const at = now();
+      const preview = { repository, branch, expiresAt: toIso(new Date(clock.now().getTime() + previewTtlMs)) };
+      const existing = await store.findEnvironment(db, name);
+      if (existing) {
+        if (!existing.preview) throw new ConflictError(`environment ${name} exists and is not a preview environment`);
+        const next: Environment = { ...existing, preview, updatedAt: at };
+        await store.updateEnvironment(db, next);
+        return next;
+      }
+      const env: Environment = {
+        name, description: `Preview of branch ${branch} of ${repository} (${ownerRef}); removed with the branch or at expiry.`,
+        strategy: RolloutStrategy.parse({ kind: 'direct' }), builtin: false, preview, createdBy: 'system:delivery', createdAt: at, updatedAt: at,
+      };
+      if (await store.insertEnvironment(db, env)) {
+        const payload: DeliveryEventPayloads['delivery.preview.created'] = { environment: name, repository, branch, expiresAt: preview.expiresAt };
+        await kernel.ledger.append({ kind: 'delivery.preview.created', subjects: [`environment:${name}`, `repository:${repository}`, ownerRef], actor: 'system:delivery', payload: { ...payload } });
+        return env;
+      }
+      return (await store.findEnvironment(db, name)) ?? env;
     },
   };
 }

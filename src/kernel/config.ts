@@ -37,6 +37,11 @@ export interface Config {
     postgresUrl: string;
     redisUrl: string;
     natsUrl: string;
+    /** AMQP URL of RabbitMQ (admin user); its management HTTP API is `rabbitmqManagementUrl`. */
+    rabbitmqUrl: string;
+    rabbitmqManagementUrl: string;
+    /** Seconds old credentials keep working after a rotation before they are revoked. */
+    rotationGraceS: number;
     /** Base64 of a 32-byte master key for the secret store; unset means `<dataDir>/keys/secrets.key`. */
     secretsKey: string | undefined;
     /** Days a deprovisioned resource's final backup is kept. */
@@ -46,12 +51,15 @@ export interface Config {
   };
   /** Encrypts the platform's signing keys at rest when set (else only the 0600 file mode protects them). */
   signingKeyPassphrase: string | undefined;
+  /** A kubeconfig file: releases run in that cluster (Kubernetes driver) instead of as local processes. */
+  kubeconfig: string | undefined;
 }
 
 const envSchema = z.object({
   PLINTH_HOST: z.string().min(1).optional(),
   PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PLINTH_KUBECONFIG: z.string().min(1).optional(),
   PLINTH_DATA_DIR: z.string().min(1).optional(),
   PLINTH_DATABASE_URL: z
     .string()
@@ -66,6 +74,9 @@ const envSchema = z.object({
   PLINTH_POSTGRES_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   PLINTH_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   PLINTH_NATS_URL: z.string().regex(/^(nats|tls):\/\//, 'must be a nats:// URL').optional(),
+  PLINTH_RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// URL').optional(),
+  PLINTH_RABBITMQ_MANAGEMENT_URL: z.string().regex(/^https?:\/\//, 'must be an http:// URL of the RabbitMQ management API').optional(),
+  PLINTH_ROTATION_GRACE_S: z.coerce.number().int().min(0).max(30 * 86_400).optional(),
   PLINTH_SECRETS_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
   PLINTH_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).optional(),
   PLINTH_DRIFT_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).optional(),
@@ -137,10 +148,14 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       postgresUrl: e.PLINTH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
       redisUrl: e.PLINTH_REDIS_URL ?? 'redis://127.0.0.1:6379',
       natsUrl: e.PLINTH_NATS_URL ?? 'nats://127.0.0.1:4222',
+      rabbitmqUrl: e.PLINTH_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+      rabbitmqManagementUrl: e.PLINTH_RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672',
+      rotationGraceS: e.PLINTH_ROTATION_GRACE_S ?? 3600,
       secretsKey: e.PLINTH_SECRETS_KEY,
       backupRetentionDays: e.PLINTH_BACKUP_RETENTION_DAYS ?? 7,
       driftIntervalS: e.PLINTH_DRIFT_INTERVAL_S ?? 30,
     },
     signingKeyPassphrase: e.PLINTH_SIGNING_KEY_PASSPHRASE,
+    kubeconfig: e.PLINTH_KUBECONFIG === undefined ? undefined : resolve(cwd, e.PLINTH_KUBECONFIG),
   };
 }

@@ -1,5 +1,6 @@
 /** Runtime: workload specs and Score, Kubernetes-shaped manifests, the local process driver and the gateway. */
 import { join } from 'node:path';
+import { createKubernetesDriver } from './driver/kubernetes.js';
 import type { Kernel } from '../kernel/index.js';
 import { createLocalDriver, type LocalDriverOptions } from './driver/local.js';
 import { createGateway } from './gateway/gateway.js';
@@ -9,6 +10,7 @@ import { recordProcess } from './store.js';
 export { createRuntime, type Runtime, type DeployInput, type SecretSource, type DeployAdmission } from './service.js';
 export { runtimeMigrations } from './migrations.js';
 export { runtimeRoutes } from './routes.js';
+export { createKubernetesDriver, deploymentForCluster, renderEnvSecret, type KubernetesDriverOptions } from './driver/kubernetes.js';
 export { createLocalDriver, ReleaseStartError, type RuntimeDriver, type Endpoint, type LocalDriverOptions } from './driver/local.js';
 export { createGateway, type Gateway, type GatewayOptions, type EndpointSource } from './gateway/gateway.js';
 export { digestArtifact, digestDirectory, verifyDigest, type ArtifactVerifier } from './driver/artifact.js';
@@ -27,9 +29,19 @@ export interface RuntimeOptions {
   driver?: Partial<Pick<LocalDriverOptions, 'verifyArtifact' | 'restart' | 'baseEnv' | 'prlimit' | 'tailLines'>>;
 }
 
-/** The runtime layer as the app wires it: the local driver under `<dataDir>/runtime`, the gateway on the configured port. */
-export function createRuntimeLayer(kernel: Kernel, options: RuntimeOptions = {}): Runtime {
+/**
+ * The runtime layer as the app wires it: the local driver under `<dataDir>/runtime` (or, with a
+ * kubeconfig, the Kubernetes driver), the gateway on the configured port.
+ */
+export async function createRuntimeLayer(kernel: Kernel, options: RuntimeOptions = {}): Promise<Runtime> {
   const log = kernel.logger.child({ layer: 'runtime' });
+  const kubeconfig = kernel.config.kubeconfig;
+  if (kubeconfig !== undefined) {
+    log.info({ kubeconfig }, 'releases run in the Kubernetes cluster of the kubeconfig');
+    const driver = await createKubernetesDriver({ kubeconfig, verifyArtifact: options.driver?.verifyArtifact });
+    const gateway = createGateway({ host: '127.0.0.1', port: kernel.config.gatewayPort, endpoints: driver, registry: kernel.metrics.registry });
+    return createRuntime(kernel, { driver, gateway, secrets: options.secrets, admit: options.admit });
+  }
   const driver = createLocalDriver({
     dataDir: join(kernel.config.dataDir, 'runtime'),
     prlimit: '/usr/bin/prlimit',

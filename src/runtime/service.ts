@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { authorize, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
-import { renderManifests, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
+import { renderManifests, SECRET_PLACEHOLDER, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
 import type { LogLine } from './driver/logs.js';
 import type { RuntimeDriver } from './driver/local.js';
 import type { ReplicaStatus } from './driver/replica.js';
 import type { Gateway } from './gateway/gateway.js';
+import { routeBackends } from './driver/kubernetes.js';
 import type { ReleaseTrafficStats } from './gateway/stats.js';
 import * as store from './store.js';
 
@@ -106,6 +107,11 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
       );
     });
     gateway.setSplit(service, environment, split);
+    if (driver.applyTraffic) {
+      const specs = new Map<string, WorkloadSpec>();
+      for (const id of split ? [split.stable, ...(split.canary !== undefined ? [split.canary] : [])] : []) specs.set(id, (await store.getRelease(db, id)).spec);
+      await driver.applyTraffic(service, environment, split ? routeBackends(split, (id) => specs.get(id)) : []);
+    }
   }
 
   async function stopRunning(release: Release, reason: string, actor: string): Promise<Release> {
@@ -119,10 +125,10 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
     return { ...stopping, phase: 'stopped' };
   }
 
-  async function run(release: Release, resolved: Record<string, string>, actor: string): Promise<Release> {
+  async function run(release: Release, resolved: ResolvedSecrets, actor: string): Promise<Release> {
     const startedMs = Date.now();
     try {
-      await driver.start({ id: release.id, spec: release.spec }, resolved);
+      await driver.start({ id: release.id, spec: release.spec }, resolved.env, resolved.values);
     } catch (err) {
       const reason = (err as Error).message;
       await store.deleteProcesses(db, release.id);
@@ -131,13 +137,19 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
     return setPhase(release, 'ready', null, event('runtime.release.ready', release, { ...base(release), readyMs: Date.now() - startedMs }, actor));
   }
 
-  async function resolveSecrets(spec: WorkloadSpec): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
+  /** The secret env variables (templates filled in) and the raw secret values, which logs mask. */
+  interface ResolvedSecrets { env: Record<string, string>; values: string[] }
+  async function resolveSecrets(spec: WorkloadSpec): Promise<ResolvedSecrets> {
+    const out: ResolvedSecrets = { env: {}, values: [] };
     const missing: string[] = [];
     for (const [i, s] of spec.secrets.entries()) {
       const value = await secrets(s.ref);
-      if (value === undefined) missing.push(`secrets[${i}] (${s.env}): secret "${s.ref}" does not exist`);
-      else out[s.env] = value;
+      if (value === undefined) {
+        missing.push(`secrets[${i}] (${s.env}): secret "${s.ref}" does not exist`);
+        continue;
+      }
+      out.env[s.env] = s.template === undefined ? value : s.template.replace(SECRET_PLACEHOLDER, () => value);
+      out.values.push(value);
     }
     if (missing.length > 0) throw new InputError(`${missing.join('; ')}; create it before deploying`);
     return out;

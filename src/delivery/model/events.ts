@@ -18,6 +18,9 @@ export interface DeliveryEventPayloads {
   'delivery.rollout.promoted': RolloutEventBase & { previousReleaseId: string | null; durationMs: number; manual: boolean };
   'delivery.rollout.rolled-back': RolloutEventBase & { previousReleaseId: string | null; reason: string; automatic: boolean };
   'delivery.rollout.failed': RolloutEventBase & { reason: string };
+  /** Subjects: `environment:<env>`, `repository:<owner/name>`. */
+  'delivery.preview.created': { environment: string; repository: string; branch: string; expiresAt: string };
+  'delivery.preview.removed': { environment: string; reason: string };
 }
 export type DeliveryEventKind = keyof DeliveryEventPayloads;
 

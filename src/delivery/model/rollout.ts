@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AnalysisConfig, type AnalysisResult, type CounterSnapshot } from './analysis.js';
 
@@ -43,11 +44,20 @@ export const RolloutStrategy = z.discriminatedUnion('kind', [
 export type RolloutStrategy = z.infer<typeof RolloutStrategy>;
 export type RolloutStrategyInput = z.input<typeof RolloutStrategy>;
 
+/** Where a Score file names its cost-center (Score metadata has annotations, not labels). */
+export const COST_CENTER_ANNOTATION = 'plinth.dev/cost-center';
+
+/** What makes an environment a preview: the repository branch it belongs to and when it expires. */
+export const PreviewOf = z.object({ repository: z.string(), branch: z.string(), expiresAt: z.string() });
+export type PreviewOf = z.infer<typeof PreviewOf>;
+
 export const Environment = z.object({
   name: z.string(),
   description: z.string(),
   strategy: RolloutStrategy,
   builtin: z.boolean(),
+  /** Set for a branch's preview environment (created by its pipeline, removed with the branch or at expiry). */
+  preview: PreviewOf.nullable(),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -58,6 +68,17 @@ export const CreateEnvironmentInput = z.strictObject({ name: dnsLabel, descripti
 export type CreateEnvironmentInput = z.input<typeof CreateEnvironmentInput>;
 export const UpdateEnvironmentInput = z.strictObject({ description: z.string().max(1000).optional(), strategy: RolloutStrategy.optional() });
 export type UpdateEnvironmentInput = z.input<typeof UpdateEnvironmentInput>;
+
+/**
+ * A branch's preview environment name: `pv-<branch, 10 characters>-<6 hex of repository and branch>`: a
+ * DNS label, so `<service>.<name>.localhost` reaches it, and at most 20 characters, so the resource claims
+ * of its workloads fit; the hash keeps branches apart.
+ */
+export function previewEnvironmentName(repository: string, branch: string): string {
+  const slug = branch.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+/, '').slice(0, 10).replace(/-+$/, '');
+  const start = /^[a-z]/.test(slug) ? slug : `b${slug}`.slice(0, 10).replace(/-+$/, '');
+  return `pv-${start}-${createHash('sha256').update(`${repository}\n${branch}`).digest('hex').slice(0, 6)}`;
+}
 
 export const builtinEnvironments: { name: string; description: string; strategy: RolloutStrategy }[] = [
   { name: 'staging', description: 'Pre-production: a release replaces the running one once ready and smoke-tested.', strategy: RolloutStrategy.parse({ kind: 'direct' }) },

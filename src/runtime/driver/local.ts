@@ -27,7 +27,8 @@ export class ReleaseStartError extends Error {
  */
 export interface RuntimeDriver {
   /** Resolves once every replica is ready; otherwise stops what it started and rejects with ReleaseStartError. */
-  start(release: { id: string; spec: WorkloadSpec }, secrets: Readonly<Record<string, string>>): Promise<void>;
+  /** `secrets`: the secret env variables by name; `maskValues`: every secret value to mask in logs (also those inside a template). */
+  start(release: { id: string; spec: WorkloadSpec }, secrets: Readonly<Record<string, string>>, maskValues?: readonly string[]): Promise<void>;
   /** Out of rotation first, then SIGTERM, the spec's grace period, SIGKILL. */
   stop(releaseId: string, options?: { graceMs?: number }): Promise<void>;
   readyEndpoints(releaseId: string): readonly Endpoint[];
@@ -39,6 +40,8 @@ export interface RuntimeDriver {
   /** Calls `listener` for each new matching line until the returned function is called. */
   followLogs(service: string, environment: string, query: LogQuery, listener: (line: LogLine) => void): () => void;
   stopAll(): Promise<void>;
+  /** Routes a service's traffic where the driver's own router needs it (a cluster's HTTPRoute); the built-in gateway is set by the runtime. */
+  applyTraffic?(service: string, environment: string, backends: { spec: WorkloadSpec; weight: number }[]): Promise<void>;
 }
 
 export interface LocalDriverOptions {
@@ -88,7 +91,7 @@ export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
     return [options.prlimit, `--data=${quantityToBytes(spec.limits.memory)}`, '--', ...argv];
   }
 
-  async function start(input: { id: string; spec: WorkloadSpec }, secrets: Readonly<Record<string, string>>): Promise<void> {
+  async function start(input: { id: string; spec: WorkloadSpec }, secrets: Readonly<Record<string, string>>, maskValues: readonly string[] = []): Promise<void> {
     const { id, spec } = input;
     if (releases.has(id)) return; // idempotent: the release is running already
     const verify = options.verifyArtifact ?? verifyDigest;
@@ -114,7 +117,7 @@ export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
           file: join(logDir(spec, id), `replica-${ordinal}.log`),
           tailLines: options.tailLines ?? 1000,
           base: { service: spec.service, environment: spec.environment, releaseId: id, replica: ordinal },
-          secrets: Object.values(secrets),
+          secrets: [...Object.values(secrets), ...maskValues],
           onLine: (line) => {
             for (const f of followers) if (f.service === spec.service && f.environment === spec.environment && matchesLogQuery(line, f.query)) f.listener(line);
           },

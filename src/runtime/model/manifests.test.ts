@@ -79,6 +79,16 @@ describe('manifests', () => {
     expect(renderService(spec()).spec).toMatchObject({ ports: [{ port: 80, targetPort: 8080 }] });
   });
 
+  it('renders a secret template as a Kubernetes dependent variable, and refuses a template without ${secret}', () => {
+    const templated = spec({ secrets: [{ env: 'DATABASE_URL', ref: 'payments-db/password', template: 'postgres://app:${secret}@db/app' }] });
+    const env = (renderDeployment(templated).spec as { template: { spec: { containers: { env: unknown[] }[] } } }).template.spec.containers[0]!.env;
+    expect(env).toEqual(expect.arrayContaining([
+      { name: 'DATABASE_URL_SECRET', valueFrom: { secretKeyRef: { name: 'payments-db', key: 'password' } } },
+      { name: 'DATABASE_URL', value: 'postgres://app:$(DATABASE_URL_SECRET)@db/app' },
+    ]));
+    expect(() => spec({ secrets: [{ env: 'X', ref: 'a/b', template: 'no placeholder' }] })).toThrow(/must contain \$\{secret\} exactly once/);
+  });
+
   it('splits an HTTPRoute between two versions by weight', () => {
     const manifests = renderManifests(spec(), { spec: spec({ version: '1.5.0' }), weightPercent: 10 });
     expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'Deployment', 'Service', 'HTTPRoute']);

@@ -1,4 +1,4 @@
-import { gatewayHost, type Probe, type WorkloadSpec } from './workload.js';
+import { gatewayHost, SECRET_PLACEHOLDER, type Probe, type WorkloadSpec } from './workload.js';
 
 /**
  * Kubernetes-shaped manifests rendered from a workload spec, for every runtime (DESIGN principle 5):
@@ -54,9 +54,12 @@ export function renderDeployment(spec: WorkloadSpec): JsonManifest {
   const containerPort = ports[0]!.targetPort ?? ports[0]!.port;
   const env = [
     ...Object.entries(spec.env).map(([name, value]) => ({ name, value })),
-    ...spec.secrets.map((s) => {
+    ...spec.secrets.flatMap((s) => {
       const [name, key] = s.ref.split('/');
-      return { name: s.env, valueFrom: { secretKeyRef: { name: name!, key: key ?? s.env } } };
+      const fromSecret = (env: string) => ({ name: env, valueFrom: { secretKeyRef: { name: name!, key: key ?? s.env } } });
+      if (s.template === undefined) return [fromSecret(s.env)];
+      // A template is a dependent variable: Kubernetes expands $(VAR) from variables defined before it.
+      return [fromSecret(`${s.env}_SECRET`), { name: s.env, value: s.template.replace(SECRET_PLACEHOLDER, () => `$(${s.env}_SECRET)`) }];
     }),
   ];
   const resources = { limits: quantities(spec.limits), requests: quantities(spec.requests) };

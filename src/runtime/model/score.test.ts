@@ -89,6 +89,37 @@ describe('Score conformance', () => {
     expect(() => convert('score-compose-examples/07-overrides--score.yaml', [])).toThrow(/containers\.web: no command; Plinth runs the artifact, not the image "nginx"/);
   });
 
+  it('turns secret resource outputs into secret env entries, a template when embedded, never spec values', () => {
+    const score = parseScore(`apiVersion: score.dev/v1b1
+metadata: { name: orders }
+containers:
+  main:
+    image: .
+    command: ["node", "main.js"]
+    variables:
+      PGHOST: \${resources.db.host}
+      PGPASSWORD: \${resources.db.password}
+      DATABASE_URL: "postgres://\${resources.db.username}:\${resources.db.password}@\${resources.db.host}/\${resources.db.name}"
+resources:
+  db: { type: postgres }
+`, 'score.yaml');
+    const options = { environment: 'staging', version: '1', artifact, resourceOutputs: { db: { host: 'pg', username: 'app', name: 'app' } }, resourceSecrets: { db: { password: 'claim.staging.orders-db/password' } } };
+    const spec = WorkloadSpec.parse(scoreToWorkload(score, options));
+    expect(spec.env).toEqual({ PGHOST: 'pg' });
+    expect(spec.secrets).toEqual([
+      { env: 'PGPASSWORD', ref: 'claim.staging.orders-db/password' },
+      { env: 'DATABASE_URL', ref: 'claim.staging.orders-db/password', template: 'postgres://app:${secret}@pg/app' },
+    ]);
+    const inArgs = parseScore(`apiVersion: score.dev/v1b1
+metadata: { name: orders }
+containers:
+  main: { image: ., command: ["psql", "\${resources.db.password}"] }
+resources:
+  db: { type: postgres }
+`, 'score.yaml');
+    expect(() => scoreToWorkload(inArgs, options)).toThrow(/command\[1\]: a secret resource output cannot go into a command/);
+  });
+
   it('refuses a document that is not Score, listing the problems', () => {
     expect(() => parseScore('apiVersion: score.dev/v1b1\nmetadata: {}\n', 'bad.yaml')).toThrow(/bad\.yaml: not a valid Score workload: .*containers.*name/);
     expect(() => parseScore('a: [', 'broken.yaml')).toThrow(/broken\.yaml: not valid YAML/);

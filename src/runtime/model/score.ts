@@ -2,7 +2,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../kernel/index.js';
 import { scoreSchema } from './score-schema.js';
-import { WorkloadSpec, type Artifact, type Probe, type WorkloadSpecInput } from './workload.js';
+import { SECRET_PLACEHOLDER, WorkloadSpec, type Artifact, type Probe, type WorkloadSpecInput } from './workload.js';
 
 /** A score.yaml after schema validation: the parts Plinth reads (score.dev/v1b1). */
 export interface ScoreWorkload {
@@ -59,16 +59,30 @@ export interface ScoreConversion {
   artifact: Artifact;
   /** Outputs of the workload's resources by resource name (`${resources.db.host}` reads `db.host`); the resources layer fills them. */
   resourceOutputs?: Record<string, Record<string, string>>;
+  /**
+   * Outputs that are secrets, as secret-store refs by resource and output name (`db.password` →
+   * `claim.staging.orders-db/password`): a variable using one becomes a secret env entry (a template
+   * when the secret is part of a longer value), so its value never enters the spec.
+   */
+  resourceSecrets?: Record<string, Record<string, string>>;
   /** The command when the container names only an image (the local runtime runs the artifact, not the image). */
   defaultCommand?: string[];
   replicas?: number;
 }
 
+/** Brackets a secret ref in a resolved value until the variable becomes a secret env entry (a private-use character, refused in Score text by resolvePlaceholders). */
+const SECRET_MARK = '\uE000';
+const secretRefsIn = (value: string) => [...value.matchAll(/\uE000([^\uE000]*)\uE000/g)].map((m) => m[1]!);
+
 /**
  * Resolves Score placeholders in one string: `${metadata.name}`, `${metadata.annotations.x}`,
  * `${resources.<name>.<output>}`; `$$` escapes a `$` (Score spec, "Placeholder references").
  */
-export function resolvePlaceholders(value: string, where: string, score: ScoreWorkload, outputs: Record<string, Record<string, string>>, problems: string[]): string {
+export function resolvePlaceholders(value: string, where: string, score: ScoreWorkload, outputs: Record<string, Record<string, string>>, problems: string[], secretRefs?: Record<string, Record<string, string>>): string {
+  if (value.includes(SECRET_MARK)) {
+    problems.push(`${where}: contains the private-use character U+E000, which Plinth reserves`);
+    return value;
+  }
   return value.replace(/\$\$|\$\{([^}]*)\}/g, (match, ref: string | undefined) => {
     if (match === '$$') return '$';
     const parts = ref!.split('.');
@@ -86,6 +100,8 @@ export function resolvePlaceholders(value: string, where: string, score: ScoreWo
         problems.push(`${where}: \${${ref}} refers to resource "${name}", which the workload does not declare`);
         return match;
       }
+      const secretRef = secretRefs?.[name]?.[key];
+      if (secretRef !== undefined) return `${SECRET_MARK}${secretRef}${SECRET_MARK}`;
       const output = outputs[name]?.[key];
       if (output === undefined) {
         problems.push(`${where}: \${${ref}} has no value: resource "${name}" (${score.resources[name].type}) has no output "${key}" yet`);
@@ -125,12 +141,29 @@ export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, 
   const at = `containers.${name}`;
   if (c.files !== undefined) problems.push(`${at}.files: container files are not supported by the local runtime yet; ship them in the artifact`);
   if (c.volumes !== undefined) problems.push(`${at}.volumes: volumes are not supported by the local runtime yet`);
-  const command = [...(c.command ?? options.defaultCommand ?? [])].map((v, i) => resolvePlaceholders(v, `${at}.command[${i}]`, score, outputs, problems));
+  const secretRefs = options.resourceSecrets ?? {};
+  /** Secret outputs belong in variables only: in argv they would show in every process listing. */
+  const noSecret = (value: string, where: string) => {
+    if (secretRefsIn(value).length > 0) problems.push(`${where}: a secret resource output cannot go into a command or its arguments; pass it in a variable`);
+    return value;
+  };
+  const command = [...(c.command ?? options.defaultCommand ?? [])].map((v, i) => noSecret(resolvePlaceholders(v, `${at}.command[${i}]`, score, outputs, problems, secretRefs), `${at}.command[${i}]`));
   if (command.length === 0) {
     problems.push(`${at}: no command; Plinth runs the artifact, not the image "${c.image}" — set ${at}.command or give a default command`);
   }
-  const args = (c.args ?? []).map((v, i) => resolvePlaceholders(v, `${at}.args[${i}]`, score, outputs, problems));
-  const env = Object.fromEntries(Object.entries(c.variables ?? {}).map(([k, v]) => [k, resolvePlaceholders(v, `${at}.variables.${k}`, score, outputs, problems)]));
+  const args = (c.args ?? []).map((v, i) => noSecret(resolvePlaceholders(v, `${at}.args[${i}]`, score, outputs, problems, secretRefs), `${at}.args[${i}]`));
+  const env: Record<string, string> = {};
+  const secrets: { env: string; ref: string; template?: string }[] = [];
+  for (const [k, v] of Object.entries(c.variables ?? {})) {
+    const resolved = resolvePlaceholders(v, `${at}.variables.${k}`, score, outputs, problems, secretRefs);
+    const refs = secretRefsIn(resolved);
+    if (refs.length === 0) env[k] = resolved;
+    else if (refs.length > 1) problems.push(`${at}.variables.${k}: uses ${refs.length} secret resource outputs; one variable may hold one secret`);
+    else {
+      const marked = `${SECRET_MARK}${refs[0]!}${SECRET_MARK}`;
+      secrets.push({ env: k, ref: refs[0]!, ...(resolved === marked ? {} : { template: resolved.replace(marked, () => SECRET_PLACEHOLDER) }) });
+    }
+  }
   const readiness = convertProbe(c.readinessProbe, `${at}.readinessProbe`, problems);
   const liveness = convertProbe(c.livenessProbe, `${at}.livenessProbe`, problems);
   const ports = Object.entries(score.service?.ports ?? {}).map(([portName, p]) => ({ name: portName, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP' }));
@@ -147,6 +180,7 @@ export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, 
     args,
     ports,
     env,
+    secrets,
     resources,
     replicas: options.replicas ?? 1,
     readiness,

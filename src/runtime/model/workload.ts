@@ -38,6 +38,9 @@ export const Artifact = z.strictObject({
 });
 export type Artifact = z.infer<typeof Artifact>;
 
+/** Where a secret's value goes in a secret env template. */
+export const SECRET_PLACEHOLDER = '${secret}';
+
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
 export const WorkloadPort = z.strictObject({
@@ -75,7 +78,17 @@ export const WorkloadSpec = z.strictObject({
   env: z.record(envName, z.string().max(32_768)).default({}),
   /** Environment variables whose values come from the secret store at start, never from the spec. */
   secrets: z
-    .array(z.strictObject({ env: envName, ref: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[-._a-zA-Z0-9]+)?$/, 'must be <secret-name> or <secret-name>/<key>') }))
+    .array(
+      z.strictObject({
+        env: envName,
+        ref: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[-._a-zA-Z0-9]+)?$/, 'must be <secret-name> or <secret-name>/<key>'),
+        /**
+         * The variable's value with the secret in place of `${secret}` (a connection string that embeds a
+         * password: `postgres://app:${secret}@db:5432/app`); the secret's value alone when absent.
+         */
+        template: z.string().max(32_768).refine((t) => t.split(SECRET_PLACEHOLDER).length === 2, `must contain ${SECRET_PLACEHOLDER} exactly once`).optional(),
+      }),
+    )
     .max(100)
     .default([]),
   resources: z.record(z.string().regex(/^[a-z0-9][-a-z0-9_]*$/i), ResourceRef).default({}),
