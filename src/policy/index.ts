@@ -19,7 +19,9 @@ export type { JsonObject, JsonValue } from './kyverno/json.js';
 export { runKyvernoTestFile, findKyvernoTestFiles, loadKyvernoTestInputs, type TestFileReport, type ExpectedOutcome } from './kyverno/test-runner.js';
 
 /** The layer: built-in and custom policies, exceptions, budgets and decisions at the enforcement points. */
-export { createPolicy, deployAdmission, provisioningAdmission, policyPermissions, type Policy, type PolicyOptions, type DecisionRequest, type SpendSource, type ScanSource, type RunningObject, type ScanSummary } from './service.js';
+export { createPolicy, deployAdmission, provisioningAdmission, policyPermissions, type Policy, type PolicyOptions, type DecisionRequest, type SpendSource, type ScanSource, type CatalogSource, type RunningObject, type ScanSummary } from './service.js';
 export { policyRoutes } from './routes.js';
+/** The CI gate (`ci` point): a pipeline result with its security findings → allow or deny, recorded. */
+export { ciGateAdmission, pipelineResultObject, type CiGateRequest, type CiGateDecision, type CiFinding } from './ci-gate.js';
 export { policyMigrations } from './migrations.js';
 export { enforcementPoints, type EnforcementPoint, type Decision, type DecisionResult, type PolicyView, type ExceptionView } from './guardrails/model.js';

@@ -17,6 +17,7 @@ import {
   type Kernel,
   type Permission,
   type Principal,
+  type Subscription,
 } from '../kernel/index.js';
 import { compileGuardrail } from './guardrails/cel-policy.js';
 import { decide, describeObject, type ActiveException, type LoadedPolicy } from './guardrails/decide.js';
@@ -67,6 +68,8 @@ export interface RunningObject {
 }
 /** Everything running now (the runtime provides it). */
 export type ScanSource = () => Promise<RunningObject[]>;
+/** A catalog entity by ref, as stored (the catalog provides it); undefined when it is gone. */
+export type CatalogSource = (ref: string) => Promise<JsonObject | undefined>;
 
 export interface ScanSummary {
   objects: number;
@@ -112,6 +115,8 @@ export interface Policy {
   setSpendSource(source: SpendSource): void;
   /** The runtime tells the policy layer what runs, for the background scan. */
   setScanSource(source: ScanSource): void;
+  /** The catalog lets the policy layer read the entities an ingestion changed (the audit-only `catalog` point). */
+  setCatalogSource(source: CatalogSource): void;
   /** Judges everything running at the `scan` point now (the job does it every `scanIntervalS`). */
   scan(principal: Principal): Promise<ScanSummary>;
 }
@@ -212,6 +217,9 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
   const scanIntervalMs = (options.scanIntervalS ?? 300) * 1000;
   let spendSource: SpendSource | undefined;
   let scanSource: ScanSource | undefined;
+  let catalogSource: CatalogSource | undefined;
+  let catalogSubscription: Subscription | undefined;
+  let catalogChain: Promise<void> = Promise.resolve();
   let loaded: { policies: LoadedPolicy[]; byName: Map<string, Compiled> } | undefined;
   let loading: Promise<NonNullable<typeof loaded>> | undefined;
   let unlisten: (() => void) | undefined;
@@ -385,7 +393,20 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
     return summary;
   }
 
-  return {
+  /** Judges changed catalog entities at the `catalog` point, when a policy watches it (the common case is none). */
+  async function auditCatalog(refs: readonly string[]): Promise<void> {
+    const { policies } = await current();
+    if (!policies.some((p) => p.points.has('catalog')) || !catalogSource) return;
+    const system: Principal = { kind: 'system', name: 'policy' };
+    for (const ref of refs) {
+      const entity = await catalogSource(ref);
+      if (!entity) continue;
+      const owner = (entity.spec as { owner?: unknown } | undefined)?.owner;
+      await policy.decide(system, { point: 'catalog', object: entity, operation: 'UPDATE', subjects: [ref], ...(typeof owner === 'string' ? { owner } : {}) });
+    }
+  }
+
+  const policy: Policy = {
     async start() {
       unlisten = store.listen(POLICY_CHANGED_CHANNEL, invalidate);
       await seedBuiltins();
@@ -400,11 +421,20 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
         });
       }
       await jobs.enqueue({ kind: SCAN_JOB, idempotencyKey: SCAN_JOB, runAt: new Date(clock.now().getTime() + scanIntervalMs), maxAttempts: 1_000_000 });
+      // Catalog ingestion is audited: each entity a refresh added or changed is judged at the `catalog`
+      // point (reported, never blocking), one refresh at a time, after the refresh committed.
+      catalogSubscription = ledger.subscribe({ kinds: ['catalog.location.refreshed'] }, (event) => {
+        const refs = (event.payload as { changedRefs?: unknown }).changedRefs;
+        if (!catalogSource || !Array.isArray(refs) || refs.length === 0) return;
+        catalogChain = catalogChain.then(() => auditCatalog(refs.filter((r): r is string => typeof r === 'string'))).catch((err: unknown) => log.error({ err }, 'catalog audit failed'));
+      });
+      await catalogSubscription.ready;
     },
 
     stop() {
       unlisten?.();
       unlisten = undefined;
+      catalogSubscription?.close();
     },
 
     async decide(principal, request) {
@@ -596,6 +626,10 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
       spendSource = source;
     },
 
+    setCatalogSource(source) {
+      if (catalogSource) throw new ConflictError('a catalog source is already set');
+      catalogSource = source;
+    },
     setScanSource(source) {
       if (scanSource) throw new ConflictError('a scan source is already set');
       scanSource = source;
@@ -606,6 +640,7 @@ export function createPolicy(kernel: Kernel, options: PolicyOptions = {}): Polic
       return backgroundScan(principal);
     },
   };
+  return policy;
 }
 
 function countByStatus(decision: Decision): Record<string, number> {
