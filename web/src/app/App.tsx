@@ -21,6 +21,10 @@ import { Shell } from './Shell';
 
 // The scaffolder pages (and @rjsf with them) load on first visit to /create.
 const ScaffolderRoutes = lazy(() => import('../scaffolder/ScaffolderRoutes'));
+const PipelinesRoutes = lazy(() => import('../pipelines/PipelinesRoutes'));
+const DeliveryRoutes = lazy(() => import('../delivery/DeliveryRoutes'));
+const SecurityRoutes = lazy(() => import('../security/SecurityRoutes'));
+const ResourcesRoutes = lazy(() => import('../resources/ResourcesRoutes'));
 
 /** The portal's routes; a layer adds its pages here and its entry in nav.ts. */
 export function App() {
@@ -41,9 +45,13 @@ export function App() {
             <Route path="catalog/register" element={<RegisterPage />} />
             <Route path="catalog/:namespace/:kind/:name/*" element={<EntityPage />} />
             <Route path="create/*" element={<Suspense fallback={<Loading label="Loading page" />}><ScaffolderRoutes /></Suspense>} />
+            <Route path="runs/*" element={<Suspense fallback={<Loading label="Loading page" />}><PipelinesRoutes /></Suspense>} />
+            <Route path="delivery/*" element={<Suspense fallback={<Loading label="Loading page" />}><DeliveryRoutes /></Suspense>} />
             <Route path="docs" element={<DocsIndexPage />} />
             <Route path="docs/:namespace/:kind/:name/*" element={<DocsPage />} />
             <Route path="search" element={<SearchPage />} />
+            <Route path="security/*" element={<Suspense fallback={<Loading label="Loading page" />}><SecurityRoutes /></Suspense>} />
+            <Route path="resources/*" element={<Suspense fallback={<Loading label="Loading page" />}><ResourcesRoutes /></Suspense>} />
             <Route path="guardrails" element={<PolicyPage />} />
             <Route path="settings/tokens" element={<TokensPage />} />
             <Route path="admin" element={<RequireRole allow={isPlatformAdmin} area="Administration" />}>

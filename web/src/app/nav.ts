@@ -2,6 +2,10 @@ import type { ComponentType } from 'react';
 import type { SvgIconProps } from '@mui/material/SvgIcon';
 import type { MeView } from '../../../src/kernel/index.js';
 import { AddCircleIcon, CategoryIcon, DocIcon, HistoryIcon, HomeIcon, KeyIcon, MenuBookIcon, PeopleIcon, RocketLaunchIcon, ShieldIcon, VerifiedUserIcon } from '../components/icons';
+import { DeliveryIcon } from '../delivery/icons';
+import { PipelineIcon } from '../pipelines/icons';
+import { ResourcesIcon } from '../resources/icons';
+import { FindingsIcon } from '../security/icons';
 import { isPlatformAdmin } from './auth';
 
 export interface NavItem {
@@ -26,7 +30,11 @@ export const navItems: NavItem[] = [
   { label: 'Catalog', to: '/catalog', icon: CategoryIcon, group: 'platform' },
   { label: 'Create', to: '/create', icon: RocketLaunchIcon, group: 'platform' },
   { label: 'Docs', to: '/docs', icon: MenuBookIcon, group: 'platform' },
+  { label: 'Runs', to: '/runs', icon: PipelineIcon, group: 'platform' },
+  { label: 'Delivery', to: '/delivery', icon: DeliveryIcon, group: 'platform' },
+  { label: 'Resources', to: '/resources', icon: ResourcesIcon, group: 'platform' },
   { label: 'Register', to: '/catalog/register', icon: AddCircleIcon, group: 'platform' },
+  { label: 'Security', to: '/security', icon: FindingsIcon, group: 'platform' },
   { label: 'Guardrails', to: '/guardrails', icon: VerifiedUserIcon, group: 'platform' },
   { label: 'API tokens', to: '/settings/tokens', icon: KeyIcon, group: 'account' },
   {

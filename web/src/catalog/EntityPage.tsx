@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { Link as RouterLink, useParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import AlertTitle from '@mui/material/AlertTitle';
@@ -21,8 +21,9 @@ import type { Entity } from '../../../src/catalog/index.js';
 import { isApiError } from '../app/http';
 import { entityNameOf, entityRoute, entityTitle, humanizeEntityRef, relationTargets, specString, type EntityName } from '../components/entity-refs';
 import { CodeIcon, ExpandMoreIcon, LinkIcon, RefreshIcon } from '../components/icons';
-import { QueryState } from '../components/QueryState';
+import { Loading, QueryState } from '../components/QueryState';
 import { DocsViewer } from '../docs/DocsViewer';
+import { hostedRepositoryOf } from '../pipelines/run-view';
 import { useEntity, useRefreshEntity } from './api';
 import { ApiDefinition } from './ApiDefinition';
 import { CodeBlock } from './CodeBlock';
@@ -37,7 +38,10 @@ const sourceAnnotation = 'backstage.io/source-location';
 /** Kinds whose spec requires an owner: a missing one is worth showing as "—". */
 const ownedKinds = new Set(['component', 'api', 'resource', 'system', 'domain', 'template']);
 
-type TabId = 'overview' | 'relations' | 'api' | 'docs' | 'yaml';
+type TabId = 'overview' | 'relations' | 'api' | 'docs' | 'ci' | 'yaml';
+
+// The pipeline pages' code loads only when a CI/CD tab is opened.
+const EntityRuns = lazy(() => import('../pipelines/EntityRuns'));
 
 /** `/catalog/:namespace/:kind/:name/*`: one entity, its header and tabs; each tab has its own URL. */
 export function EntityPage() {
@@ -69,6 +73,7 @@ function tabsOf(entity: Entity): { id: TabId; label: string }[] {
     { id: 'relations', label: 'Relations' },
     ...(hasApis ? [{ id: 'api' as const, label: kind === 'api' ? 'Definition' : 'APIs' }] : []),
     ...(hasDocs ? [{ id: 'docs' as const, label: 'Docs' }] : []),
+    ...(kind === 'component' && hostedRepositoryOf(entity.metadata.annotations) !== undefined ? [{ id: 'ci' as const, label: 'CI/CD' }] : []),
     { id: 'yaml', label: 'YAML' },
   ];
 }
@@ -91,6 +96,7 @@ function EntityView({ entity, rest }: { entity: Entity; rest: string }) {
       {tab === 'relations' && <RelationsGraph entity={entity} />}
       {tab === 'api' && (entity.kind.toLowerCase() === 'api' ? <ApiDefinition entity={entity} /> : <EntityApis entity={entity} />)}
       {tab === 'docs' && <DocsViewer entity={entityNameOf(entity)} base={`${base}/docs`} route={remaining.join('/')} />}
+      {tab === 'ci' && <Suspense fallback={<Loading label="Loading runs" />}><EntityRuns repository={hostedRepositoryOf(entity.metadata.annotations)!} /></Suspense>}
       {tab === 'yaml' && <CodeBlock text={toYaml(withoutRelations(entity))} label="Entity YAML" maxHeight={900} />}
     </>
   );
