@@ -7,12 +7,12 @@ import { createDocs, docsRoutes } from './docs/index.js';
 import { contentsLocationOf, createGit, gitHttpRoutes, gitMigrations, gitRoutes, type Git, type GitOptions } from './git/index.js';
 import { createScaffolder, registerBuiltinTemplates, scaffolderMigrations, scaffolderRoutes, type Scaffolder } from './scaffolder/index.js';
 import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, type PipelinesOptions } from './pipelines/index.js';
-import { createPolicy, deployAdmission, policyMigrations, policyRoutes, provisioningAdmission, type Policy } from './policy/index.js';
+import { ciGateAdmission, createPolicy, deployAdmission, policyMigrations, policyRoutes, provisioningAdmission, type JsonObject, type Policy } from './policy/index.js';
 import { createResources, resourcesMigrations, resourcesRoutes, type Resources } from './resources/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
-import { createSecurity, createSupplyChain, createSupplyChainSteps, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, signingKeysRoutes, supplyChainRoutes, type Security, type SupplyChain, type SupplyChainOptions } from './security/index.js';
+import { createFindings, createSecurity, createSupplyChain, findingsRoutes, createSupplyChainSteps, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, signingKeysRoutes, supplyChainRoutes, type Security, type SlaDays, type SupplyChain, type SupplyChainOptions } from './security/index.js';
 import { createRuntimeLayer, runtimeMigrations, runtimeRoutes, verifyDigest, type ArtifactVerifier, type Runtime, type RuntimeOptions } from './runtime/index.js';
-import { createDelivery, deliveryMigrations, deliveryRoutes, type Delivery } from './delivery/index.js';
+import { createDelivery, createDeliverySteps, deliveryMigrations, deliveryRoutes, type Delivery } from './delivery/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
 
 /** The composition root: kernel first, then each layer in dependency order (DESIGN.md). */
@@ -68,6 +68,8 @@ export interface AppOptions {
   runtime?: RuntimeOptions;
   /** Signing: key passphrase and builder id (serve passes PLINTH_SIGNING_KEY_PASSPHRASE). */
   security?: Omit<SupplyChainOptions, 'version'>;
+  /** Days to fix a tracked finding, by severity (null: no due date); defaults critical 7, high 30. */
+  findingSlaDays?: Partial<SlaDays>;
 }
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -128,13 +130,29 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   };
   const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
   await server.register(policyRoutes(policy), { prefix: '/api/policy' });
+  const findings = createFindings(kernel, { gate: ciGateAdmission(policy), slaDays: options.findingSlaDays });
+  pipelines.registerStep('security.ci-gate', findings.ciGateStep);
+  await server.register(findingsRoutes(findings), { prefix: '/api/security' });
   const resources = createResources(kernel, { admit: provisioningAdmission(policy), modulesDir: join(packageRoot, 'modules') });
   policy.setSpendSource((scope, name) => resources.spend(scope, name));
   await server.register(resourcesRoutes(resources), { prefix: '/api/resources' });
-  const runtime = createRuntimeLayer(kernel, { secrets: resources.secretSource, admit: deployAdmission(policy), ...options.runtime, driver: { ...options.runtime?.driver, verifyArtifact } });
+  const runtime = await createRuntimeLayer(kernel, { secrets: resources.secretSource, admit: deployAdmission(policy), ...options.runtime, driver: { ...options.runtime?.driver, verifyArtifact } });
   await server.register(runtimeRoutes(runtime, kernel.streams), { prefix: '/api/runtime' });
-  const delivery = createDelivery(kernel, { runtime });
+  const delivery = createDelivery(kernel, { runtime, git, resources });
   await server.register(deliveryRoutes(delivery), { prefix: '/api/delivery' });
+  // Push to deploy: the standard pipeline's deploy stages roll this run's signed artifact out.
+  const deliverySteps = createDeliverySteps({ delivery, runtime, resources, artifactFile: (digest) => pipelines.artifactFile(digest) });
+  pipelines.registerStep('delivery.deploy', deliverySteps.deploy);
+  pipelines.registerStep('delivery.performance-test', deliverySteps.performanceTest);
+  pipelines.registerStep('delivery.canary', deliverySteps.canary);
+  pipelines.registerStep('delivery.analysis', deliverySteps.analysis);
+  pipelines.registerStep('delivery.progressive-rollout', deliverySteps.progressiveRollout);
+  pipelines.registerStep('delivery.smoke-test', deliverySteps.smokeTest);
+  // Catalog ingestion is audited at the policy layer's `catalog` point (never blocking).
+  policy.setCatalogSource(async (ref) => {
+    const entity = await catalog.getEntityByRef({ kind: 'system', name: 'policy' }, ref);
+    return entity === undefined ? undefined : (structuredClone(entity) as unknown as JsonObject);
+  });
   // The background scan judges the manifests of every ready release.
   policy.setScanSource(async () => {
     const system = { kind: 'system', name: 'policy' } as const;
@@ -227,6 +245,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         search.stop();
         kernel.streams.closeAll();
         await server.close();
+        delivery.stop();
         await runtime.stop();
         await resources.stop();
         await git.stop();

@@ -14,6 +14,7 @@ import { ApiError, UnreachableError } from './client.js';
 import { createCli, loginHint, type Cli, type CliIo } from './context.js';
 import { CliError } from './errors.js';
 import { registerEventCommands } from './events.js';
+import { registerFindingsCommands } from './findings.js';
 import { registerPolicyCommands } from './policy/index.js';
 import { registerRepoCommands } from './repo/index.js';
 import { registerResourceCommands } from './resource.js';
@@ -57,6 +58,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   registerResourceCommands(program, cli);
   registerRunsCommands(program, cli);
   registerScanCommands(program, cli);
+  registerFindingsCommands(program, cli);
   registerSbomCommand(program, cli);
   registerAdvisoriesCommands(program, cli);
   registerCreateCommand(program, cli);
