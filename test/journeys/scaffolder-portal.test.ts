@@ -111,7 +111,7 @@ describe('scaffolder portal journeys (Chromium)', () => {
     const rows = Object.fromEntries(
       await review.getByRole('row').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')?.textContent ?? '', tr.querySelectorAll('td')[0]?.textContent ?? ''])),
     ) as Record<string, string>;
-    expect(rows).toEqual({ Name: serviceName, Description: 'Takes orders', Owner: 'group:default/team-a', 'PostgreSQL database': 'No', Port: '8080' });
+    expect(rows).toEqual({ Name: serviceName, Description: 'Takes orders', Owner: 'group:default/team-a', 'PostgreSQL database': 'No', 'Cost center': 'unallocated', Port: '8080' });
     await page.screenshot({ path: '/tmp/scaffolder-review.png', fullPage: true });
     await page.getByRole('button', { name: 'Create' }).click();
 

@@ -81,7 +81,8 @@ export const EventQuery = z.strictObject({
 });
 export type EventQuery = z.infer<typeof EventQuery>;
 
-export const EventStreamQuery = EventQuery.omit({ since: true, until: true, limit: true });
+/** `after` is the portal's resume parameter (the last event id seen before the tab was hidden), the same as `afterSeq`. */
+export const EventStreamQuery = EventQuery.omit({ since: true, until: true, limit: true }).extend({ after: z.coerce.number().int().min(0).optional() });
 
 export const LedgerEventView = z.object({
   seq: z.number(),

@@ -88,7 +88,16 @@ describe.each(dialects)('event stream (SSE) on %s', (dialect) => {
     await stream.close();
   });
 
-  it('refuses a stream without credentials or with a bad filter', async () => {
+  it('resumes after ?after= (the portal reconnecting when a hidden tab comes back)', async () => {
+    const [first] = await append('after-1');
+    await append('after-2');
+    const stream = await openStream(`${t.url}/api/events/stream?kind=kernel.user.created&after=${first!.seq}`, t.adminToken);
+    await stream.waitFor(1);
+    expect(stream.messages.map((m) => JSON.parse(m.data).payload.username)).toEqual(['after-2']);
+    await stream.close();
+  });
+
+    it('refuses a stream without credentials or with a bad filter', async () => {
     expect((await fetch(`${t.url}/api/events/stream`)).status).toBe(401);
     const bad = await fetch(`${t.url}/api/events/stream?kind=Not-A-Kind`, { headers: { authorization: `Bearer ${t.adminToken}` } });
     expect(bad.status).toBe(400);

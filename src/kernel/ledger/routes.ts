@@ -43,7 +43,7 @@ export function ledgerRoutes(ledger: Ledger, streams: EventStreams): FastifyPlug
       async (request, reply) => {
         authorize(request.principal!, readEvents);
         const { kind, subject } = request.query;
-        const afterSeq = request.headers['last-event-id'] ?? request.query.afterSeq;
+        const afterSeq = request.headers['last-event-id'] ?? request.query.afterSeq ?? request.query.after;
         const stream = streams.open(request, reply);
         const subscription = ledger.subscribe({ kinds: kind, subject, afterSeq }, (event) =>
           stream.send({ id: String(event.seq), event: event.kind, data: JSON.stringify(event) }),
