@@ -20,11 +20,13 @@ export default defineConfig({
         // Libraries change far less often than the portal: separate chunks stay cached across releases.
         codeSplitting: {
           groups: [
+            // ECharts (tree-shaken in web/src/delivery/EChart.tsx) loads only with the rollout charts.
+            { name: 'echarts', test: /node_modules[\\/](echarts|echarts-for-react|zrender|size-sensor)[\\/]/, priority: 2 },
             { name: 'mui', test: /node_modules[\\/](@mui[\\/](?!icons-material)[^\\/]+|@emotion|@popperjs|stylis|react-transition-group)[\\/]/, priority: 2 },
             // The template form's libraries (@rjsf, ajv and theirs) stay out of it: they load with the lazy form page.
             {
               name: 'vendor',
-              test: /node_modules[\\/](?!@rjsf|ajv|ajv-formats|fast-uri|json-schema-traverse|fast-deep-equal|lodash|lodash-es|markdown-to-jsx|json-schema-merge-allof|compute-gcd|compute-lcm|validate\.io-|jsonpointer|@mui[\\/]icons-material)/,
+              test: /node_modules[\\/](?!echarts|echarts-for-react|zrender|size-sensor|@rjsf|ajv|ajv-formats|fast-uri|json-schema-traverse|fast-deep-equal|lodash|lodash-es|markdown-to-jsx|json-schema-merge-allof|compute-gcd|compute-lcm|validate\.io-|jsonpointer|@mui[\\/]icons-material)/,
               priority: 1,
             },
           ],

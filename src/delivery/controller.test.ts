@@ -75,6 +75,16 @@ for (const dialect of await testDialects()) {
         expect(runtime.traffic(admin, 'orders', 'production')).toMatchObject({ stable: canary.releaseId, canaryWeightPercent: 0 });
         expect((await runtime.release(admin, first.releaseId)).phase).toBe('stopped');
         expect(load.byRelease().get(canary.releaseId)?.total ?? 0).toBeGreaterThan(45);
+        // Every analysis is kept, oldest first, with the step and weight it judged; the last one led to the promotion.
+        const history = await delivery.listAnalyses(admin, canary.id, { limit: 2000 });
+        expect(history.length).toBeGreaterThanOrEqual(3);
+        expect(history.map((a) => a.seq)).toEqual(history.map((_, i) => i + 1));
+        expect([...new Set(history.map((a) => `${a.stepIndex}:${a.weightPercent}`))]).toEqual(['0:10', '1:25', '2:50']);
+        expect(history.map((a) => a.at)).toEqual([...history.map((a) => a.at)].sort());
+        expect(history.at(-1)).toMatchObject({ verdict: 'pass', at: (done.lastAnalysis as { at: string }).at, canary: { errorRatePercent: 0 }, stable: { errorRatePercent: 0 } });
+        expect(history.at(-1)!.checks.map((c) => c.name)).toContain('error-rate-vs-stable');
+        const newer = await delivery.listAnalyses(admin, canary.id, { after: history.length - 1, limit: 2000 });
+        expect(newer.map((a) => a.seq)).toEqual([history.length]);
       } finally {
         await load.stop();
       }
@@ -90,6 +100,10 @@ for (const dialect of await testDialects()) {
         expect(done.message).toMatch(/analysis failed: .*canary 5xx/);
         const checks = (done.lastAnalysis as { checks: { name: string; verdict: string }[] }).checks;
         expect(checks.find((c) => c.name === 'error-rate-vs-stable')?.verdict).toBe('fail');
+        // The failing analysis is stored in the same transaction as the rollback it caused.
+        const history = await delivery.listAnalyses(admin, canary.id, { limit: 2000 });
+        expect(history.at(-1)).toMatchObject({ verdict: 'fail', stepIndex: 0, weightPercent: 10, at: (done.lastAnalysis as { at: string }).at });
+        expect(history.at(-1)!.canary.errorRatePercent).toBeGreaterThan(5);
         expect(runtime.traffic(admin, 'payments', 'production')).toEqual({ stable: first.releaseId, canaryWeightPercent: 0, sticky: false });
         expect((await runtime.release(admin, canary.releaseId)).phase).toBe('stopped');
         const rolledBack = await kernel.ledger.query({ subject: `rollout:${canary.id}`, kinds: ['delivery.rollout.rolled-back'] }, 10);
@@ -107,6 +121,11 @@ for (const dialect of await testDialects()) {
       await new Promise((r) => setTimeout(r, 1000)); // well past the bake time
       const waiting = await delivery.getRollout(admin, canary.id);
       expect(waiting).toMatchObject({ phase: 'progressing', stepIndex: 0, weightPercent: 10 });
+      // Each inconclusive look is in the history too: the chart shows the canary waiting.
+      const history = await delivery.listAnalyses(admin, canary.id, { limit: 2000 });
+      expect(history.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(history.map((a) => a.verdict))).toEqual(new Set(['inconclusive']));
+      expect(history[0]!.canary.requests).toBe(0);
       await delivery.command(admin, canary.id, 'abort');
       const done = await settled(canary.id);
       expect(done).toMatchObject({ phase: 'rolled-back', message: 'aborted by system:test' });

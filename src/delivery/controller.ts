@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { ConflictError, toIso, type JobHandler, type Kernel, type Principal, type Tx } from '../kernel/index.js';
 import type { ReleaseTrafficStats, Runtime } from '../runtime/index.js';
-import { analyseCanary, decideCanaryStep, windowBetween, type CounterSnapshot, type DeliveryEventKind, type DeliveryEventPayloads, type Rollout, type RolloutEventBase, type RolloutStatus } from './model/index.js';
+import { analyseCanary, decideCanaryStep, toAnalysisRecord, windowBetween, type AnalysisRecord, type CounterSnapshot, type DeliveryEventKind, type DeliveryEventPayloads, type Rollout, type RolloutEventBase, type RolloutStatus } from './model/index.js';
 import { notifiedEvents } from './model/index.js';
 import * as store from './store.js';
 
@@ -19,6 +19,8 @@ export interface ControllerDeps {
 }
 
 type Extra<K extends DeliveryEventKind> = Omit<DeliveryEventPayloads[K], keyof RolloutEventBase>;
+/** An analysis made in this pass, stored with the status it led to. */
+type NewAnalysis = Omit<AnalysisRecord, 'seq'>;
 
 /** GET through the gateway to the given release; resolves with a reason when it did not answer 2xx. */
 function smokeTest(port: number, rollout: Rollout, path: string, timeoutMs: number): Promise<string | undefined> {
@@ -60,10 +62,11 @@ export function createController(deps: ControllerDeps) {
     }
   }
 
-  /** Persists a status (fenced by revision) with its ledger event in one transaction. */
-  async function persist<K extends DeliveryEventKind>(r: Rollout, revision: number, status: RolloutStatus, event?: { kind: K; actor: string; extra: Extra<K> }): Promise<void> {
+  /** Persists a status (fenced by revision) with its ledger event and the analysis behind it in one transaction. */
+  async function persist<K extends DeliveryEventKind>(r: Rollout, revision: number, status: RolloutStatus, event?: { kind: K; actor: string; extra: Extra<K> }, analysis?: NewAnalysis): Promise<void> {
     await db.transaction(async (tx) => {
       await store.updateRolloutStatus(tx, r.id, revision, status, now());
+      if (analysis) await store.insertAnalysis(tx, r.id, analysis);
       if (event) await record(tx, event.kind, r, event.actor, event.extra);
     });
   }
@@ -73,32 +76,32 @@ export function createController(deps: ControllerDeps) {
     if (release.phase === 'ready' || release.phase === 'starting') await runtime.stopRelease(CONTROLLER, releaseId, reason);
   };
 
-  async function promote(r: Rollout, revision: number, actor: string, manual: boolean): Promise<void> {
+  async function promote(r: Rollout, revision: number, actor: string, manual: boolean, analysis?: NewAnalysis): Promise<void> {
     const sticky = r.strategy.kind === 'canary' && r.strategy.sticky;
     await runtime.setTraffic(CONTROLLER, r.service, r.environment, { stable: r.releaseId, canaryWeightPercent: 0, sticky });
     if (r.previousReleaseId !== null) await stopQuietly(r.previousReleaseId, `replaced by ${r.version} (rollout ${r.id})`);
     const at = now();
     const status: RolloutStatus = { ...r.status, phase: 'succeeded', weightPercent: 100, message: manual ? `promoted by ${actor}` : 'promoted', finishedAt: at, pausedFrom: null };
-    await persist(r, revision, status, { kind: 'delivery.rollout.promoted', actor, extra: { previousReleaseId: r.previousReleaseId, durationMs: Date.parse(at) - Date.parse(r.createdAt), manual } });
+    await persist(r, revision, status, { kind: 'delivery.rollout.promoted', actor, extra: { previousReleaseId: r.previousReleaseId, durationMs: Date.parse(at) - Date.parse(r.createdAt), manual } }, analysis);
   }
 
   /** All traffic to the previous stable first (what the rollback-time target measures), then stop the new release. */
-  async function rollBack(r: Rollout, revision: number, actor: string, reason: string, automatic: boolean): Promise<void> {
-    if (r.previousReleaseId === null) return fail(r, revision, actor, reason);
+  async function rollBack(r: Rollout, revision: number, actor: string, reason: string, automatic: boolean, analysis?: NewAnalysis): Promise<void> {
+    if (r.previousReleaseId === null) return fail(r, revision, actor, reason, analysis);
     await runtime.setTraffic(CONTROLLER, r.service, r.environment, { stable: r.previousReleaseId, canaryWeightPercent: 0, sticky: false });
     await stopQuietly(r.releaseId, `rolled back: ${reason}`);
     const status: RolloutStatus = { ...r.status, phase: 'rolled-back', weightPercent: 0, message: reason, finishedAt: now(), pausedFrom: null };
-    await persist(r, revision, status, { kind: 'delivery.rollout.rolled-back', actor, extra: { previousReleaseId: r.previousReleaseId, reason, automatic } });
+    await persist(r, revision, status, { kind: 'delivery.rollout.rolled-back', actor, extra: { previousReleaseId: r.previousReleaseId, reason, automatic } }, analysis);
   }
 
-  async function fail(r: Rollout, revision: number, actor: string, reason: string): Promise<void> {
+  async function fail(r: Rollout, revision: number, actor: string, reason: string, analysis?: NewAnalysis): Promise<void> {
     await stopQuietly(r.releaseId, reason);
     const status: RolloutStatus = { ...r.status, phase: 'failed', weightPercent: 0, message: reason, finishedAt: now(), pausedFrom: null };
-    await persist(r, revision, status, { kind: 'delivery.rollout.failed', actor, extra: { reason } });
+    await persist(r, revision, status, { kind: 'delivery.rollout.failed', actor, extra: { reason } }, analysis);
   }
 
   /** Sets a canary step's weight and starts its analysis window from the gateway's counters now. */
-  async function enterStep(r: Rollout, revision: number, stepIndex: number, actor: string): Promise<void> {
+  async function enterStep(r: Rollout, revision: number, stepIndex: number, actor: string, analysis?: NewAnalysis): Promise<void> {
     if (r.strategy.kind !== 'canary' || r.previousReleaseId === null) throw new Error(`rollout ${r.id} has no canary steps`);
     const weightPercent = r.strategy.steps[stepIndex]!.weightPercent;
     await runtime.setTraffic(CONTROLLER, r.service, r.environment, { stable: r.previousReleaseId, canary: r.releaseId, canaryWeightPercent: weightPercent, sticky: r.strategy.sticky });
@@ -109,7 +112,7 @@ export function createController(deps: ControllerDeps) {
       if (s) baseline[id] = s;
     }
     const status: RolloutStatus = { ...r.status, phase: 'progressing', stepIndex, weightPercent, stepStartedAt: now(), baseline, lastAnalysis: null, message: `canary at ${weightPercent}%`, pausedFrom: null };
-    await persist(r, revision, status, { kind: 'delivery.rollout.stepped', actor, extra: { stepIndex, weightPercent } });
+    await persist(r, revision, status, { kind: 'delivery.rollout.stepped', actor, extra: { stepIndex, weightPercent } }, analysis);
   }
 
   /** After the smoke test: what the strategy does first. */
@@ -216,24 +219,27 @@ export function createController(deps: ControllerDeps) {
       ? analyseCanary(strategy.analysis, bucketsMs, windowBetween(status.baseline?.[r.releaseId], snapshotOf(stats, r.releaseId), buckets), windowBetween(status.baseline?.[stableId], snapshotOf(stats, stableId), buckets))
       : null;
     const decision = decideCanaryStep(strategy, status, analysis, clock.now().getTime());
-    const lastAnalysis = analysis ? { ...analysis, at: now() } : status.lastAnalysis;
+    const at = now();
+    const lastAnalysis = analysis ? { ...analysis, at } : status.lastAnalysis;
+    // Every analysis is kept (the portal charts the whole rollout), written with the status it led to.
+    const made = analysis ? toAnalysisRecord(analysis, at, status) : undefined;
     const judged: Rollout = { ...r, status: { ...status, lastAnalysis } };
     switch (decision.kind) {
       case 'rollback':
-        await rollBack(judged, revision, 'system:delivery', decision.reason, true);
+        await rollBack(judged, revision, 'system:delivery', decision.reason, true, made);
         return null;
       case 'promote':
-        await promote(judged, revision, 'system:delivery', false);
+        await promote(judged, revision, 'system:delivery', false, made);
         return null;
       case 'next-step':
         if (decision.needsApproval) {
-          await persist(judged, revision, { ...judged.status, phase: 'awaiting-approval', message: `waiting for approval before step ${decision.stepIndex + 1} (${strategy.steps[decision.stepIndex]!.weightPercent}%)` });
+          await persist(judged, revision, { ...judged.status, phase: 'awaiting-approval', message: `waiting for approval before step ${decision.stepIndex + 1} (${strategy.steps[decision.stepIndex]!.weightPercent}%)` }, undefined, made);
           return IDLE_RECHECK_MS;
         }
-        await enterStep(judged, revision, decision.stepIndex, 'system:delivery');
+        await enterStep(judged, revision, decision.stepIndex, 'system:delivery', made);
         return 0;
       case 'wait': {
-        await persist(judged, revision, { ...judged.status, message: decision.message ?? judged.status.message });
+        await persist(judged, revision, { ...judged.status, message: decision.message ?? judged.status.message }, undefined, made);
         const remainingBakeMs = (step.bakeMs ?? strategy.bakeMs) - (clock.now().getTime() - Date.parse(status.stepStartedAt ?? now()));
         return Math.max(0, Math.min(strategy.analysisIntervalMs, remainingBakeMs > 0 ? remainingBakeMs : strategy.analysisIntervalMs));
       }

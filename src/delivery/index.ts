@@ -9,8 +9,8 @@ export { deliveryMigrations } from './migrations.js';
 export { createDeliverySteps, type DeliverySteps, type DeliveryStepsDeps } from './pipeline-steps.js';
 /** Pure canary analysis (the judge) and the model types clients read. */
 export {
-  AnalysisConfig, analyseCanary, fisherExactGreater, mannWhitneyGreater, histogramQuantile, RolloutStrategy, StartRolloutInput, builtinEnvironments, COST_CENTER_ANNOTATION, previewEnvironmentName, rolloutPhases, isTerminalRollout,
-  type AnalysisResult, type Environment, type RolloutView, type RolloutPhase, type RolloutCommand, type RolloutStrategyInput, type WebhookView, type DeliveryEventPayloads,
+  AnalysisConfig, analyseCanary, MAX_ANALYSES_PER_ROLLOUT, fisherExactGreater, mannWhitneyGreater, histogramQuantile, RolloutStrategy, StartRolloutInput, builtinEnvironments, COST_CENTER_ANNOTATION, previewEnvironmentName, rolloutPhases, isTerminalRollout,
+  type AnalysisRecord, type AnalysisResult, type Environment, type RolloutView, type RolloutPhase, type RolloutCommand, type RolloutStrategyInput, type WebhookView, type DeliveryEventPayloads,
 } from './model/index.js';
 
 /** The delivery layer as the app wires it: rollouts drive the runtime's traffic split; smoke tests go through its gateway. */

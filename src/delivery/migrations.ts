@@ -53,4 +53,29 @@ export const deliveryMigrations: Migration[] = [
       await db.schema.alterTable('delivery_environments').addColumn('preview', 'text').execute();
     },
   },
+  {
+    // Every canary analysis of a rollout (issue #6: charts of the whole rollout, not just what a page saw);
+    // written with the status it produced, thinned past MAX_ANALYSES_PER_ROLLOUT per rollout.
+    name: '20270102_10_delivery_rollout_analyses',
+    async up(db, ddl) {
+      await db.schema
+        .createTable('delivery_rollout_analyses')
+        .addColumn('rollout_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('step_index', 'integer', (c) => c.notNull())
+        .addColumn('weight_percent', 'integer', (c) => c.notNull())
+        .addColumn('verdict', 'text', (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('canary_requests', 'integer', (c) => c.notNull())
+        .addColumn('canary_error_rate_percent', 'double precision')
+        .addColumn('canary_p99_ms', 'double precision')
+        .addColumn('stable_requests', 'integer')
+        .addColumn('stable_error_rate_percent', 'double precision')
+        .addColumn('stable_p99_ms', 'double precision')
+        .addColumn('checks', ddl.json, (c) => c.notNull())
+        .addPrimaryKeyConstraint('delivery_rollout_analyses_pk', ['rollout_id', 'seq'])
+        .execute();
+    },
+  },
 ];

@@ -128,6 +128,33 @@ for (const dialect of await testDialects()) {
       await reader.cancel();
       expect(text).toMatch(/"text":"draining"/);
     });
+
+    it('serves the analysis history of a rollout to readers, oldest first, newer ones after a seq', { timeout: 40_000 }, async () => {
+      const first = (await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'stock', '1.0.0') })).json() as RolloutView;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${first.id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);
+      // No traffic: every look is inconclusive and the canary waits, judged every 200 ms.
+      const strategy = { kind: 'canary', steps: [{ weightPercent: 10, bakeMs: 60_000 }], analysisIntervalMs: 200, analysis: { minRequests: 1000 } };
+      const canary = (await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'stock', '1.1.0'), strategy })).json() as RolloutView;
+      const url = `/api/delivery/rollouts/${canary.id}/analyses`;
+      type Analyses = { items: { seq: number; at: string; stepIndex: number; weightPercent: number; verdict: string; canary: { requests: number }; stable: unknown; checks: { name: string }[] }[] };
+      await until(async () => ((await call('GET', url, viewer)).json() as Analyses).items.length >= 3, 15_000, 50);
+      const all = await call('GET', url, viewer);
+      expect(all.statusCode).toBe(200);
+      const items = (all.json() as Analyses).items;
+      expect(items.map((a) => a.seq)).toEqual(items.map((_, i) => i + 1));
+      expect(items[0]).toMatchObject({ stepIndex: 0, weightPercent: 10, verdict: 'inconclusive', canary: { requests: 0 }, checks: [{ name: 'min-requests' }] });
+      const newer = (await call('GET', `${url}?after=2&limit=1`, viewer)).json() as Analyses;
+      expect(newer.items.map((a) => a.seq)).toEqual([3]);
+      expect(((await call('GET', `${url}?after=100000`, member)).json() as Analyses).items).toEqual([]);
+
+      expect((await call('GET', url, undefined)).statusCode).toBe(401);
+      expect((await call('GET', `${url}?after=-1`, viewer)).json()).toMatchObject({ error: { name: 'InputError', message: expect.stringMatching(/after/) }, response: { statusCode: 400 } });
+      expect((await call('GET', `${url}?limit=2001`, viewer)).statusCode).toBe(400);
+      expect((await call('GET', `${url}?since=1`, viewer)).statusCode).toBe(400);
+      expect((await call('GET', '/api/delivery/rollouts/nope/analyses', viewer)).json()).toMatchObject({ error: { name: 'NotFoundError', message: 'rollout nope does not exist' } });
+      expect((await call('POST', `/api/delivery/rollouts/${canary.id}/abort`, t.adminToken)).statusCode).toBe(202);
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${canary.id}`, viewer)).json() as RolloutView).phase === 'rolled-back', 15_000, 50);
+    });
   });
 }
 
@@ -147,9 +174,14 @@ describe('restart mid-rollout (the real app, on PostgreSQL when it is available)
       const digest = await signFixtureArtifact(app, { kind: 'directory', path: fixtureDir });
       const first = await app.delivery.startRollout(system, { spec: spec(digest, 'cart', '1.0.0') as Record<string, unknown> });
       await until(async () => (await app.delivery.getRollout(system, first.id)).phase === 'succeeded', 15_000, 50);
-      const steps = [{ weightPercent: 10, analysis: false, bakeMs: 200 }, { weightPercent: 25, analysis: false, bakeMs: 4000 }, { weightPercent: 50, analysis: false, bakeMs: 200 }];
-      const canary = await app.delivery.startRollout(system, { spec: spec(digest, 'cart', '1.1.0') as Record<string, unknown>, strategy: { kind: 'canary', steps } as never });
+      // Step 2 is judged without traffic until the restart: its inconclusive analyses are stored history.
+      const steps = [{ weightPercent: 10, analysis: false, bakeMs: 200 }, { weightPercent: 25, analysis: true, bakeMs: 4000 }, { weightPercent: 50, analysis: false, bakeMs: 200 }];
+      const strategy = { kind: 'canary', steps, analysisIntervalMs: 200, analysis: { minRequests: 5 } };
+      const canary = await app.delivery.startRollout(system, { spec: spec(digest, 'cart', '1.1.0') as Record<string, unknown>, strategy: strategy as never });
       await until(async () => (await app.delivery.getRollout(system, canary.id)).stepIndex === 1, 15_000, 50);
+      await until(async () => (await app.delivery.listAnalyses(system, canary.id, { limit: 2000 })).length >= 2, 15_000, 50);
+      const before = await app.delivery.listAnalyses(system, canary.id, { limit: 2000 });
+      expect(before.every((a) => a.verdict === 'inconclusive' && a.stepIndex === 1 && a.weightPercent === 25)).toBe(true);
       expect(app.runtime.traffic(system, 'cart', 'production')).toMatchObject({ canary: canary.releaseId, canaryWeightPercent: 25 });
       await app.stop();
 
@@ -164,6 +196,10 @@ describe('restart mid-rollout (the real app, on PostgreSQL when it is available)
       const stepped = await app.kernel.ledger.query({ subject: `rollout:${canary.id}`, kinds: ['delivery.rollout.stepped'] }, 10);
       expect(stepped.map((e) => (e.payload as { weightPercent: number }).weightPercent)).toEqual([10, 25, 50]);
       expect(load.byRelease().get(canary.releaseId)?.total ?? 0).toBeGreaterThan(0);
+      // The history from before the restart is still there, followed by the passing analyses after it.
+      const history = await app.delivery.listAnalyses(system, canary.id, { limit: 2000 });
+      expect(history.slice(0, before.length)).toEqual(before);
+      expect(history.at(-1)).toMatchObject({ verdict: 'pass', stepIndex: 1, weightPercent: 25 });
     } finally {
       await app.stop();
       await db.drop();

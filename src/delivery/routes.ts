@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, idParam } from '../kernel/index.js';
-import { CreateEnvironmentInput, Environment, rolloutCommands, rolloutPhases, RolloutView, StartRolloutInput, UpdateEnvironmentInput, WebhookInput, WebhookView } from './model/index.js';
+import { AnalysesQuery, AnalysisRecord, CreateEnvironmentInput, Environment, rolloutCommands, rolloutPhases, RolloutView, StartRolloutInput, UpdateEnvironmentInput, WebhookInput, WebhookView } from './model/index.js';
 import type { Delivery } from './service.js';
 
 const tags = ['delivery'];
@@ -50,6 +50,9 @@ export function deliveryRoutes(delivery: Delivery): FastifyPluginAsyncZod {
 
     app.get('/rollouts/:id', { schema: { tags, summary: 'A rollout: phase, step, weight, last analysis', params: idParam, response: { 200: RolloutView, ...errorResponses } } },
       async (request) => delivery.getRollout(request.principal!, request.params.id));
+
+    app.get('/rollouts/:id/analyses', { schema: { tags, summary: "Every analysis of a rollout's canary vs stable, oldest first; ?after=<seq> for the newer ones only", params: idParam, querystring: AnalysesQuery, response: { 200: z.object({ items: z.array(AnalysisRecord) }), ...errorResponses } } },
+      async (request) => ({ items: await delivery.listAnalyses(request.principal!, request.params.id, request.query) }));
 
     // One audited route per command: the audit log records who promoted, aborted or approved.
     app.post('/rollouts/:id/:command', { config: { audit: 'delivery.rollout.command' }, schema: { tags, summary: 'promote (skip to 100%), abort (roll back), pause, resume or approve the next step', params: commandParams, response: { 202: RolloutView, ...errorResponses } } },

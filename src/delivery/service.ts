@@ -6,7 +6,7 @@ import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runt
 import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
 import {
   builtinEnvironments, CreateEnvironmentInput, previewEnvironmentName, isTerminalRollout, RolloutStrategy, StartRolloutInput, toRolloutView, UpdateEnvironmentInput,
-  type DeliveryEventPayloads, type Environment, type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutView, type WebhookView,
+  type AnalysesQuery, type AnalysisRecord, type DeliveryEventPayloads, type Environment, type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutView, type WebhookView,
 } from './model/index.js';
 import * as store from './store.js';
 
@@ -25,6 +25,8 @@ export interface Delivery {
   startRollout(principal: Principal, input: StartRolloutInput): Promise<RolloutView>;
   getRollout(principal: Principal, id: string): Promise<RolloutView>;
   listRollouts(principal: Principal, filter: { service?: string; environment?: string; phase?: RolloutPhase; active?: boolean; limit: number }): Promise<RolloutView[]>;
+  /** The analyses the controller made of a rollout, oldest first (`after`: only newer than that seq). */
+  listAnalyses(principal: Principal, id: string, query: AnalysesQuery): Promise<AnalysisRecord[]>;
   /** Records a command (promote, abort, pause, resume, approve) and wakes the controller. */
   command(principal: Principal, id: string, command: RolloutCommand): Promise<RolloutView>;
   /** Aborts the active rollout, or rolls back to the release that was stable before the last promotion. */
@@ -251,6 +253,11 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     async listRollouts(principal, filter) {
       authorize(principal, READ);
       return (await store.listRollouts(db, filter, filter.limit)).map(toRolloutView);
+    },
+    async listAnalyses(principal, id, query) {
+      authorize(principal, READ);
+      await store.getRollout(db, id); // an unknown rollout is a 404, not an empty history
+      return store.listAnalyses(db, id, query.after, query.limit);
     },
     async command(principal, id, command) {
       const rollout = await owned(principal, id);

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, type Db } from '../kernel/index.js';
-import { isTerminalRollout, PreviewOf, RolloutStrategy, type Environment, type Rollout, type RolloutPhase, type RolloutStatus, type WebhookView } from './model/index.js';
+import { AnalysisRecord, isTerminalRollout, MAX_ANALYSES_PER_ROLLOUT, PreviewOf, RolloutStrategy, thinnedAnalyses, type Environment, type Rollout, type RolloutPhase, type RolloutStatus, type WebhookView } from './model/index.js';
 
 /** The delivery layer's tables; only this file touches them. */
 export interface DeliveryTables {
@@ -10,6 +10,11 @@ export interface DeliveryTables {
     created_by: string; created_at: string; updated_at: string;
   };
   delivery_webhooks: { id: string; service: string; url: string; created_by: string; created_at: string };
+  delivery_rollout_analyses: {
+    rollout_id: string; seq: number; at: string; step_index: number; weight_percent: number; verdict: string; summary: string;
+    canary_requests: number; canary_error_rate_percent: number | null; canary_p99_ms: number | null;
+    stable_requests: number | null; stable_error_rate_percent: number | null; stable_p99_ms: number | null; checks: string;
+  };
 }
 
 type RolloutRow = DeliveryTables['delivery_rollouts'];
@@ -141,4 +146,48 @@ export async function insertWebhook(db: Db, w: WebhookView): Promise<void> {
 export async function deleteWebhook(db: Db, service: string, id: string): Promise<void> {
   const result = await t(db).deleteFrom('delivery_webhooks').where('id', '=', id).where('service', '=', service).executeTakeFirst();
   if (Number(result.numDeletedRows) !== 1) throw new NotFoundError(`webhook ${id} of service ${service} does not exist`);
+}
+
+type AnalysisRow = DeliveryTables['delivery_rollout_analyses'];
+// PostgreSQL's double precision and integer come back as numbers; `Number` also covers a driver that returns strings.
+const num = (v: number | null) => (v === null ? null : Number(v));
+
+/** Rows are parsed on the way out: the columns are ours, but a row must still be what the API promises. */
+const toAnalysisRecord = (r: AnalysisRow): AnalysisRecord => AnalysisRecord.parse({
+  seq: Number(r.seq), at: r.at, stepIndex: Number(r.step_index), weightPercent: Number(r.weight_percent), verdict: r.verdict, summary: r.summary,
+  canary: { requests: Number(r.canary_requests), errorRatePercent: num(r.canary_error_rate_percent), p99Ms: num(r.canary_p99_ms) },
+  stable: r.stable_requests === null ? null : { requests: Number(r.stable_requests), errorRatePercent: num(r.stable_error_rate_percent), p99Ms: num(r.stable_p99_ms) },
+  checks: JSON.parse(r.checks) as unknown,
+});
+
+/**
+ * Appends an analysis to a rollout's history (inside the transaction that writes the status it led to,
+ * after the revision-fenced update, so writers are serialized) and thins the history past `max`.
+ */
+export async function insertAnalysis(db: Db, rolloutId: string, a: Omit<AnalysisRecord, 'seq'>, max = MAX_ANALYSES_PER_ROLLOUT): Promise<number> {
+  const last = await t(db).selectFrom('delivery_rollout_analyses').select((eb) => eb.fn.max('seq').as('seq')).where('rollout_id', '=', rolloutId).executeTakeFirst();
+  const seq = Number(last?.seq ?? 0) + 1;
+  await t(db)
+    .insertInto('delivery_rollout_analyses')
+    .values({
+      rollout_id: rolloutId, seq, at: a.at, step_index: a.stepIndex, weight_percent: a.weightPercent, verdict: a.verdict, summary: a.summary,
+      canary_requests: a.canary.requests, canary_error_rate_percent: a.canary.errorRatePercent, canary_p99_ms: a.canary.p99Ms,
+      stable_requests: a.stable?.requests ?? null, stable_error_rate_percent: a.stable?.errorRatePercent ?? null, stable_p99_ms: a.stable?.p99Ms ?? null,
+      checks: JSON.stringify(a.checks),
+    })
+    .execute();
+  const count = await t(db).selectFrom('delivery_rollout_analyses').select((eb) => eb.fn.countAll().as('n')).where('rollout_id', '=', rolloutId).executeTakeFirst();
+  if (Number(count?.n ?? 0) > max) {
+    const rows = await t(db).selectFrom('delivery_rollout_analyses').select(['seq', 'step_index', 'verdict']).where('rollout_id', '=', rolloutId).orderBy('seq').execute();
+    const doomed = thinnedAnalyses(rows.map((r) => ({ seq: Number(r.seq), stepIndex: Number(r.step_index), verdict: r.verdict })), max);
+    if (doomed.length > 0) await t(db).deleteFrom('delivery_rollout_analyses').where('rollout_id', '=', rolloutId).where('seq', 'in', doomed).execute();
+  }
+  return seq;
+}
+
+/** A rollout's analyses, oldest first; `after` reads only those with a greater seq. */
+export async function listAnalyses(db: Db, rolloutId: string, after: number | undefined, limit: number): Promise<AnalysisRecord[]> {
+  let q = t(db).selectFrom('delivery_rollout_analyses').selectAll().where('rollout_id', '=', rolloutId);
+  if (after !== undefined) q = q.where('seq', '>', after);
+  return (await q.orderBy('seq').limit(limit).execute()).map(toAnalysisRecord);
 }

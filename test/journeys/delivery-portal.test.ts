@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { startLoad, type Load } from '../../bench/rollout/load.js';
-import type { RolloutView } from '../../src/delivery/index.js';
+import type { AnalysisRecord, RolloutView } from '../../src/delivery/index.js';
 import type { WorkloadSpecInput } from '../../src/runtime/index.js';
-import { analysisSeries, appendSample, chartGeometry, niceMax, type AnalysisSample } from '../../web/src/delivery/charts.js';
+import { chartSummary, mergeAnalyses, niceMax, readThresholds, rolloutCharts } from '../../web/src/delivery/charts.js';
 import { availableCommands, describeStrategy, readAnalysis, stepLabel } from '../../web/src/delivery/rollout-view.js';
 import { startTestServer } from '../helpers/app.js';
 import { openBrowser } from '../helpers/browser.js';
@@ -16,39 +16,41 @@ import { signFixtureArtifact } from '../helpers/signing.js';
 // the release before, and a viewer who sees no buttons. Needs web/dist (`npm run build:web`).
 // Screenshots go to /tmp/delivery-*.png.
 
-const analysis = (at: string, canary: number, stable: number | null, verdict: 'pass' | 'fail' | 'inconclusive' = 'pass') => ({
-  at, verdict, summary: 'ok', checks: [],
+const record = (seq: number, second: number, canary: number, stable: number | null, stepIndex = 0, weightPercent = 10): AnalysisRecord => ({
+  seq, at: `2026-01-01T00:00:${String(second).padStart(2, '0')}.000Z`, stepIndex, weightPercent, verdict: 'pass', summary: 'ok', checks: [],
   canary: { requests: 100, errorRatePercent: canary, p99Ms: 20 },
   stable: stable === null ? null : { requests: 100, errorRatePercent: stable, p99Ms: 18 },
 });
+const analysis = (at: string, canary: number, stable: number | null) => ({ ...record(1, 0, canary, stable), at });
+const colors = { canary: 'orange', stable: 'blue', threshold: 'red', text: 'grey', grid: 'silver' };
 
 describe('rollout page helpers', () => {
-  it('adds a sample per new analysis or weight change, and nothing for the same state read again', () => {
-    const view = (lastAnalysis: unknown, weightPercent: number, stepIndex = 0) => ({ lastAnalysis, weightPercent, stepIndex, updatedAt: '' });
-    let samples: AnalysisSample[] = [];
-    samples = appendSample(samples, view(null, 0, -1), 1000);
-    samples = appendSample(samples, view(null, 0, -1), 2000);
-    expect(samples).toHaveLength(1);
-    samples = appendSample(samples, view(null, 10), 3000);
-    samples = appendSample(samples, view(analysis('2026-01-01T00:00:04.000Z', 1, 0.5), 10), 4100);
-    samples = appendSample(samples, view(analysis('2026-01-01T00:00:04.000Z', 1, 0.5), 10), 4200);
-    samples = appendSample(samples, view(analysis('2026-01-01T00:00:05.000Z', 2, null), 10), 5100);
-    expect(samples.map((s) => [s.weightPercent, s.analysisAt, s.canaryErrorRatePercent, s.stableErrorRatePercent])).toEqual([
-      [0, null, null, null], [10, null, null, null], [10, '2026-01-01T00:00:04.000Z', 1, 0.5], [10, '2026-01-01T00:00:05.000Z', 2, null],
-    ]);
-    const series = analysisSeries(samples);
-    expect(series.times).toHaveLength(2);
-    expect(series.errorRate).toEqual([{ name: 'canary', values: [1, 2] }, { name: 'stable', values: [0.5, null] }]);
-    expect(series.weight[0]!.values).toEqual([0, 10, 10, 10]);
+  it('merges newly read analyses once each, oldest first, and stays bounded on a long-open page', () => {
+    const known = [record(1, 1, 0, 0), record(2, 2, 0, 0)];
+    expect(mergeAnalyses(known, [])).toBe(known);
+    expect(mergeAnalyses(known, [record(2, 2, 0, 0), record(3, 3, 1, 0)]).map((a) => a.seq)).toEqual([1, 2, 3]);
+    const many = Array.from({ length: 11 }, (_, i) => record(i + 1, i, 0, 0));
+    expect(mergeAnalyses(many.slice(0, 10), many.slice(10), 10).map((a) => a.seq)).toEqual([1, 3, 5, 6, 7, 8, 9, 10, 11]);
   });
 
-  it('lays out a chart: nice y maximum, lines broken at gaps, x by time', () => {
+  it('builds the ECharts options: canary vs stable with the limit line, weight steps with markers', () => {
+    const history = [record(1, 1, 1, 0.5), record(2, 2, 2, null), record(3, 3, 0, 0, 1, 25)];
+    const view = { strategy: { kind: 'canary', analysis: { maxErrorRatePercent: 5, maxP99Ms: 1000 } }, weightPercent: 100, updatedAt: '2026-01-01T00:00:04.000Z', finishedAt: '2026-01-01T00:00:04.000Z' };
+    const charts = rolloutCharts(history, view, colors);
+    const t = (s: number) => Date.parse(`2026-01-01T00:00:0${s}.000Z`);
+    expect(charts.errorRate.series.map((s) => [s.name, s.data])).toEqual([['canary', [[t(1), 1], [t(2), 2], [t(3), 0]]], ['stable', [[t(1), 0.5], [t(2), null], [t(3), 0]]]]);
+    expect(charts.errorRate.series[0]!.markLine!.data).toEqual([expect.objectContaining({ yAxis: 5, label: expect.objectContaining({ formatter: 'max 5 %' }) })]);
+    expect(charts.errorRate.series[1]!.markLine).toBeUndefined();
+    expect(charts.errorRate.yAxis.max).toBe(10); // the limit stays in view
+    expect(charts.p99.series[0]!.markLine!.data.map((m) => ('yAxis' in m ? m.yAxis : null))).toEqual([1000]);
+    expect(charts.p99.yAxis.max).toBe(2000);
+    expect(charts.weight.series[0]!.data).toEqual([[t(1), 10], [t(2), 10], [t(3), 25], [t(4), 100]]);
+    expect(charts.weight.series[0]!.step).toBe('end');
+    expect(charts.weight.series[0]!.markLine!.data.map((m) => ['xAxis' in m ? m.xAxis : null, m.label.formatter])).toEqual([[t(1), 'step 1 · 10%'], [t(3), 'step 2 · 25%']]);
+    expect(chartSummary('5xx rate', charts.errorRate, ' %')).toBe('5xx rate: 3 points; latest canary 0 %, stable 0 %');
+    expect(chartSummary('p99 latency', rolloutCharts([], view, colors).p99, ' ms')).toBe('p99 latency: 0 points; latest canary no data, stable no data');
+    expect(readThresholds({ kind: 'direct' })).toEqual({ maxErrorRatePercent: null, maxP99Ms: null });
     expect([niceMax(0.3), niceMax(3), niceMax(7), niceMax(130, 1), niceMax(0, 10)]).toEqual([1, 5, 10, 200, 10]);
-    const g = chartGeometry([0, 10, 20, 30], [{ name: 'a', values: [0, 5, null, 10] }], { width: 200, height: 120 });
-    expect(g.yMax).toBe(10);
-    expect(g.paths[0]!.d).toBe('M40 100 L90.7 54 M192 8');
-    expect(g.yTicks.map((t) => t.label)).toEqual(['0', '2.5', '5', '7.5', '10']);
-    expect(chartGeometry([], [{ name: 'a', values: [] }], { width: 200, height: 120 }).paths[0]!.d).toBe('');
   });
 
   it('describes strategies and steps, reads analyses, and offers only the commands a phase allows', () => {
@@ -136,8 +138,17 @@ describe('delivery portal journeys (Chromium)', () => {
     expect(await page.getByRole('list', { name: 'Canary steps' }).textContent()).toBe('10%50%100%');
     // Analyses arrive while the page is open: the chart gains points without a reload.
     const chart = page.getByRole('img', { name: /^5xx rate: / });
-    await page.waitForFunction(() => /5xx rate: ([3-9]|\d\d+) points/.test(document.querySelector('svg[aria-label^="5xx rate"]')?.getAttribute('aria-label') ?? ''), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /5xx rate: ([3-9]|\d\d+) points/.test(document.querySelector('[role="img"][aria-label^="5xx rate"]')?.getAttribute('aria-label') ?? ''), undefined, { timeout: 15_000 });
     expect(await chart.getAttribute('aria-label')).toMatch(/latest canary 0 %, stable 0 %/);
+    // ECharts drew it: the lines and the max-error-rate limit of the strategy (default 5 %).
+    expect(await chart.locator('svg path').count()).toBeGreaterThan(2);
+    expect(await chart.locator('svg').textContent()).toContain('max 5 %');
+    // The charts read the stored history: after a reload every earlier point is still there.
+    const seen = Number(await chart.getAttribute('data-points'));
+    await page.reload();
+    await chart.waitFor({ timeout: 15_000 });
+    expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(seen);
+    expect(await page.getByRole('img', { name: /^Traffic weight: / }).locator('svg').textContent()).toContain('step 1 · 10%');
     await page.getByRole('table', { name: 'Analysis checks' }).getByRole('row').filter({ hasText: 'error-rate-vs-stable' }).waitFor();
     expect(await page.getByRole('table', { name: 'Requests per release' }).textContent()).toContain('1.1.0 (this rollout)');
     await page.screenshot({ path: '/tmp/delivery-canary.png', fullPage: true });

@@ -6,3 +6,4 @@ export {
   type Rollout, type RolloutCommand, type RolloutPhase, type RolloutStatus, type RolloutStrategyInput, type StepDecision,
 } from './rollout.js';
 export { notifiedEvents, type DeliveryEventKind, type DeliveryEventPayloads, type RolloutEventBase } from './events.js';
+export { AnalysesQuery, AnalysisRecord, MAX_ANALYSES_PER_ROLLOUT, thinnedAnalyses, toAnalysisRecord } from './history.js';

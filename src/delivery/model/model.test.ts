@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnalysisConfig, analyseCanary, binomialGreater, decideCanaryStep, fisherExactGreater, histogramQuantile, logGamma, mannWhitneyGreater, normalCdf, RolloutStrategy, windowBetween, type RolloutStatus, type TrafficWindow } from './index.js';
+import { AnalysisConfig, analyseCanary, binomialGreater, decideCanaryStep, fisherExactGreater, histogramQuantile, logGamma, mannWhitneyGreater, normalCdf, RolloutStrategy, thinnedAnalyses, windowBetween, type RolloutStatus, type TrafficWindow } from './index.js';
 
 const BUCKETS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 const config = AnalysisConfig.parse({});
@@ -137,5 +137,33 @@ describe('canary step decisions', () => {
     const gated = RolloutStrategy.parse({ kind: 'canary', bakeMs: 0, steps: [{ weightPercent: 10, analysis: false }, { weightPercent: 50, approval: true }] });
     if (gated.kind !== 'canary') throw new Error('unreachable');
     expect(decideCanaryStep(gated, status({}), null, t0)).toEqual({ kind: 'next-step', stepIndex: 1, needsApproval: true });
+  });
+});
+
+describe('analysis history thinning', () => {
+  const rows = (n: number, stepOf: (i: number) => number = () => 0, failAt: number[] = []) =>
+    Array.from({ length: n }, (_, i) => ({ seq: i + 1, stepIndex: stepOf(i), verdict: failAt.includes(i + 1) ? 'fail' : 'pass' }));
+
+  it('keeps everything up to the limit', () => {
+    expect(thinnedAnalyses(rows(10), 10)).toEqual([]);
+  });
+
+  it('past the limit drops every second one of the older half, keeping failures and the first of each step', () => {
+    expect(thinnedAnalyses(rows(11), 10)).toEqual([2, 4]);
+    expect(thinnedAnalyses(rows(21), 20)).toEqual([2, 4, 6, 8, 10]);
+    expect(thinnedAnalyses(rows(21, (i) => (i < 5 ? 0 : 1), [8]), 20)).toEqual([2, 4, 10]);
+  });
+
+  it('thinning again and again keeps the history bounded, recent analyses dense', () => {
+    let history = rows(0);
+    for (let seq = 1; seq <= 500; seq++) {
+      history.push({ seq, stepIndex: 0, verdict: 'pass' });
+      const doomed = new Set(thinnedAnalyses(history, 50));
+      history = history.filter((r) => !doomed.has(r.seq));
+      expect(history.length).toBeLessThanOrEqual(50);
+    }
+    expect(history.at(-1)!.seq).toBe(500);
+    expect(history.slice(-20).map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 481 + i));
+    expect(history[0]!.seq).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import Box from '@mui/material/Box';
 import Chip from '@mui/material/Chip';
 import Paper from '@mui/material/Paper';
@@ -8,19 +9,22 @@ import TableContainer from '@mui/material/TableContainer';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
 import Typography from '@mui/material/Typography';
+import { useTheme } from '@mui/material/styles';
 import { QueryState } from '../components/QueryState';
 import { formatDateTime } from '../components/format';
-import { useTraffic, type RolloutView, type TrafficView } from './api';
-import { analysisSeries, type AnalysisSample } from './charts';
-import { LineChart } from './LineChart';
-import { readAnalysis } from './rollout-view';
+import { useRolloutAnalyses, useTraffic, type AnalysisRecord, type RolloutView, type TrafficView } from './api';
+import { chartSummary, rolloutCharts } from './charts';
+import { isTerminalPhase, readAnalysis } from './rollout-view';
+
+// ECharts is the biggest library of the portal: it loads with the first chart, not with the delivery pages.
+const EChart = lazy(() => import('./EChart').then((m) => ({ default: m.EChart })));
 
 const verdictTone = { pass: 'success', fail: 'error', inconclusive: 'warning', skipped: 'default' } as const;
 
-/** The last analysis (each check with value, threshold and p-value) and canary-vs-stable charts over the looks seen on this page. */
-export function AnalysisPanel({ view, samples }: { view: RolloutView; samples: AnalysisSample[] }) {
+/** The last analysis (each check with value, threshold and p-value) and canary-vs-stable charts over every analysis of the rollout. */
+export function AnalysisPanel({ view }: { view: RolloutView }) {
   const analysis = readAnalysis(view.lastAnalysis);
-  const series = analysisSeries(samples);
+  const history = useRolloutAnalyses(view.id, !isTerminalPhase(view.phase));
   return (
     <Paper variant="outlined" component="section" aria-label="Analysis" sx={{ p: 2 }}>
       <Box sx={{ display: 'flex', alignItems: 'center', gap: 1, mb: 1 }}>
@@ -68,15 +72,29 @@ export function AnalysisPanel({ view, samples }: { view: RolloutView; samples: A
           </TableContainer>
         </>
       )}
-      <Box sx={{ display: 'grid', gap: 3, gridTemplateColumns: 'repeat(auto-fit, minmax(260px, 1fr))' }}>
-        <LineChart title="5xx rate" unit=" %" times={series.times} series={series.errorRate} minMax={1} />
-        <LineChart title="p99 latency" unit=" ms" times={series.times} series={series.p99} minMax={10} />
-        <LineChart title="Traffic weight" unit=" %" times={series.weightTimes} series={series.weight} minMax={100} />
-      </Box>
+      <QueryState query={history} label="the analysis history">
+        {(items) => <AnalysisCharts history={items} view={view} />}
+      </QueryState>
       <Typography variant="caption" color="text.secondary" component="p" sx={{ mt: 1 }}>
-        Each point is one analysis the controller recorded while this page was open; the window restarts at every step.
+        Each point is one analysis the controller stored (older ones thinned past 2,000); the window restarts at every step. Dashed lines: the
+        strategy's limits, and where each step began.
       </Typography>
     </Paper>
+  );
+}
+
+function AnalysisCharts({ history, view }: { history: AnalysisRecord[]; view: RolloutView }) {
+  const theme = useTheme();
+  const colors = { canary: theme.palette.warning.main, stable: theme.palette.primary.main, threshold: theme.palette.error.main, text: theme.palette.text.secondary, grid: theme.palette.divider };
+  const charts = rolloutCharts(history, view, colors);
+  return (
+    <Box sx={{ display: 'grid', gap: 3, gridTemplateColumns: 'repeat(auto-fit, minmax(300px, 1fr))' }}>
+      <Suspense fallback={<Typography variant="body2" color="text.secondary">Loading charts…</Typography>}>
+        <EChart title="5xx rate" summary={chartSummary('5xx rate', charts.errorRate, ' %')} option={charts.errorRate} />
+        <EChart title="p99 latency" summary={chartSummary('p99 latency', charts.p99, ' ms')} option={charts.p99} />
+        <EChart title="Traffic weight" summary={chartSummary('Traffic weight', charts.weight, ' %')} option={charts.weight} />
+      </Suspense>
+    </Box>
   );
 }
 

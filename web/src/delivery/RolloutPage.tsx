@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { Link as RouterLink, useNavigate, useParams } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
@@ -15,7 +15,6 @@ import { formatDateTime } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
 import { canSteer, useRollout, useRolloutCommand, useRollouts, useUndo, type RolloutCommand, type RolloutView } from './api';
-import { appendSample, type AnalysisSample } from './charts';
 import { AnalysisPanel, TrafficPanel } from './RolloutAnalysis';
 import { RolloutTable } from './RolloutTable';
 import { availableCommands, describeStrategy, isTerminalPhase, phaseTone, readStrategy, shortDigest, stepLabel } from './rollout-view';
@@ -28,16 +27,10 @@ export function RolloutPage() {
 
 function RolloutScreen({ id }: { id: string }) {
   const rollout = useRollout(id);
-  const [samples, setSamples] = useState<AnalysisSample[]>([]);
-  const data = rollout.data;
-  // Every poll that shows a new analysis or weight adds a point; the same state read again adds nothing.
-  useEffect(() => {
-    if (data !== undefined) setSamples((current) => appendSample(current, data, Date.now()));
-  }, [data]);
-  return <QueryState query={rollout} label="the rollout">{(view) => <RolloutDetail view={view} samples={samples} />}</QueryState>;
+  return <QueryState query={rollout} label="the rollout">{(view) => <RolloutDetail view={view} />}</QueryState>;
 }
 
-function RolloutDetail({ view, samples }: { view: RolloutView; samples: AnalysisSample[] }) {
+function RolloutDetail({ view }: { view: RolloutView }) {
   const me = useMe();
   const allowed = canSteer(me, view.ownerRef);
   const live = !isTerminalPhase(view.phase);
@@ -61,7 +54,7 @@ function RolloutDetail({ view, samples }: { view: RolloutView; samples: Analysis
       />
       <Stack spacing={2}>
         <RolloutStatus view={view} />
-        <AnalysisPanel view={view} samples={samples} />
+        <AnalysisPanel view={view} />
         <TrafficPanel view={view} live={live} />
         <Paper variant="outlined" component="section" aria-label="History" sx={{ p: 2 }}>
           <Typography variant="h6" component="h2" gutterBottom>

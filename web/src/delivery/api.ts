@@ -1,11 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import type { AnalysisResult, Environment, RolloutCommand, RolloutPhase, RolloutView } from '../../../src/delivery/index.js';
+import type { AnalysisRecord, AnalysisResult, Environment, RolloutCommand, RolloutPhase, RolloutView } from '../../../src/delivery/index.js';
 import type { MeView } from '../../../src/kernel/index.js';
 import type { Release, ReleaseTrafficStats } from '../../../src/runtime/index.js';
 import { http } from '../app/http';
+import { mergeAnalyses } from './charts';
 import { isTerminalPhase } from './rollout-view';
 
-export type { AnalysisResult, Environment, RolloutCommand, RolloutPhase, RolloutView };
+export type { AnalysisRecord, AnalysisResult, Environment, RolloutCommand, RolloutPhase, RolloutView };
 
 /** A release as GET /api/runtime/releases serves it: the spec reduced to its artifact digest and replica count. */
 export type ReleaseSummary = Omit<Release, 'spec'> & { artifactDigest: string; replicas: number };
@@ -56,6 +57,27 @@ export function useRollout(id: string) {
     queryKey: rolloutKey(id),
     queryFn: ({ signal }) => http.get<RolloutView>(`${base}/rollouts/${encodeURIComponent(id)}`, { signal }),
     refetchInterval: (query) => (query.state.data !== undefined && isTerminalPhase(query.state.data.phase) ? false : livePollMs),
+  });
+}
+
+/**
+ * Every analysis of a rollout, oldest first, as the controller stored it: read whole once, then while
+ * `live` only the ones after the last seq known. `live` is part of the key, so the history is read whole
+ * again when the rollout ends (its last analysis is stored with the final status).
+ */
+export function useRolloutAnalyses(id: string, live: boolean) {
+  const queryClient = useQueryClient();
+  const queryKey = [...deliveryKey, 'analyses', id, live] as const;
+  return useQuery({
+    queryKey,
+    queryFn: async ({ signal }) => {
+      const known = queryClient.getQueryData<AnalysisRecord[]>(queryKey) ?? [];
+      const after = known[known.length - 1]?.seq;
+      const { items } = await http.get<{ items: AnalysisRecord[] }>(`${base}/rollouts/${encodeURIComponent(id)}/analyses`, { query: { after }, signal });
+      return mergeAnalyses(known, items);
+    },
+    refetchInterval: live ? livePollMs : false,
+    placeholderData: (previous) => previous,
   });
 }
 
