@@ -10,7 +10,7 @@ import { createPipelines, pipelinesMigrations, pipelinesRoutes, type Pipelines, 
 import { ciGateAdmission, createPolicy, deployAdmission, policyMigrations, policyRoutes, provisioningAdmission, type JsonObject, type Policy } from './policy/index.js';
 import { createResources, resourcesMigrations, resourcesRoutes, type Resources } from './resources/index.js';
 import { createSearch, searchRoutes, type Search } from './search/index.js';
-import { createFindings, createSecurity, createSupplyChain, findingsRoutes, createSupplyChainSteps, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, signingKeysRoutes, supplyChainRoutes, type Security, type SlaDays, type SupplyChain, type SupplyChainOptions } from './security/index.js';
+import { createFindings, createSecurity, createSupplyChain, findingsRoutes, createSupplyChainSteps, sastScanStep, secretsScanStep, securityMigrations, securityRoutes, signingKeysRoutes, supplyChainRoutes, type Findings, type Security, type SlaDays, type SupplyChain, type SupplyChainOptions } from './security/index.js';
 import { createRuntimeLayer, runtimeMigrations, runtimeRoutes, verifyDigest, type ArtifactVerifier, type Runtime, type RuntimeOptions } from './runtime/index.js';
 import { createDelivery, createDeliverySteps, deliveryMigrations, deliveryRoutes, type Delivery } from './delivery/index.js';
 import { createKernel, type Clock, type Config, type Kernel, type Logger, type Server } from './kernel/index.js';
@@ -29,6 +29,7 @@ export interface App {
   policy: Policy;
   security: Security;
   supplyChain: SupplyChain;
+  findings: Findings;
   resources: Resources;
   /** Migrates, creates the first admin if needed, starts workers. */
   start(): Promise<{ admin?: { username: string; password: string; generated: boolean } }>;
@@ -114,8 +115,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const security = createSecurity(kernel);
   pipelines.registerStep('security.dependency-audit', security.dependencyAuditStep);
   await server.register(securityRoutes(security), { prefix: '/api/security' });
+  // Policy and tracked findings before the supply-chain steps: the artifact scan tracks its findings too.
+  const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
+  await server.register(policyRoutes(policy), { prefix: '/api/policy' });
+  const findings = createFindings(kernel, { gate: ciGateAdmission(policy), slaDays: options.findingSlaDays });
+  pipelines.registerStep('security.ci-gate', findings.ciGateStep);
+  await server.register(findingsRoutes(findings), { prefix: '/api/security' });
   const supplyChain = createSupplyChain(kernel, { pipelines, options: { signingKeyPassphrase: config.signingKeyPassphrase, ...options.security, version } });
-  const supplyChainSteps = createSupplyChainSteps(kernel, { security, supplyChain, pipelines, version });
+  const supplyChainSteps = createSupplyChainSteps(kernel, { security, supplyChain, pipelines, findings, version });
   pipelines.registerStep('security.sbom', supplyChainSteps.sbomStep);
   pipelines.registerStep('security.artifact-scan', supplyChainSteps.artifactScanStep);
   pipelines.registerStep('security.sign', supplyChainSteps.signStep);
@@ -128,11 +135,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await verifyDigest(artifact);
     await supplyChain.assertVerified({ digest: artifact.digest, ...(artifact.kind === 'tarball' ? { bytes: await readFile(artifact.path) } : {}) });
   };
-  const policy = createPolicy(kernel, { builtinDir: join(packageRoot, 'policies') });
-  await server.register(policyRoutes(policy), { prefix: '/api/policy' });
-  const findings = createFindings(kernel, { gate: ciGateAdmission(policy), slaDays: options.findingSlaDays });
-  pipelines.registerStep('security.ci-gate', findings.ciGateStep);
-  await server.register(findingsRoutes(findings), { prefix: '/api/security' });
   const resources = createResources(kernel, { admit: provisioningAdmission(policy), modulesDir: join(packageRoot, 'modules') });
   policy.setSpendSource((scope, name) => resources.spend(scope, name));
   await server.register(resourcesRoutes(resources), { prefix: '/api/resources' });
@@ -182,6 +184,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     policy,
     security,
     supplyChain,
+    findings,
     resources,
     async start() {
       const result = await kernel.start(layerMigrations);

@@ -59,7 +59,7 @@ export async function benchSecurityStage(repoRoot: string): Promise<Record<strin
     const app = await buildApp({ ...config, demo: false, builtinTemplates: false, jobs: { ...config.jobs, workerEnabled: false } }, { logger: createLogger({ level: 'silent', pretty: false }) });
     await app.start();
     try {
-      const steps = createSupplyChainSteps(app.kernel, { security: app.security, supplyChain: app.supplyChain, pipelines: app.pipelines, version });
+      const steps = createSupplyChainSteps(app.kernel, { security: app.security, supplyChain: app.supplyChain, pipelines: app.pipelines, findings: app.findings, version });
       const now = new Date().toISOString();
       const run: Run = {
         id: 'bench-run', repository: 'team-a/bench-svc', ownerRef: 'group:default/team-a', ref: 'refs/heads/main', sha: 'b'.repeat(40), isDefaultBranch: true,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { digestDirectory } from '../runtime/index.js';
-import { verifyEvidence, type Evidence, type PublishedKeys, type VerificationResult } from '../security/index.js';
+import { attestationPredicates, verifyEvidence, type AttestationKind, type Evidence, type PublishedKeys, type VerificationResult } from '../security/index.js';
 import type { Cli } from './context.js';
 import { CliError } from './errors.js';
 
@@ -10,7 +10,7 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const maxBundleBytes = 64 * 1024 * 1024;
 
 interface Attestation {
-  kind: 'signature' | 'provenance' | 'sbom';
+  kind: AttestationKind;
   bundle: unknown;
 }
 
@@ -24,7 +24,7 @@ async function readArtifact(target: string): Promise<{ digest: string; bytes?: B
   return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, bytes };
 }
 
-/** Reads a bundle file and tells its kind by content: a message signature, or a DSSE statement (provenance or SBOM). */
+/** Reads a bundle file and tells its kind by content: a message signature, or a DSSE statement (provenance, CycloneDX or SPDX SBOM). */
 async function readBundle(file: string): Promise<Attestation> {
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) throw new CliError(`--bundle ${file}: no such file`, 2);
@@ -38,7 +38,9 @@ async function readBundle(file: string): Promise<Attestation> {
   const bundle = json as { messageSignature?: unknown; dsseEnvelope?: { payload?: unknown } };
   if (bundle.messageSignature !== undefined) return { kind: 'signature', bundle: json };
   const payload = typeof bundle.dsseEnvelope?.payload === 'string' ? Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8') : '';
-  return { kind: payload.includes('"https://cyclonedx.org/bom"') ? 'sbom' : 'provenance', bundle: json };
+  // A hint only: whatever the kind, verification checks the signed statement's predicate type.
+  const sbomKind = (['sbom', 'sbom-spdx'] as const).find((k) => payload.includes(`"${attestationPredicates[k]}"`));
+  return { kind: sbomKind ?? 'provenance', bundle: json };
 }
 
 function print(cli: Cli, target: string, result: VerificationResult): void {
@@ -51,9 +53,9 @@ function print(cli: Cli, target: string, result: VerificationResult): void {
 export function registerVerifyCommand(program: Command, cli: Cli): void {
   program
     .command('verify')
-    .description('verify an artifact: the bundle signature against the published signing keys, the provenance subject digest and the builder id')
+    .description('verify an artifact: the bundle signature against the published signing keys, the provenance subject digest and the builder id, the artifact signature and each SBOM attestation (CycloneDX, SPDX)')
     .argument('<artifact>', 'the artifact (.tgz file or folder) or its digest sha256:<hex>')
-    .option('--bundle <file...>', 'Sigstore bundle(s) to check (provenance, SBOM attestation or signature); the rest is fetched from the server')
+    .option('--bundle <file...>', 'Sigstore bundle(s) to check (provenance, CycloneDX or SPDX SBOM attestation, or signature); the rest is fetched from the server')
     .option('--json', 'print the checks as JSON')
     .action(async (target: string, opts: { bundle?: string[]; json?: boolean }, cmd: Command) => {
       const artifact = await readArtifact(target);
@@ -69,9 +71,11 @@ export function registerVerifyCommand(program: Command, cli: Cli): void {
       const of = (kind: Attestation['kind']) => found.find((a) => a.kind === kind)?.bundle;
       const signature = of('signature');
       const sbom = of('sbom');
+      const spdx = of('sbom-spdx');
       const evidence: Evidence = {
         digest: artifact.digest, provenance: of('provenance'),
-        ...(signature !== undefined ? { signature } : {}), ...(sbom !== undefined ? { sbom } : {}), ...(artifact.bytes ? { artifactBytes: artifact.bytes } : {}),
+        ...(signature !== undefined ? { signature } : {}), ...(sbom !== undefined ? { sbom } : {}), ...(spdx !== undefined ? { spdx } : {}),
+        ...(artifact.bytes ? { artifactBytes: artifact.bytes } : {}),
       };
       const result = verifyEvidence(evidence, published.keys, published.builderId);
       if (opts.json === true) cli.printJson(result);

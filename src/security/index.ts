@@ -24,13 +24,13 @@ export {
 /** SAST for TypeScript and JavaScript. */
 export { scanSast, sastSarif, formatSastFinding, sastScanStep, sastRuleIds, type SastFinding, type SastResult } from './sast/index.js';
 /** Artifacts, signing keys, SLSA provenance and verification (issue #9, "Signing and provenance"). */
-export { createSupplyChain, type SupplyChain, type SupplyChainOptions, type PublishedKeys, type BuildFacts } from './supply-chain.js';
+export { createSupplyChain, type SupplyChain, type SupplyChainOptions, type PublishedKeys, type BuildFacts, type BuildSboms, type AttestationSummary } from './supply-chain.js';
 export { createSupplyChainSteps, type SupplyChainSteps } from './supply-chain-steps.js';
 export { supplyChainRoutes, signingKeysRoutes } from './supply-chain-routes.js';
 export { verifyEvidence, keyValidAt, type Evidence, type VerificationResult, type VerificationCheck } from './signing/verify.js';
 export type { SigningKey, KeyStatus } from './signing/keys.js';
 export { scanArtifact, type ArtifactFinding, type ArtifactScanResult } from './artifacts/scan.js';
-export { DEFAULT_BUILDER_ID, SLSA_PROVENANCE_V1, CYCLONEDX_PREDICATE } from './provenance/statements.js';
+export { DEFAULT_BUILDER_ID, SLSA_PROVENANCE_V1, CYCLONEDX_PREDICATE, SPDX_PREDICATE, attestationKinds, attestationPredicates, type AttestationKind, type SbomFormat } from './provenance/statements.js';
 /** Tracked findings and the standard pipeline's CI gate (issue #9, "Severity policy"; issue #7, "CI gate"). */
 export { createFindings, type Findings, type FindingsOptions } from './findings/service.js';
 export { findingsRoutes } from './findings/routes.js';

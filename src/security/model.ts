@@ -158,5 +158,5 @@ export interface SecurityEventPayloads {
   'security.advisories.imported': ImportResult & { total: number };
   'security.signing-key.created': { keyId: string; retired: string | null };
   'security.signing-key.rotated': { keyId: string; retired: string | null };
-  'security.provenance.signed': { digest: string; name: string; keyId: string; runId: string; sbom: boolean };
+  'security.provenance.signed': { digest: string; name: string; keyId: string; runId: string; sbom: boolean; sbomFormats: ('cyclonedx' | 'spdx')[] };
 }

@@ -3,6 +3,7 @@ import type { SigningKey, KeyStatus } from './signing/keys.js';
 import { parseOsvRecords, severityOf, supportedEcosystem, type OsvAdvisory } from './advisories/osv.js';
 import { canonicalName } from './deps/purl.js';
 import type { AdvisorySummary, Ecosystem, Severity } from './model.js';
+import type { AttestationKind } from './provenance/statements.js';
 
 /** The security layer's tables; only this file touches them. */
 export interface SecurityTables {
@@ -158,7 +159,7 @@ export async function insertActiveKey(db: Db, key: { keyId: string; publicKeyPem
 export interface AttestationRecord {
   id: string;
   subjectDigest: string;
-  kind: 'signature' | 'provenance' | 'sbom';
+  kind: AttestationKind;
   keyId: string;
   /** The Sigstore bundle, JSON. */
   bundle: unknown;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, NotFoundError } from '../kernel/index.js';
+import { attestationKinds, sbomAttestationKind, sbomFormats } from './provenance/statements.js';
 import { keyStatuses } from './signing/keys.js';
 import type { SupplyChain } from './supply-chain.js';
 
@@ -9,7 +10,7 @@ const digestParam = z.strictObject({ digest: z.string().regex(/^sha256:[0-9a-f]{
 const SigningKeyView = z.object({ keyId: z.string(), algorithm: z.string(), publicKeyPem: z.string(), status: z.enum(keyStatuses), createdAt: z.string(), retiredAt: z.string().nullable() });
 const CheckView = z.object({ check: z.string(), ok: z.boolean(), detail: z.string() });
 export const VerificationView = z.object({ ok: z.boolean(), digest: z.string(), checks: z.array(CheckView) });
-const AttestationView = z.object({ kind: z.enum(['signature', 'provenance', 'sbom']), keyId: z.string(), createdAt: z.string(), runId: z.string().nullable(), bundle: z.unknown() });
+const AttestationView = z.object({ kind: z.enum(attestationKinds), predicateType: z.string().nullable(), keyId: z.string(), createdAt: z.string(), runId: z.string().nullable(), bundle: z.unknown() });
 export const PublishedKeysView = z.object({ builderId: z.string(), keys: z.array(SigningKeyView) });
 
 /** `/api/security/...`: artifact SBOMs, signed evidence, verification, and key rotation. */
@@ -31,8 +32,17 @@ export function supplyChainRoutes(supplyChain: SupplyChain): FastifyPluginAsyncZ
       return reply.type('application/vnd.dev.sigstore.bundle.v0.3+json').send(JSON.stringify(found.bundle));
     });
 
+    app.get('/artifacts/:digest/sbom-attestation', {
+      schema: { tags, summary: 'The signed SBOM attestation of an artifact (an in-toto Statement with the CycloneDX or SPDX document as predicate, in a DSSE envelope inside a Sigstore bundle)', params: digestParam, querystring: z.strictObject({ format: z.enum(sbomFormats).default('cyclonedx') }), response: { 200: z.unknown(), ...errorResponses } },
+    }, async (request, reply) => {
+      const kind = sbomAttestationKind[request.query.format];
+      const found = (await supplyChain.attestations(request.principal!, request.params.digest)).find((a) => a.kind === kind);
+      if (!found) throw new NotFoundError(`no ${request.query.format} SBOM attestation for ${request.params.digest}; the provenance step attests the SBOMs its run's sbom step made`);
+      return reply.type('application/vnd.dev.sigstore.bundle.v0.3+json').send(JSON.stringify(found.bundle));
+    });
+
     app.get('/artifacts/:digest/attestations', {
-      schema: { tags, summary: 'Every kind of signed evidence about an artifact (newest of each): signature, provenance, SBOM attestation', params: digestParam, response: { 200: z.object({ items: z.array(AttestationView) }), ...errorResponses } },
+      schema: { tags, summary: 'Every kind of signed evidence about an artifact (newest of each): signature, provenance, CycloneDX and SPDX SBOM attestations', params: digestParam, response: { 200: z.object({ items: z.array(AttestationView) }), ...errorResponses } },
     }, async (request) => ({ items: await supplyChain.attestations(request.principal!, request.params.digest) }));
 
     app.post('/artifacts/:digest/verify', {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { authorize, NotAllowedError, NotFoundError, newId, toIso, principalRef, type Kernel, type Principal } from '../kernel/index.js';
 import type { Pipelines } from '../pipelines/index.js';
 import { securityPermissions, type SecurityEventPayloads } from './model.js';
-import { provenanceStatement, sbomStatement, DEFAULT_BUILDER_ID, type ProvenanceInput, type Subject } from './provenance/statements.js';
+import { attestationPredicates, provenanceStatement, sbomAttestationKind, sbomFormats, sbomStatement, DEFAULT_BUILDER_ID, type AttestationKind, type ProvenanceInput, type SbomFormat, type Subject } from './provenance/statements.js';
 import { signArtifactBytes, signStatement, type SigningMaterial } from './signing/bundle.js';
 import { generateSigningKey, keyDirectory, type SigningKey } from './signing/keys.js';
 import { verifyEvidence, type VerificationResult } from './signing/verify.js';
@@ -27,7 +27,21 @@ export interface PublishedKeys {
 /** The facts a provenance statement records about a build; the caller is the platform itself. */
 export type BuildFacts = Omit<ProvenanceInput, 'builderId' | 'builderVersion'>;
 
-export type AttestationKind = q.AttestationRecord['kind'];
+export type { AttestationKind };
+
+/** The SBOM documents of a build, by format, to attest next to its provenance. */
+export type BuildSboms = Partial<Record<SbomFormat, Record<string, unknown>>>;
+
+/** One stored attestation as served. */
+export interface AttestationSummary {
+  kind: AttestationKind;
+  /** The in-toto predicate type of a DSSE attestation; null for the signature over the artifact bytes. */
+  predicateType: string | null;
+  keyId: string;
+  createdAt: string;
+  runId: string | null;
+  bundle: unknown;
+}
 
 /** Signing keys, signatures, provenance and their verification (issue #9, "Signing and provenance"). */
 export interface SupplyChain {
@@ -38,12 +52,12 @@ export interface SupplyChain {
   /** Signs the artifact's bytes (a message-signature bundle) and stores it. System principals only. */
   signArtifact(principal: Principal, input: { digest: string; bytes: Buffer; runId: string | null }): Promise<{ keyId: string }>;
   /**
-   * Signs SLSA provenance (and, given a CycloneDX SBOM, an SBOM attestation) for a build the platform
-   * did, and stores them. System principals only: this is the platform vouching for its own build.
+   * Signs SLSA provenance (and, for each SBOM given, CycloneDX and SPDX, an SBOM attestation) for a build
+   * the platform did, and stores them. System principals only: this is the platform vouching for its own build.
    */
-  attestBuild(principal: Principal, facts: BuildFacts, sbom?: Record<string, unknown>): Promise<{ keyId: string }>;
+  attestBuild(principal: Principal, facts: BuildFacts, sboms?: BuildSboms): Promise<{ keyId: string; sboms: SbomFormat[] }>;
   /** The newest bundle of each kind about a digest. */
-  attestations(principal: Principal, digest: string): Promise<{ kind: AttestationKind; keyId: string; createdAt: string; runId: string | null; bundle: unknown }[]>;
+  attestations(principal: Principal, digest: string): Promise<AttestationSummary[]>;
   /** The SBOM (document text) of the run that built the artifact. */
   sbomOf(principal: Principal, digest: string, format: 'cyclonedx' | 'spdx'): Promise<string>;
   /** Checks the stored evidence for a digest (with the bytes, the artifact signature too). */
@@ -124,22 +138,28 @@ export function createSupplyChain(kernel: Kernel, deps: { pipelines?: Pipelines;
       return { keyId: m.keyId };
     },
 
-    async attestBuild(principal, facts, sbom) {
+    async attestBuild(principal, facts, sboms = {}) {
       requireSystem(principal, 'signs provenance');
       const m = await material();
       const statement = provenanceStatement({ ...facts, builderId, builderVersion: options.version ?? 'unknown' });
       await record('provenance', facts.subject.digest, m.keyId, await signStatement(statement, m), facts.runId);
-      if (sbom !== undefined) await record('sbom', facts.subject.digest, m.keyId, await signStatement(sbomStatement(facts.subject, sbom), m), facts.runId);
-      const payload: SecurityEventPayloads['security.provenance.signed'] = { digest: facts.subject.digest, name: facts.subject.name, keyId: m.keyId, runId: facts.runId, sbom: sbom !== undefined };
+      const attested: SbomFormat[] = [];
+      for (const format of sbomFormats) {
+        const document = sboms[format];
+        if (document === undefined) continue;
+        await record(sbomAttestationKind[format], facts.subject.digest, m.keyId, await signStatement(sbomStatement(facts.subject, format, document), m), facts.runId);
+        attested.push(format);
+      }
+      const payload: SecurityEventPayloads['security.provenance.signed'] = { digest: facts.subject.digest, name: facts.subject.name, keyId: m.keyId, runId: facts.runId, sbom: attested.length > 0, sbomFormats: attested };
       await ledger.append({ kind: 'security.provenance.signed', subjects: [`artifact:${facts.subject.digest}`, `repository:${facts.repository}`], actor: principalRef(principal), payload: { ...payload } });
-      return { keyId: m.keyId };
+      return { keyId: m.keyId, sboms: attested };
     },
 
     async attestations(principal, digest) {
       authorize(principal, securityPermissions.readArtifacts);
       const found = await q.latestAttestations(store, digest);
       if (found.length === 0) throw new NotFoundError(`nothing is signed for ${digest}; only artifacts built by a pipeline's package stage are`);
-      return found.map((a) => ({ kind: a.kind, keyId: a.keyId, createdAt: a.createdAt, runId: a.runId, bundle: a.bundle }));
+      return found.map((a) => ({ kind: a.kind, predicateType: attestationPredicates[a.kind], keyId: a.keyId, createdAt: a.createdAt, runId: a.runId, bundle: a.bundle }));
     },
 
     async sbomOf(principal, digest, format) {
@@ -163,7 +183,11 @@ export function createSupplyChain(kernel: Kernel, deps: { pipelines?: Pipelines;
       if (bytes === undefined && deps.pipelines && of('signature') !== undefined) bytes = await readFile(deps.pipelines.artifactFile(input.digest)).catch(() => undefined);
       const signature = of('signature');
       const sbom = of('sbom');
-      return verifyEvidence({ digest: input.digest, provenance, ...(signature !== undefined ? { signature } : {}), ...(sbom !== undefined ? { sbom } : {}), ...(bytes !== undefined ? { artifactBytes: bytes } : {}) }, await q.selectKeys(store), builderId);
+      const spdx = of('sbom-spdx');
+      return verifyEvidence({
+        digest: input.digest, provenance,
+        ...(signature !== undefined ? { signature } : {}), ...(sbom !== undefined ? { sbom } : {}), ...(spdx !== undefined ? { spdx } : {}), ...(bytes !== undefined ? { artifactBytes: bytes } : {}),
+      }, await q.selectKeys(store), builderId);
     },
 
     async assertVerified(input) {

@@ -31,6 +31,7 @@ describe('security portal journeys (Chromium)', () => {
       name: 'shop', version: '1.0.0', lockfileVersion: 3, requires: true,
       packages: { '': { name: 'shop', version: '1.0.0', dependencies: packages }, ...Object.fromEntries(Object.entries(packages).map(([n, v]) => [`node_modules/${n}`, { version: v }])) },
     }));
+    writeFileSync(join(repoDir, 'catalog-info.yaml'), 'apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: shop }\nspec: { type: service, lifecycle: production, owner: team-a }\n');
     writeFileSync(join(repoDir, 'plinth.yaml'), 'stages:\n  package: { enabled: false }\n  deploy-staging: { enabled: false }\n  deploy-production: { enabled: false }\n');
     for (const args of [['add', '-A'], ['commit', '-q', '-m', 'shop'], ['push', '-q', 'origin', 'HEAD:main']]) expect((await runGitClient(args, { cwd: repoDir })).code).toBe(0);
     const deadline = Date.now() + 90_000;
@@ -64,6 +65,24 @@ describe('security portal journeys (Chromium)', () => {
     const high = table.getByRole('row').filter({ hasText: 'GHSA-hrpp-h998-j3pp' });
     expect(await high.textContent()).toMatch(/high.*team-a\/shop.*qs@6\.2\.0.*6\.2\.4.*open/);
     await page.screenshot({ path: '/tmp/security-findings.png', fullPage: true });
+  });
+
+  it('shows a service’s findings on its catalog page, under a Security tab', { timeout: 30_000 }, async () => {
+    const registered = await t.app.server.inject({
+      method: 'POST', url: '/api/catalog/locations', headers: { authorization: `Bearer ${t.tokens.alice}` },
+      payload: { type: 'url', target: `${t.url}/api/git/repos/team-a/shop/contents/main/catalog-info.yaml` },
+    });
+    expect(registered.statusCode, registered.body).toBe(201);
+    await page.goto(`${t.url}/catalog/default/component/shop`);
+    await page.getByRole('tab', { name: 'Security' }).click();
+    const table = page.getByRole('table', { name: 'Findings of team-a/shop' });
+    const high = table.getByRole('row').filter({ hasText: 'GHSA-hrpp-h998-j3pp' });
+    await high.waitFor();
+    expect(await high.textContent()).toMatch(/high.*dependency.*team-a\/shop.*qs@6\.2\.0/);
+    expect(new URL(page.url()).pathname).toBe('/catalog/default/component/shop/security');
+    await page.getByRole('link', { name: 'All findings' }).click();
+    await page.getByRole('table', { name: 'Findings', exact: true }).waitFor();
+    expect(new URL(page.url()).searchParams.get('service')).toBe('team-a/shop');
   });
 
   it('filters by severity through the URL', async () => {

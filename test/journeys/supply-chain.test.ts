@@ -86,7 +86,8 @@ describe.each(dialects)('supply chain journey on %s', (dialect) => {
     const built = await t.app.kernel.ledger.query({ kinds: ['pipelines.artifact.built'], subject: `pipeline-run:${run.id}` }, 10);
     expect(built.map((e) => e.payload)).toEqual([{ digest, name: 'shipit-1.4.0.tgz', sizeBytes: meta.json<{ sizeBytes: number }>().sizeBytes, repository: 'team-a/shipit', commit: sha, runId: run.id }]);
     const signed = await t.app.kernel.ledger.query({ kinds: ['security.provenance.signed'], subject: `artifact:${digest}` }, 10);
-    expect(signed.map((e) => e.payload)).toEqual([expect.objectContaining({ digest, runId: run.id, sbom: true })]);
+    expect(signed.map((e) => e.payload)).toEqual([expect.objectContaining({ digest, runId: run.id, sbom: true, sbomFormats: ['cyclonedx', 'spdx'] })]);
+    expect(stepOf(run, 'provenance')?.outputs).toMatchObject({ sbomAttestations: ['cyclonedx', 'spdx'] });
   });
 
   it('serves the run’s SBOMs for the artifact, valid against the CycloneDX 1.6 and SPDX 2.3 schemas', async () => {
@@ -126,6 +127,29 @@ describe.each(dialects)('supply chain journey on %s', (dialect) => {
     writeFileSync(join(t.workDir, 'provenance.json'), res.body);
   });
 
+  it('signs CycloneDX and SPDX SBOM attestations: in-toto Statements about the artifact in DSSE envelopes', async () => {
+    const listed = (await get(`/api/security/artifacts/${digest}/attestations`)).json<{ items: { kind: string; predicateType: string | null; runId: string }[] }>().items;
+    expect(listed.map((a) => [a.kind, a.predicateType]).sort()).toEqual([
+      ['provenance', 'https://slsa.dev/provenance/v1'], ['sbom', 'https://cyclonedx.org/bom'], ['sbom-spdx', 'https://spdx.dev/Document'], ['signature', null],
+    ]);
+    const decode = (body: string) => {
+      const bundle = JSON.parse(body) as { mediaType: string; dsseEnvelope: { payloadType: string; payload: string } };
+      expect(bundle.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
+      expect(bundle.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
+      return JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+    };
+    const spdx = await get(`/api/security/artifacts/${digest}/sbom-attestation?format=spdx`);
+    expect(spdx.statusCode).toBe(200);
+    const spdxDocument = (await get(`/api/security/artifacts/${digest}/sbom?format=spdx`)).json<Record<string, unknown>>();
+    expect(decode(spdx.body)).toEqual({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'shipit-1.4.0.tgz', digest: { sha256: digest.slice(7) } }], predicateType: 'https://spdx.dev/Document', predicate: spdxDocument });
+    const cdx = await get(`/api/security/artifacts/${digest}/sbom-attestation`);
+    expect(decode(cdx.body)).toMatchObject({ predicateType: 'https://cyclonedx.org/bom', predicate: { bomFormat: 'CycloneDX', specVersion: '1.6' } });
+    writeFileSync(join(t.workDir, 'spdx-attestation.json'), spdx.body);
+    expect((await get(`/api/security/artifacts/${digest}/sbom-attestation?format=swid`)).statusCode).toBe(400);
+    expect((await get(`/api/security/artifacts/sha256:${'2'.repeat(64)}/sbom-attestation?format=spdx`)).statusCode).toBe(404);
+    expect((await t.app.server.inject({ url: `/api/security/artifacts/${digest}/sbom-attestation` })).statusCode).toBe(401);
+  });
+
   it('plinth verify accepts the built artifact and rejects a changed copy', async () => {
     const copy = join(t.workDir, 'shipit-1.4.0.tgz');
     copyFileSync(t.app.pipelines.artifactFile(digest), copy);
@@ -136,7 +160,16 @@ describe.each(dialects)('supply chain journey on %s', (dialect) => {
     const fromServer = await plinth('verify', copy);
     expect(fromServer.code, fromServer.stdout).toBe(0);
     expect(fromServer.stdout).toContain('ok   artifact signature');
-    expect(fromServer.stdout).toContain('ok   SBOM subject');
+    expect(fromServer.stdout).toContain('ok   CycloneDX SBOM attestation signature');
+    expect(fromServer.stdout).toContain('ok   CycloneDX SBOM subject: the CycloneDX SBOM of this artifact (https://cyclonedx.org/bom)');
+    expect(fromServer.stdout).toContain('ok   SPDX SBOM attestation signature');
+    expect(fromServer.stdout).toContain('ok   SPDX SBOM subject: the SPDX SBOM of this artifact (https://spdx.dev/Document)');
+    // An SPDX attestation given as a file is told apart by its predicate type and checked.
+    const withSpdx = await plinth('verify', copy, '--bundle', join(t.workDir, 'provenance.json'), join(t.workDir, 'spdx-attestation.json'), '--json');
+    expect(withSpdx.code, withSpdx.stdout).toBe(0);
+    expect((JSON.parse(withSpdx.stdout) as { checks: { check: string; ok: boolean }[] }).checks.filter((c) => c.check.startsWith('SPDX'))).toEqual([
+      expect.objectContaining({ check: 'SPDX SBOM attestation signature', ok: true }), expect.objectContaining({ check: 'SPDX SBOM subject', ok: true }),
+    ]);
 
     const bytes = readFileSync(copy);
     bytes[bytes.length - 30] = bytes[bytes.length - 30]! ^ 0xff;

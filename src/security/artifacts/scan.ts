@@ -21,6 +21,12 @@ export interface ArtifactFinding {
   path: string;
   rule: string;
   message: string;
+  /** The line, for a secret. */
+  line: number | null;
+  /** For a vulnerable package: what is bundled and the lowest fixed version (null: no fix known). */
+  package: { name: string; version: string; purl: string; fixVersion: string | null } | null;
+  /** What the finding is about, stable across builds: `<ecosystem>\0<name>\0<advisory>`, the secret's fingerprint, or `<rule>\0<path>`. */
+  key: string;
 }
 
 export interface ArtifactScanResult {
@@ -32,13 +38,15 @@ export interface ArtifactScanResult {
 /** Mode and type findings: setuid/setgid are critical (a privilege escalation on the host), world-writable and links high. */
 export function entryFindings(entries: readonly ReadTarEntry[]): ArtifactFinding[] {
   const findings: ArtifactFinding[] = [];
+  const add = (kind: ArtifactFindingKind, severity: Severity, path: string, rule: string, message: string) =>
+    findings.push({ kind, severity, path, rule, message, line: null, package: null, key: `${rule}\0${path}` });
   for (const e of entries) {
-    if (e.mode & 0o4000) findings.push({ kind: 'file-mode', severity: 'critical', path: e.path, rule: 'setuid', message: `${e.path} is setuid (mode ${e.mode.toString(8)})` });
-    if (e.mode & 0o2000) findings.push({ kind: 'file-mode', severity: 'critical', path: e.path, rule: 'setgid', message: `${e.path} is setgid (mode ${e.mode.toString(8)})` });
-    if (e.mode & 0o002 && !(e.type === 'directory' && e.mode & 0o1000)) findings.push({ kind: 'file-mode', severity: 'high', path: e.path, rule: 'world-writable', message: `${e.path} is world-writable (mode ${e.mode.toString(8)})` });
-    if (e.type === 'symlink' || e.type === 'hardlink') findings.push({ kind: 'link', severity: 'high', path: e.path, rule: e.type, message: `${e.path} is a ${e.type} to ${e.linkName}; an artifact should carry files` });
-    if (e.type === 'other') findings.push({ kind: 'link', severity: 'high', path: e.path, rule: 'special-file', message: `${e.path} is a device, FIFO or other special entry` });
-    if (e.path.startsWith('/') || e.path.split('/').includes('..')) findings.push({ kind: 'link', severity: 'critical', path: e.path, rule: 'path-traversal', message: `${e.path} would unpack outside its folder` });
+    if (e.mode & 0o4000) add('file-mode', 'critical', e.path, 'setuid', `${e.path} is setuid (mode ${e.mode.toString(8)})`);
+    if (e.mode & 0o2000) add('file-mode', 'critical', e.path, 'setgid', `${e.path} is setgid (mode ${e.mode.toString(8)})`);
+    if (e.mode & 0o002 && !(e.type === 'directory' && e.mode & 0o1000)) add('file-mode', 'high', e.path, 'world-writable', `${e.path} is world-writable (mode ${e.mode.toString(8)})`);
+    if (e.type === 'symlink' || e.type === 'hardlink') add('link', 'high', e.path, e.type, `${e.path} is a ${e.type} to ${e.linkName}; an artifact should carry files`);
+    if (e.type === 'other') add('link', 'high', e.path, 'special-file', `${e.path} is a device, FIFO or other special entry`);
+    if (e.path.startsWith('/') || e.path.split('/').includes('..')) add('link', 'critical', e.path, 'path-traversal', `${e.path} would unpack outside its folder`);
   }
   return findings;
 }
@@ -79,6 +87,7 @@ export async function scanArtifact(archive: Buffer, audit: (purls: string[]) => 
       findings.push({
         kind: 'vulnerable-package', severity: m.severity, path: b.path, rule: m.advisoryId,
         message: `${m.name}@${m.version} is affected by ${m.advisoryId}: ${m.summary}${m.fixed.length > 0 ? ` (fixed in ${m.fixed[0]})` : ''}`,
+        line: null, package: { name: m.name, version: m.version, purl: m.purl, fixVersion: m.fixed[0] ?? null }, key: `${m.ecosystem}\0${m.name}\0${m.advisoryId}`,
       });
     }
   }
@@ -87,7 +96,7 @@ export async function scanArtifact(archive: Buffer, audit: (purls: string[]) => 
     await unpackFiles(entries, dir);
     const secrets = await scanSecrets({ path: dir, ...(signal ? { signal } : {}) });
     // A secret that ships inside a deployable artifact is exposed wherever it runs: critical.
-    for (const f of secrets.findings) findings.push({ kind: 'secret', severity: 'critical', path: f.file, rule: f.rule, message: formatSecretFinding(f) });
+    for (const f of secrets.findings) findings.push({ kind: 'secret', severity: 'critical', path: f.file, rule: f.rule, message: formatSecretFinding(f), line: f.line, package: null, key: f.fingerprint });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

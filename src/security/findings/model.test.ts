@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { fromArtifact } from './normalize.js';
 import {
+  artifactFingerprint,
   DEFAULT_SLA_DAYS,
   dependencyFingerprint,
   dueDateOf,
@@ -7,7 +9,10 @@ import {
   MAX_STEP_FINDINGS,
   planBranchScan,
   ScanOutputs,
+  splitArtifactFindings,
   toScanOutputs,
+  unversionedPurl,
+  type DependencyFindingRef,
   type KnownFinding,
   type ScanFinding,
   type Scanner,
@@ -115,5 +120,53 @@ describe('scan step outputs', () => {
   it('are validated when read back: a finding without a fingerprint is refused', () => {
     const bad = { scanner: 'sast', complete: true, findings: [{ ...dep('a', 'r', 'high'), fingerprint: 'nope' }] };
     expect(ScanOutputs.safeParse(bad).success).toBe(false);
+  });
+});
+
+describe('tracked findings: the artifact scan', () => {
+  const bundled = (name: string, advisory: string, version: string, purl = `pkg:npm/${name}@${version}`): ScanFinding => fromArtifact({
+    kind: 'vulnerable-package', severity: 'high', path: `node_modules/${name}/package.json`, rule: advisory, message: `${name}@${version} is affected by ${advisory}`,
+    line: null, package: { name, version, purl, fixVersion: '9.0.0' }, key: `npm\0${name}\0${advisory}`,
+  });
+  const ref = (over: Partial<DependencyFindingRef> = {}): DependencyFindingRef => ({ id: 'dep-qs', rule: 'GHSA-hrpp-h998-j3pp', purl: 'pkg:npm/qs@6.2.0', status: 'open', acceptedUntil: null, presentOn: ['main'], ...over });
+
+  it('strips the version (and qualifiers) from a purl, scoped names included', () => {
+    expect(unversionedPurl('pkg:npm/qs@6.2.0')).toBe('pkg:npm/qs');
+    expect(unversionedPurl('pkg:npm/%40types/node@20.1.0?arch=x64')).toBe('pkg:npm/%40types/node');
+    expect(unversionedPurl('pkg:npm/qs')).toBe('pkg:npm/qs');
+  });
+
+  it('counts a bundled package advisory the dependency audit tracks on the branch as that finding, whatever version is bundled', () => {
+    const same = bundled('qs', 'GHSA-hrpp-h998-j3pp', '6.2.1');
+    const other = bundled('left-pad', 'GHSA-left', '1.0.0');
+    const split = splitArtifactFindings([same, other], [ref()], 'main');
+    expect(split.sameAs).toEqual([{ finding: same, of: ref() }]);
+    expect(split.track).toEqual([other]);
+  });
+
+  it('tracks it as an artifact finding when the dependency finding is fixed, on another branch only, or about another advisory', () => {
+    const same = bundled('qs', 'GHSA-hrpp-h998-j3pp', '6.2.0');
+    expect(splitArtifactFindings([same], [ref({ status: 'fixed' })], 'main').track).toEqual([same]);
+    expect(splitArtifactFindings([same], [ref({ presentOn: ['feature'] })], 'main').track).toEqual([same]);
+    expect(splitArtifactFindings([same], [ref({ rule: 'GHSA-other' })], 'main').track).toEqual([same]);
+  });
+
+  it('keys artifact findings by package and advisory, secret fingerprint, or rule and path, apart from the dependency audit', () => {
+    const a = bundled('qs', 'GHSA-hrpp-h998-j3pp', '6.2.0');
+    const b = bundled('qs', 'GHSA-hrpp-h998-j3pp', '6.2.1');
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(a.fingerprint).not.toBe(dependencyFingerprint('package-lock.json', 'npm', 'qs', 'GHSA-hrpp-h998-j3pp'));
+    expect(a).toMatchObject({ scanner: 'artifact', file: 'node_modules/qs/package.json', package: { name: 'qs', fixVersion: '9.0.0' } });
+    const mode = (path: string) => fromArtifact({ kind: 'file-mode', severity: 'high', path, rule: 'world-writable', message: `${path} is world-writable`, line: null, package: null, key: `world-writable\0${path}` });
+    expect(mode('dist/a').fingerprint).not.toBe(mode('dist/b').fingerprint);
+    expect(mode('dist/a').fingerprint).toBe(artifactFingerprint('file-mode', 'world-writable\0dist/a'));
+    expect(fromArtifact({ kind: 'vulnerable-package', severity: 'unknown', path: 'p', rule: 'r', message: 'm', line: null, package: null, key: 'k' }).severity).toBe('medium');
+  });
+
+  it('marks only artifact findings absent after a complete artifact scan', () => {
+    const gone = bundled('left-pad', 'GHSA-left', '1.0.0');
+    const kept = dep('qs', 'GHSA-hrpp-h998-j3pp', 'high');
+    const changes = planBranchScan([known(gone, { id: 'art' }), known(kept, { id: 'dep' })], { branch: 'main', findings: [], completeScanners: new Set<Scanner>(['artifact']) }, now, DEFAULT_SLA_DAYS);
+    expect(changes).toEqual([{ kind: 'absent', id: 'art', fixed: true }]);
   });
 });

@@ -12,10 +12,16 @@ export type FindingSeverity = (typeof findingSeverities)[number];
 const rank: Record<FindingSeverity, number> = { critical: 4, high: 3, medium: 2, low: 1 };
 export const severityRank = (s: FindingSeverity): number => rank[s];
 
-/** The scanners of the security stage whose findings the CI gate tracks, by the step that runs them. */
-export const scanners = ['sast', 'dependency', 'secrets'] as const;
+/** The scanners of the security stage whose findings the CI gate tracks and judges, by the step that runs them. */
+export const gateScanners = ['sast', 'dependency', 'secrets'] as const;
+export type GateScanner = (typeof gateScanners)[number];
+export const scannerSteps: Record<GateScanner, string> = { sast: 'sast-scan', dependency: 'dependency-audit', secrets: 'secrets-scan' };
+/**
+ * Every scanner whose findings are tracked: the gate's, and the package stage's artifact scan, which
+ * runs after the gate (the artifact does not exist before) and records its own findings.
+ */
+export const scanners = [...gateScanners, 'artifact'] as const;
 export type Scanner = (typeof scanners)[number];
-export const scannerSteps: Record<Scanner, string> = { sast: 'sast-scan', dependency: 'dependency-audit', secrets: 'secrets-scan' };
 
 /**
  * Finding statuses:
@@ -62,6 +68,48 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export const dependencyFingerprint = (file: string, ecosystem: string, name: string, advisoryId: string): string => sha256(`dependency\0${file}\0${ecosystem}\0${name}\0${advisoryId}`);
 /** Scanner-specific content fingerprints (SAST: rule + file + normalized line; secrets: rule + file + secret) namespaced by scanner. */
 export const scopedFingerprint = (scanner: Scanner, fingerprint: string): string => sha256(`${scanner}\0${fingerprint}`);
+
+/**
+ * Artifact findings are keyed by what they are about inside the artifact: a bundled package's advisory
+ * by ecosystem, name and advisory (like the dependency audit, not by version or path); a secret by the
+ * secrets scan's fingerprint; a file mode or link by rule and entry path.
+ */
+export const artifactFingerprint = (kind: string, key: string): string => sha256(`artifact\0${kind}\0${key}`);
+
+/** A package's purl without its version (and qualifiers): the same package whatever version is installed. */
+export const unversionedPurl = (purl: string): string => {
+  const bare = purl.replace(/[?#].*$/, '');
+  const at = bare.lastIndexOf('@');
+  return at > bare.lastIndexOf('/') ? bare.slice(0, at) : bare;
+};
+
+/** A dependency-audit finding as the artifact scan compares against it. */
+export interface DependencyFindingRef {
+  id: string;
+  rule: string;
+  purl: string;
+  status: FindingStatus;
+  acceptedUntil: string | null;
+  presentOn: readonly string[];
+}
+
+/**
+ * Splits an artifact scan's findings into those tracked under the artifact scanner and bundled-package
+ * advisories the dependency audit already tracks on this branch (same package, same advisory): one
+ * vulnerability in the lockfile and in the artifact is one finding, owned by the dependency audit.
+ */
+export function splitArtifactFindings(findings: readonly ScanFinding[], dependency: readonly DependencyFindingRef[], branch: string): { track: ScanFinding[]; sameAs: { finding: ScanFinding; of: DependencyFindingRef }[] } {
+  const byKey = new Map<string, DependencyFindingRef>();
+  for (const d of dependency) if (d.status !== 'fixed' && d.presentOn.includes(branch)) byKey.set(`${d.rule}\0${unversionedPurl(d.purl)}`, d);
+  const track: ScanFinding[] = [];
+  const sameAs: { finding: ScanFinding; of: DependencyFindingRef }[] = [];
+  for (const f of findings) {
+    const of = f.package !== null ? byKey.get(`${f.rule}\0${unversionedPurl(f.package.purl)}`) : undefined;
+    if (of !== undefined) sameAs.push({ finding: f, of });
+    else track.push(f);
+  }
+  return { track, sameAs };
+}
 
 /** Keeps one finding per fingerprint (a package installed at several paths is one finding) and caps the list. */
 export function toScanOutputs(scanner: Scanner, findings: readonly ScanFinding[]): ScanOutputs {

@@ -1,8 +1,9 @@
 /** Scanner results → the normalized findings scan steps hand to the CI gate. */
+import type { ArtifactFinding } from '../artifacts/scan.js';
 import type { Finding as DependencyFinding } from '../model.js';
 import type { SastFinding } from '../sast/scan.js';
 import type { Finding as SecretFinding } from '../secrets/model.js';
-import { dependencyFingerprint, scopedFingerprint, type FindingSeverity, type ScanFinding } from './model.js';
+import { artifactFingerprint, dependencyFingerprint, scopedFingerprint, type FindingSeverity, type ScanFinding } from './model.js';
 
 const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -31,5 +32,23 @@ export function fromDependency(f: DependencyFinding): ScanFinding | undefined {
     line: f.line,
     package: { name: f.package, version: f.version, fixVersion: f.fixed[0] ?? null, purl: f.purl },
     fingerprint: dependencyFingerprint(f.file, f.ecosystem, f.package, f.rule),
+  };
+}
+
+/**
+ * An artifact-scan finding: `file` is the entry inside the artifact. Its message already carries only the
+ * redacted form of a secret. An advisory of unknown severity is tracked as medium, as for the audit.
+ */
+export function fromArtifact(f: ArtifactFinding): ScanFinding {
+  const severity: FindingSeverity = f.severity === 'unknown' ? 'medium' : f.severity;
+  return {
+    scanner: 'artifact',
+    rule: cut(f.rule, 200),
+    severity,
+    title: cut(f.message, 1000),
+    file: cut(f.path, 1000),
+    line: f.line,
+    package: f.package,
+    fingerprint: artifactFingerprint(f.kind, f.key),
   };
 }

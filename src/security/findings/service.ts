@@ -2,14 +2,16 @@ import { authorize, ConflictError, InputError, newId, NotAllowedError, NotFoundE
 import type { PlatformStepContext, PlatformStepHandler, PlatformStepResult } from '../../pipelines/index.js';
 import {
   DEFAULT_SLA_DAYS,
+  effectiveStatus,
   emptyCounts,
   findingsPermissions,
   findingSeverities,
   MAX_ACCEPT_DAYS,
   planBranchScan,
   ScanOutputs,
-  scanners,
+  gateScanners,
   scannerSteps,
+  splitArtifactFindings,
   type AcceptFindingInput,
   type CiGate,
   type FindingChange,
@@ -35,8 +37,20 @@ export interface Findings {
   accept(principal: Principal, id: string, input: AcceptFindingInput): Promise<TrackedFinding>;
   /** Counts for the organisation: open by severity, accepted, overdue, recently fixed, per team. */
   overview(principal: Principal): Promise<Overview>;
+  /**
+   * Records the package stage's artifact scan of a run as tracked findings of the `artifact` scanner
+   * (a bundled package's advisory the dependency audit tracks on this branch counts as that finding).
+   * Returns every finding of the scan as the step judges it: tracked here, or the dependency finding it is.
+   */
+  trackArtifactScan(run: PlatformStepContext['run'], findings: readonly ScanFinding[], complete: boolean): Promise<ArtifactScanTracking>;
   /** The standard pipeline's `security.ci-gate` step. */
   ciGateStep: PlatformStepHandler;
+}
+
+/** What recording an artifact scan did; `findings` holds each current finding with its tracked status. */
+export interface ArtifactScanTracking {
+  findings: (GateFinding & { sameAsDependencyFinding: boolean })[];
+  fixed: number;
 }
 
 export interface FindingsOptions {
@@ -54,7 +68,7 @@ function collectScans(ctx: PlatformStepContext): { findings: ScanFinding[]; comp
   const findings: ScanFinding[] = [];
   const complete = new Set<Scanner>();
   const missing: string[] = [];
-  for (const scanner of scanners) {
+  for (const scanner of gateScanners) {
     const step = scannerSteps[scanner];
     const out = ctx.outputs[step];
     if (out === undefined) {
@@ -79,7 +93,7 @@ export function createFindings(kernel: Kernel, options: FindingsOptions): Findin
   const nowIso = () => toIso(clock.now());
 
   /** Applies one run's scan of its branch; returns the gate's view of each current finding. */
-  async function record(run: PlatformStepContext['run'], scan: { findings: ScanFinding[]; complete: Set<Scanner> }): Promise<{ gate: GateFinding[]; fixed: number }> {
+  async function record(run: PlatformStepContext['run'], scan: { findings: ScanFinding[]; complete: Set<Scanner> }, actor = 'system:ci-gate'): Promise<{ gate: GateFinding[]; fixed: number }> {
     const branch = run.ref.replace(/^refs\/heads\//, '');
     const now = clock.now();
     const at = toIso(now);
@@ -88,7 +102,7 @@ export function createFindings(kernel: Kernel, options: FindingsOptions): Findin
       const gate: GateFinding[] = [];
       let fixed = 0;
       const event = async <K extends keyof FindingEventPayloads>(kind: K, payload: FindingEventPayloads[K]) =>
-        ledger.append({ kind, subjects: [`repository:${run.repository}`, run.ownerRef, `pipeline-run:${run.id}`], actor: 'system:ci-gate', payload: { ...payload } }, { db: tx });
+        ledger.append({ kind, subjects: [`repository:${run.repository}`, run.ownerRef, `pipeline-run:${run.id}`], actor, payload: { ...payload } }, { db: tx });
       for (const change of changes) {
         const seen = await apply(tx, change, { run, branch, at });
         if (change.kind === 'absent') {
@@ -150,7 +164,25 @@ export function createFindings(kernel: Kernel, options: FindingsOptions): Findin
     return { status: 'passed', message: summary, outputs };
   }
 
+  async function trackArtifactScan(run: PlatformStepContext['run'], scanned: readonly ScanFinding[], complete: boolean): Promise<ArtifactScanTracking> {
+    const branch = run.ref.replace(/^refs\/heads\//, '');
+    const now = clock.now();
+    // The ci-gate of this run (before the package stage) has recorded this commit's dependency findings.
+    const { track, sameAs } = splitArtifactFindings(scanned, await q.dependencyFindingRefs(store, run.repository), branch);
+    const { gate, fixed } = await record(run, { findings: track, complete: complete ? new Set<Scanner>(['artifact']) : new Set<Scanner>() }, 'system:artifact-scan');
+    const findings: ArtifactScanTracking['findings'] = gate.map((g) => ({ ...g, sameAsDependencyFinding: false }));
+    for (const { finding: f, of } of sameAs) {
+      findings.push({
+        id: of.id, rule: f.rule, severity: f.severity, scanner: 'dependency', file: f.file, line: f.line, package: f.package?.name ?? null, fixVersion: f.package?.fixVersion ?? null,
+        status: effectiveStatus(of.status, of.acceptedUntil, now), dueAt: null, new: false, sameAsDependencyFinding: true,
+      });
+    }
+    return { findings, fixed };
+  }
+
   return {
+    trackArtifactScan,
+
     async list(principal, query) {
       authorize(principal, findingsPermissions.read);
       const now = nowIso();

@@ -2,6 +2,7 @@ import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../../kernel/index.js';
 import {
   severityRank,
+  type DependencyFindingRef,
   type FindingSeverity,
   type FindingStatus,
   type KnownFinding,
@@ -84,6 +85,22 @@ export async function knownFindings(db: Db, repository: string): Promise<KnownFi
     dueAt: r.due_at,
     presentOn: JSON.parse(r.present_on) as string[],
   }));
+}
+
+/** The repository's dependency-audit findings not fixed, for matching an artifact's bundled-package advisories against. */
+export async function dependencyFindingRefs(db: Db, repository: string): Promise<DependencyFindingRef[]> {
+  const rows = await t(db)
+    .selectFrom('security_findings')
+    .select(['id', 'rule', 'package', 'status', 'accepted_until', 'present_on'])
+    .where('repository', '=', repository)
+    .where('scanner', '=', 'dependency')
+    .where('status', '!=', 'fixed')
+    .execute();
+  return rows.flatMap((r) => {
+    const pkg = r.package === null ? null : (JSON.parse(r.package) as ScanFinding['package']);
+    if (pkg === null) return [];
+    return [{ id: r.id, rule: r.rule, purl: pkg.purl, status: r.status as FindingStatus, acceptedUntil: r.accepted_until, presentOn: JSON.parse(r.present_on) as string[] }];
+  });
 }
 
 const detailColumns = (f: ScanFinding) => ({

@@ -6,6 +6,8 @@ import { z } from 'zod';
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
 export const CYCLONEDX_PREDICATE = 'https://cyclonedx.org/bom';
+/** The in-toto predicate type of an SPDX document (https://github.com/in-toto/attestation/blob/main/spec/predicates/spdx.md). */
+export const SPDX_PREDICATE = 'https://spdx.dev/Document';
 /** How to read Plinth's external parameters: the standard pipeline run on a pushed commit. */
 export const PLINTH_BUILD_TYPE = 'https://plinth.dev/buildtypes/standard-pipeline/v1';
 /** The builder id when none is configured; an instance that others verify should set its own URL. */
@@ -58,9 +60,23 @@ export function provenanceStatement(input: ProvenanceInput): Record<string, unkn
   };
 }
 
-/** A signed SBOM attestation: the CycloneDX document as the predicate of a Statement about the artifact. */
-export function sbomStatement(subject: Subject, cyclonedx: Record<string, unknown>): Record<string, unknown> {
-  return { _type: IN_TOTO_STATEMENT_V1, subject: [subjectOf(subject)], predicateType: CYCLONEDX_PREDICATE, predicate: cyclonedx };
+export const sbomFormats = ['cyclonedx', 'spdx'] as const;
+export type SbomFormat = (typeof sbomFormats)[number];
+export const sbomPredicates: Record<SbomFormat, string> = { cyclonedx: CYCLONEDX_PREDICATE, spdx: SPDX_PREDICATE };
+
+/**
+ * Kinds of signed evidence stored about an artifact: the signature over its bytes, the SLSA provenance,
+ * and one SBOM attestation per format (`sbom` is CycloneDX, its name from before SPDX was attested too).
+ */
+export const attestationKinds = ['signature', 'provenance', 'sbom', 'sbom-spdx'] as const;
+export type AttestationKind = (typeof attestationKinds)[number];
+export const sbomAttestationKind: Record<SbomFormat, AttestationKind> = { cyclonedx: 'sbom', spdx: 'sbom-spdx' };
+/** The in-toto predicate type of each kind (a message signature has none). */
+export const attestationPredicates: Record<AttestationKind, string | null> = { signature: null, provenance: SLSA_PROVENANCE_V1, sbom: CYCLONEDX_PREDICATE, 'sbom-spdx': SPDX_PREDICATE };
+
+/** A signed SBOM attestation: the CycloneDX or SPDX document as the predicate of a Statement about the artifact. */
+export function sbomStatement(subject: Subject, format: SbomFormat, document: Record<string, unknown>): Record<string, unknown> {
+  return { _type: IN_TOTO_STATEMENT_V1, subject: [subjectOf(subject)], predicateType: sbomPredicates[format], predicate: document };
 }
 
 // ---- Reading statements back (payloads of verified envelopes are still input) -----------------------

@@ -81,11 +81,42 @@ describe('sign and verify', () => {
     const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(bundle.dsseEnvelope.payloadType)} ${bundle.dsseEnvelope.payloadType} ${body.length} `), body]);
     expect(verifyBytes('sha256', pae, material.publicKeyPem, Buffer.from(bundle.dsseEnvelope.signatures[0]!.sig, 'base64'))).toBe(true);
     const signature = await signArtifactBytes(artifactBytes, material);
-    const sbom = await signStatement(sbomStatement({ name: 'svc-1.0.0.tgz', digest }, { bomFormat: 'CycloneDX', specVersion: '1.6' }), material);
-    const result = verifyEvidence({ digest, provenance: bundle, signature, sbom, artifactBytes }, [published], DEFAULT_BUILDER_ID);
+    const sbom = await signStatement(sbomStatement({ name: 'svc-1.0.0.tgz', digest }, 'cyclonedx', { bomFormat: 'CycloneDX', specVersion: '1.6' }), material);
+    const spdx = await signStatement(sbomStatement({ name: 'svc-1.0.0.tgz', digest }, 'spdx', { spdxVersion: 'SPDX-2.3', SPDXID: 'SPDXRef-DOCUMENT' }), material);
+    const result = verifyEvidence({ digest, provenance: bundle, signature, sbom, spdx, artifactBytes }, [published], DEFAULT_BUILDER_ID);
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    expect(result.checks.map((c) => c.check)).toEqual(['provenance signature', 'signing key', 'provenance type', 'subject digest', 'builder', 'artifact signature', 'SBOM attestation signature', 'SBOM subject']);
+    expect(result.checks.map((c) => c.check)).toEqual([
+      'provenance signature', 'signing key', 'provenance type', 'subject digest', 'builder', 'artifact signature',
+      'CycloneDX SBOM attestation signature', 'CycloneDX SBOM subject', 'SPDX SBOM attestation signature', 'SPDX SBOM subject',
+    ]);
+    const spdxStatement = JSON.parse(Buffer.from((spdx as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+    expect(spdxStatement).toMatchObject({ _type: 'https://in-toto.io/Statement/v1', predicateType: 'https://spdx.dev/Document', subject: [{ name: 'svc-1.0.0.tgz', digest: { sha256: digest.slice(7) } }], predicate: { spdxVersion: 'SPDX-2.3' } });
     expect(result.ok).toBe(true);
+  });
+
+  it('rejects an SBOM attestation in the wrong slot, about another artifact, changed, or by a retired key', async () => {
+    const { material, published } = await makeKey();
+    const provenance = await signStatement(provenanceFor(digest), material);
+    const subject = { name: 'svc-1.0.0.tgz', digest };
+    const cyclonedx = await signStatement(sbomStatement(subject, 'cyclonedx', { bomFormat: 'CycloneDX', specVersion: '1.6' }), material);
+    const spdx = await signStatement(sbomStatement(subject, 'spdx', { spdxVersion: 'SPDX-2.3' }), material);
+    const failed = (r: ReturnType<typeof verifyEvidence>) => r.checks.filter((c) => !c.ok).map((c) => `${c.check}: ${c.detail}`);
+    // An SPDX attestation handed as the CycloneDX one (and the reverse) is not what it claims to be.
+    expect(failed(verifyEvidence({ digest, provenance, sbom: spdx, spdx: cyclonedx }, [published], DEFAULT_BUILDER_ID))).toEqual([
+      'CycloneDX SBOM subject: predicate type is https://spdx.dev/Document, expected https://cyclonedx.org/bom',
+      'SPDX SBOM subject: predicate type is https://cyclonedx.org/bom, expected https://spdx.dev/Document',
+    ]);
+    const notSpdx = await signStatement(sbomStatement(subject, 'spdx', { bomFormat: 'CycloneDX' }), material);
+    expect(failed(verifyEvidence({ digest, provenance, spdx: notSpdx }, [published], DEFAULT_BUILDER_ID))).toEqual(['SPDX SBOM subject: the predicate is not SPDX SBOM JSON']);
+    const otherArtifact = await signStatement(sbomStatement({ name: 'other.tgz', digest: `sha256:${'d'.repeat(64)}` }, 'spdx', { spdxVersion: 'SPDX-2.3' }), material);
+    expect(failed(verifyEvidence({ digest, provenance, spdx: otherArtifact }, [published], DEFAULT_BUILDER_ID))).toEqual([`SPDX SBOM subject: the attestation is about other.tgz sha256:${'d'.repeat(64)}, not ${digest}`]);
+    const changed = withPayload(spdx, (s) => ((s.predicate as Record<string, unknown>).name = 'something else'));
+    expect(failed(verifyEvidence({ digest, provenance, spdx: changed }, [published], DEFAULT_BUILDER_ID))).toEqual([expect.stringMatching(/^SPDX SBOM attestation signature: signature does not verify/)]);
+    // Signed by a key that is retired and did not sign the (valid) provenance.
+    const other = await makeKey();
+    const retiredOther = { ...other.published, status: 'retired' as const, retiredAt: '2026-01-02T00:00:00.000Z' };
+    const lateSpdx = await signStatement(sbomStatement(subject, 'spdx', { spdxVersion: 'SPDX-2.3' }), other.material);
+    expect(failed(verifyEvidence({ digest, provenance, spdx: lateSpdx }, [published, retiredOther], DEFAULT_BUILDER_ID))).toEqual([`SPDX SBOM attestation signature: key ${other.material.keyId} is retired and did not sign the provenance`]);
   });
 
   it('rejects a changed payload, a changed artifact, a changed signature and another key', async () => {

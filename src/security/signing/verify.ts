@@ -1,13 +1,14 @@
 import { IN_TOTO_PAYLOAD_TYPE, verifyBundle } from './bundle.js';
 import type { SigningKey } from './keys.js';
-import { CYCLONEDX_PREDICATE, hasSubject, parseStatement, ProvenancePredicate, SLSA_PROVENANCE_V1, type Statement } from '../provenance/statements.js';
+import { CYCLONEDX_PREDICATE, hasSubject, parseStatement, ProvenancePredicate, SLSA_PROVENANCE_V1, SPDX_PREDICATE, type Statement } from '../provenance/statements.js';
 
 // What "an artifact verifies" means, shared by the runtime's deploy check, the API and `plinth verify`:
 // 1. the provenance bundle's signature verifies with a published key, and that key was active when
 //    the provenance says the build finished (a retired key verifies only what it signed before);
 // 2. the provenance is an in-toto Statement with the SLSA v1 predicate whose subject is this digest;
 // 3. its builder id is this Plinth's;
-// 4. optional evidence, when given, verifies too: the signature over the artifact bytes, the SBOM attestation.
+// 4. optional evidence, when given, verifies too: the signature over the artifact bytes, and each SBOM
+//    attestation (CycloneDX, SPDX): its signature, its predicate type and document, and its subject.
 
 export interface VerificationCheck {
   check: string;
@@ -27,7 +28,10 @@ export interface Evidence {
   provenance: unknown;
   /** A message-signature bundle over the artifact bytes; checked only with `artifactBytes`. */
   signature?: unknown;
+  /** The CycloneDX SBOM attestation (predicate https://cyclonedx.org/bom). */
   sbom?: unknown;
+  /** The SPDX SBOM attestation (predicate https://spdx.dev/Document). */
+  spdx?: unknown;
   artifactBytes?: Buffer;
 }
 
@@ -53,6 +57,33 @@ function verifyStatement(json: unknown, keys: readonly SigningKey[], label: stri
   } catch (err) {
     return { checks: [{ check: `${label} signature`, ok: false, detail: (err as Error).message }] };
   }
+}
+
+const sbomKinds = {
+  cyclonedx: { label: 'CycloneDX SBOM', predicateType: CYCLONEDX_PREDICATE, isDocument: (p: Record<string, unknown>) => p.bomFormat === 'CycloneDX' && typeof p.specVersion === 'string' },
+  spdx: { label: 'SPDX SBOM', predicateType: SPDX_PREDICATE, isDocument: (p: Record<string, unknown>) => typeof p.spdxVersion === 'string' && p.spdxVersion.startsWith('SPDX-') },
+};
+
+/** An SBOM attestation: signed by a published key, the expected predicate type holding such a document, about this digest. */
+function verifySbomAttestation(bundle: unknown, kind: (typeof sbomKinds)[keyof typeof sbomKinds], keys: readonly SigningKey[], digest: string, provenanceKey: string | undefined): VerificationCheck[] {
+  const verified = verifyStatement(bundle, keys, `${kind.label} attestation`);
+  const statement = verified.statement;
+  if (!statement) return verified.checks;
+  // As for the artifact signature, no time is signed: the key must be active or the one that signed the provenance.
+  if (keys.find((k) => k.keyId === verified.keyId)?.status !== 'active' && verified.keyId !== provenanceKey) {
+    return [{ check: `${kind.label} attestation signature`, ok: false, detail: `key ${verified.keyId} is retired and did not sign the provenance` }];
+  }
+  const about = hasSubject(statement, digest);
+  let ok = false;
+  let detail: string;
+  if (statement.predicateType !== kind.predicateType) detail = `predicate type is ${statement.predicateType}, expected ${kind.predicateType}`;
+  else if (!kind.isDocument(statement.predicate)) detail = `the predicate is not ${kind.label} JSON`;
+  else if (!about) detail = `the attestation is about ${statement.subject.map((s) => `${s.name} sha256:${s.digest.sha256 ?? '?'}`).join(', ')}, not ${digest}`;
+  else {
+    ok = true;
+    detail = `the ${kind.label} of this artifact (${kind.predicateType})`;
+  }
+  return [...verified.checks, { check: `${kind.label} subject`, ok, detail }];
 }
 
 /** Runs every check on the evidence for one artifact; `ok` only when all pass. Never throws. */
@@ -88,13 +119,7 @@ export function verifyEvidence(evidence: Evidence, keys: readonly SigningKey[], 
       checks.push({ check: 'artifact signature', ok: false, detail: (err as Error).message });
     }
   }
-  if (evidence.sbom !== undefined) {
-    const sbom = verifyStatement(evidence.sbom, keys, 'SBOM attestation');
-    checks.push(...sbom.checks);
-    if (sbom.statement) {
-      const ok = sbom.statement.predicateType === CYCLONEDX_PREDICATE && hasSubject(sbom.statement, evidence.digest);
-      checks.push({ check: 'SBOM subject', ok, detail: ok ? 'a CycloneDX SBOM of this artifact' : `predicate ${sbom.statement.predicateType} about another subject` });
-    }
-  }
+  if (evidence.sbom !== undefined) checks.push(...verifySbomAttestation(evidence.sbom, sbomKinds.cyclonedx, keys, evidence.digest, provenanceKey));
+  if (evidence.spdx !== undefined) checks.push(...verifySbomAttestation(evidence.spdx, sbomKinds.spdx, keys, evidence.digest, provenanceKey));
   return { ok: checks.length > 0 && checks.every((c) => c.ok), digest: evidence.digest, checks };
 }

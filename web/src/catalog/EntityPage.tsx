@@ -38,10 +38,11 @@ const sourceAnnotation = 'backstage.io/source-location';
 /** Kinds whose spec requires an owner: a missing one is worth showing as "—". */
 const ownedKinds = new Set(['component', 'api', 'resource', 'system', 'domain', 'template']);
 
-type TabId = 'overview' | 'relations' | 'api' | 'docs' | 'ci' | 'yaml';
+type TabId = 'overview' | 'relations' | 'api' | 'docs' | 'ci' | 'security' | 'yaml';
 
 // The pipeline pages' code loads only when a CI/CD tab is opened.
 const EntityRuns = lazy(() => import('../pipelines/EntityRuns'));
+const EntityFindings = lazy(() => import('../security/EntityFindings'));
 
 /** `/catalog/:namespace/:kind/:name/*`: one entity, its header and tabs; each tab has its own URL. */
 export function EntityPage() {
@@ -73,7 +74,7 @@ function tabsOf(entity: Entity): { id: TabId; label: string }[] {
     { id: 'relations', label: 'Relations' },
     ...(hasApis ? [{ id: 'api' as const, label: kind === 'api' ? 'Definition' : 'APIs' }] : []),
     ...(hasDocs ? [{ id: 'docs' as const, label: 'Docs' }] : []),
-    ...(kind === 'component' && hostedRepositoryOf(entity.metadata.annotations) !== undefined ? [{ id: 'ci' as const, label: 'CI/CD' }] : []),
+    ...(kind === 'component' && hostedRepositoryOf(entity.metadata.annotations) !== undefined ? [{ id: 'ci' as const, label: 'CI/CD' }, { id: 'security' as const, label: 'Security' }] : []),
     { id: 'yaml', label: 'YAML' },
   ];
 }
@@ -97,6 +98,7 @@ function EntityView({ entity, rest }: { entity: Entity; rest: string }) {
       {tab === 'api' && (entity.kind.toLowerCase() === 'api' ? <ApiDefinition entity={entity} /> : <EntityApis entity={entity} />)}
       {tab === 'docs' && <DocsViewer entity={entityNameOf(entity)} base={`${base}/docs`} route={remaining.join('/')} />}
       {tab === 'ci' && <Suspense fallback={<Loading label="Loading runs" />}><EntityRuns repository={hostedRepositoryOf(entity.metadata.annotations)!} /></Suspense>}
+      {tab === 'security' && <Suspense fallback={<Loading label="Loading findings" />}><EntityFindings repository={hostedRepositoryOf(entity.metadata.annotations)!} /></Suspense>}
       {tab === 'yaml' && <CodeBlock text={toYaml(withoutRelations(entity))} label="Entity YAML" maxHeight={900} />}
     </>
   );

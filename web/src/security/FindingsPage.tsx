@@ -155,14 +155,15 @@ function OverviewPanel({ overview }: { overview: Overview }) {
 }
 
 /** A table of findings; a row links to the finding's page. */
-export function FindingTable({ findings }: { findings: TrackedFinding[] }) {
+export function FindingTable({ findings, label = 'Findings' }: { findings: TrackedFinding[]; label?: string }) {
   return (
     <TableContainer component={Paper} variant="outlined">
-      <Table size="small" aria-label="Findings">
+      <Table size="small" aria-label={label}>
         <TableHead>
           <TableRow>
             <TableCell>Severity</TableCell>
             <TableCell>Rule</TableCell>
+            <TableCell>Scanner</TableCell>
             <TableCell>Service</TableCell>
             <TableCell>Where</TableCell>
             <TableCell>Fix</TableCell>
@@ -182,6 +183,7 @@ export function FindingTable({ findings }: { findings: TrackedFinding[] }) {
                   {f.rule}
                 </Link>
               </TableCell>
+              <TableCell>{f.scanner}</TableCell>
               <TableCell>{f.repository}</TableCell>
               <TableCell sx={{ fontFamily: 'monospace' }}>{findingLocation(f)}</TableCell>
               <TableCell>{f.package?.fixVersion ?? '—'}</TableCell>
