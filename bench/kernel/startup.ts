@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,35 +180,76 @@ async function loadWithAutocannon(url: string, durationS: number, connections: n
   };
 }
 
+/**
+ * CPU seconds (user, system) a process has used so far, from Linux's /proc/<pid>/stat; undefined
+ * elsewhere. Latency percentiles on a machine shared with other work swing with the neighbours'
+ * load; the server's own CPU per request does much less, so it is reported beside them.
+ */
+function cpuSecondsOf(pid: number | undefined): { user: number; system: number } | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  try {
+    // Fields after the command name (which may hold spaces), from field 3 on: utime and stime are 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerS = 100; // USER_HZ, 100 on every Linux architecture Node supports
+    return { user: Number(fields[11]) / ticksPerS, system: Number(fields[12]) / ticksPerS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `load` of `child`'s URL, with the microseconds of CPU the child spent per request during it. */
+async function loadWithCpu(child: ChildProcess, url: string, durationS: number, connections: number) {
+  const before = cpuSecondsOf(child.pid);
+  const result = await load(url, durationS, connections);
+  const after = cpuSecondsOf(child.pid);
+  const perReq = (pick: (c: { user: number; system: number }) => number) =>
+    before && after && result.requests > 0 ? round(((pick(after) - pick(before)) * 1e6) / result.requests, 1) : undefined;
+  return { ...result, cpuUsPerReq: perReq((c) => c.user + c.system), userCpuUsPerReq: perReq((c) => c.user) };
+}
+
 /** Figure 2: GET /healthz with 50 connections for `durationS`, against Plinth and a bare node:http. */
 export async function measureHealthz(durationS = 5, connections = 50) {
   // At rest: the first start's demo organisation would load during the measurement (start-up keeps it).
   const plinth = await startPlinth(tempDir('healthz'), ['--no-demo']);
-  let ours: LoadResult;
+  let ours: Awaited<ReturnType<typeof loadWithCpu>>;
   try {
     await load(`${plinth.url}/healthz`, 1, connections); // warm-up: JIT, connection setup
-    ours = await load(`${plinth.url}/healthz`, durationS, connections);
+    ours = await loadWithCpu(plinth.child, `${plinth.url}/healthz`, durationS, connections);
   } finally {
     await stop(plinth.child);
   }
   const bare = await startBare('{"status":"ok"}', 'application/json; charset=utf-8');
-  let base: LoadResult;
+  let base: Awaited<ReturnType<typeof loadWithCpu>>;
   try {
     await load(`${bare.url}/healthz`, 1, connections);
-    base = await load(`${bare.url}/healthz`, durationS, connections);
+    base = await loadWithCpu(bare.child, `${bare.url}/healthz`, durationS, connections);
   } finally {
     await stop(bare.child);
   }
-  progress(`healthz: plinth ${ours.reqPerS} req/s p99 ${ours.latencyMs.p99} ms; bare ${base.reqPerS} req/s p99 ${base.latencyMs.p99} ms`);
+  progress(
+    `healthz: plinth ${ours.reqPerS} req/s p99 ${ours.latencyMs.p99} ms ${ours.cpuUsPerReq ?? '?'} µs CPU/req; bare ${base.reqPerS} req/s p99 ${base.latencyMs.p99} ms ${base.cpuUsPerReq ?? '?'} µs CPU/req`,
+  );
   return {
     connections,
     durationS,
     p50Ms: ours.latencyMs.p50,
     p99Ms: ours.latencyMs.p99,
     reqPerS: ours.reqPerS,
-    baseline: { p50Ms: base.latencyMs.p50, p99Ms: base.latencyMs.p99, reqPerS: base.reqPerS, errors: base.errors, non2xx: base.non2xx },
+    cpuUsPerReq: ours.cpuUsPerReq ?? null,
+    userCpuUsPerReq: ours.userCpuUsPerReq ?? null,
+    baseline: {
+      p50Ms: base.latencyMs.p50,
+      p99Ms: base.latencyMs.p99,
+      reqPerS: base.reqPerS,
+      cpuUsPerReq: base.cpuUsPerReq ?? null,
+      userCpuUsPerReq: base.userCpuUsPerReq ?? null,
+      errors: base.errors,
+      non2xx: base.non2xx,
+    },
     reqPerSRatio: round(ours.reqPerS / base.reqPerS),
     p99Ratio: round(ours.latencyMs.p99 / base.latencyMs.p99),
+    cpuPerReqRatio: ours.cpuUsPerReq !== undefined && base.cpuUsPerReq ? round(ours.cpuUsPerReq / base.cpuUsPerReq) : null,
     errors: ours.errors,
     non2xx: ours.non2xx,
     maxMs: ours.latencyMs.max,
@@ -217,5 +258,6 @@ export async function measureHealthz(durationS = 5, connections = 50) {
       ours.tool === 'wrk'
         ? 'closed loop: wrk (one thread, its own process) keeps every connection busy; percentiles from its histogram (microseconds). Server, wrk and the bench share the machine\'s cores.'
         : "closed loop: autocannon in the bench process (install Debian's wrk for a load generator that does not share the bench's event loop); percentiles from its per-response hrtime.",
+    cpuNote: "the server process's own CPU (user + system, from /proc, Linux only) per request over the measured run: what each request costs, which other load on a shared machine moves much less than the percentiles",
   };
 }

@@ -54,6 +54,38 @@ describe.each(dialects)('kernel HTTP API on %s', (dialect) => {
       const status = await asAdmin({ method: 'GET', url: '/api/status' });
       expect(status.json()).toMatchObject({ dialect, queue: { queued: expect.any(Number) }, ledger: { lastSeq: expect.any(Number) } });
     });
+    it('counts every request in the latency histogram by route, method and status', async () => {
+      const count = async (labels: string) => {
+        const body = (await asAdmin({ method: 'GET', url: '/metrics' })).body;
+        const line = body.split('\n').find((l) => l.startsWith(`plinth_http_request_duration_seconds_count{${labels}}`));
+        return line ? Number(line.split(' ').pop()) : 0;
+      };
+      const healthz = 'method="GET",route="/healthz",status_code="200"';
+      const unauthorized = 'method="GET",route="/api/users",status_code="401"';
+      const [healthzBefore, unauthorizedBefore] = [await count(healthz), await count(unauthorized)];
+      for (let i = 0; i < 3; i++) await inject({ method: 'GET', url: '/healthz' });
+      await inject({ method: 'GET', url: '/api/users' });
+      expect(await count(healthz)).toBe(healthzBefore + 3);
+      expect(await count(unauthorized)).toBe(unauthorizedBefore + 1);
+      const body = (await asAdmin({ method: 'GET', url: '/metrics' })).body;
+      expect(body).toMatch(/^# TYPE plinth_http_request_duration_seconds histogram$/m);
+      expect(body).toMatch(/^plinth_http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/healthz",status_code="200"\} \d+$/m);
+    });
+    it('gives every response a request id and the security headers, keeping a caller\u2019s plain id', async () => {
+      const [a, b] = [await inject({ method: 'GET', url: '/healthz' }), await inject({ method: 'GET', url: '/api/users' })];
+      for (const res of [a, b]) {
+        expect(res.headers['x-request-id']).toMatch(/^[A-Za-z0-9._-]{8,}$/);
+        expect(res.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin' });
+      }
+      expect(a.headers['x-request-id']).not.toBe(b.headers['x-request-id']);
+      expect((await inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'lb-42.a_b' } })).headers['x-request-id']).toBe('lb-42.a_b');
+      expect((await inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'not ok\u00e9' } })).headers['x-request-id']).not.toMatch(/not ok/);
+    });
+    it('answers public routes whatever cookie comes along, and still needs credentials for the API', async () => {
+      expect((await inject({ method: 'GET', url: '/healthz', headers: { cookie: 'plinth_session=forged; other=1' } })).statusCode).toBe(200);
+      expectError(await inject({ method: 'GET', url: '/api/users', headers: { cookie: 'other=1' } }), 401, 'AuthenticationError', /authentication required/);
+      expectError(await inject({ method: 'GET', url: '/metrics?x=1' }), 401, 'AuthenticationError');
+    });
     it('publishes an OpenAPI document and a browsable reference', async () => {
       const doc = (await asAdmin({ method: 'GET', url: '/api/openapi.json' })).json() as { openapi: string; paths: Record<string, unknown> };
       expect(doc.openapi).toMatch(/^3\./);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -33,7 +33,7 @@ import {
   statusForError,
   type ErrorResponseBody,
 } from '../errors.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Dialect } from '../store/index.js';
 
@@ -66,6 +66,38 @@ export type Server = FastifyInstance<
 >;
 
 const stateChanging = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+type AuthMode = 'public' | 'required';
+
+/** Headers every response carries (besides its request id). */
+const securityHeaders = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin' } as const;
+const securityHeaderNames = Object.keys(securityHeaders) as (keyof typeof securityHeaders)[];
+
+/** The API and the metrics need credentials unless a route says `config: { auth: 'public' }`; pages and assets do not. */
+function defaultAuthMode(url: string): AuthMode {
+  return url.startsWith('/api/') || url === '/metrics' || url.startsWith('/metrics?') ? 'required' : 'public';
+}
+
+const authenticationRequired = () => new AuthenticationError('authentication required: log in, or send "Authorization: Bearer <API token>"');
+
+/** `request.cookies` of a request without a Cookie header (never written to). */
+const noCookies: Record<string, string | undefined> = Object.freeze({});
+
+/**
+ * Request ids: the caller's `x-request-id` when it is a plain token, otherwise a random per-process
+ * prefix and a counter, unique across restarts and replicas without a random UUID per request.
+ */
+function createRequestIds(): (req: RawRequestDefaultExpression) => string {
+  const prefix = `${randomBytes(6).toString('base64url')}-`;
+  let seq = 0;
+  return (req) => {
+    const given = req.headers['x-request-id'];
+    return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : prefix + (++seq).toString(36);
+  };
+}
+
+/** Probes and scrapes would drown the log: no request lines for them. */
+const quietPaths = /^\/(healthz|readyz|metrics)\b/;
 
 /** Maps any error to a named PlinthError; undefined means an internal error (500). */
 function toPlinthError(error: unknown, dialect: Dialect, bodyLimitBytes: number): PlinthError | undefined {
@@ -127,12 +159,12 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   const server = Fastify({
     loggerInstance: logger.child({ layer: 'http' }),
     bodyLimit: bodyLimitBytes,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : randomUUID();
-    },
-    // Probes and scrapes would drown the log; every other request is logged with its id.
-    logController: new LogController({ disableRequestLogging: (req) => /^\/(healthz|readyz|metrics)\b/.test(req.url ?? '') }),
+    genReqId: createRequestIds(),
+    logController: new LogController({ disableRequestLogging: (req) => quietPaths.test(req.url ?? '') }),
+    // A child logger per request, serialized only if the request logs (Fastify passes empty options
+    // unless a route sets its own log level or serializers).
+    childLoggerFactory: (logger, bindings, options) =>
+      options.level === undefined && options.serializers === undefined ? lazyChild(logger, bindings) : logger.child(bindings, options),
     routerOptions: { maxParamLength: 500 },
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>() as unknown as Server;
@@ -142,7 +174,8 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   server.decorateRequest('principal', undefined);
   server.decorateRequest('auditActor', undefined);
   server.decorateRequest('csrfToken', undefined);
-  await server.register(cookie);
+  // Cookies are parsed by the auth hook, only on requests that carry a Cookie header.
+  await server.register(cookie, { hook: false });
   // Backstage clients send `Content-Type: application/json` on every request, bodiless DELETEs included.
   const jsonParser = server.getDefaultJsonParser('error', 'error');
   server.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -150,15 +183,25 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
     return jsonParser(request, body as string, done);
   });
 
-  server.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'same-origin');
-    const config = request.routeOptions.config;
-    const path = request.url.split('?')[0] ?? '';
-    const mode = config.auth ?? (path.startsWith('/api/') || path === '/metrics' ? 'required' : 'public');
-    const authorization = request.headers.authorization;
+  // Every request passes these two hooks, probes and scrapes included: they are callback-style
+  // (no promise per request when there is nothing to await) and read `request.routeOptions` (a getter
+  // that builds a new object) once each. A request without credentials needs no lookup at all.
+  server.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    for (const name of securityHeaderNames) void reply.header(name, securityHeaders[name]);
+    const mode = request.routeOptions.config.auth ?? defaultAuthMode(request.url);
+    const { authorization, cookie: cookieHeader } = request.headers;
+    if (authorization === undefined && cookieHeader === undefined) {
+      request.cookies = noCookies;
+      done(mode === 'required' ? authenticationRequired() : undefined);
+      return;
+    }
+    authenticate(request, reply, mode, authorization, cookieHeader).then(() => done(), done);
+  });
+
+  /** Sets `request.principal` from a bearer token or the session cookie; throws what the caller must see. */
+  async function authenticate(request: FastifyRequest, reply: FastifyReply, mode: AuthMode, authorization: string | undefined, cookieHeader: string | undefined) {
+    request.cookies = cookieHeader ? server.parseCookie(cookieHeader) : noCookies;
     if (authorization !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(authorization);
       try {
@@ -187,29 +230,32 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
         } else throw err;
       }
     }
-    if (mode === 'required' && !request.principal) {
-      throw new AuthenticationError('authentication required: log in, or send "Authorization: Bearer <API token>"');
-    }
-  });
+    if (mode === 'required' && !request.principal) throw authenticationRequired();
+  }
 
-  server.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    const config = request.routeOptions.config;
-    if (!stateChanging.has(request.method) || config.audit === false) return;
+  server.addHook('onResponse', (request, reply, done) => {
+    const { config, url } = request.routeOptions;
+    const route = url ?? 'unmatched';
+    metrics.httpDuration.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    if (!stateChanging.has(request.method) || config.audit === false) {
+      done();
+      return;
+    }
     const principal = request.principal;
-    await audit.record({
-      id: newId(),
-      time: toIso(clock.now()),
-      actor: principal ? principalRef(principal) : (request.auditActor ?? 'anonymous'),
-      action: config.audit ?? `${request.method} ${route}`,
-      method: request.method,
-      url: request.url.slice(0, 2000),
-      ip: request.ip,
-      statusCode: reply.statusCode,
-      outcome: outcomeForStatus(reply.statusCode),
-      requestId: request.id,
-    });
+    audit
+      .record({
+        id: newId(),
+        time: toIso(clock.now()),
+        actor: principal ? principalRef(principal) : (request.auditActor ?? 'anonymous'),
+        action: config.audit ?? `${request.method} ${route}`,
+        method: request.method,
+        url: request.url.slice(0, 2000),
+        ip: request.ip,
+        statusCode: reply.statusCode,
+        outcome: outcomeForStatus(reply.statusCode),
+        requestId: request.id,
+      })
+      .then(() => done(), done);
   });
 
   server.setErrorHandler((error, request, reply) => {
