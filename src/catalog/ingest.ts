@@ -45,8 +45,12 @@ export interface IngestSummary {
   changedRefs: string[];
 }
 
-/** Entity writes gathered before one transaction commits them. */
-const WRITE_BATCH = 2000;
+/**
+ * Entity writes gathered before one transaction commits them. A commit writes every index page the
+ * batch touched; at 100,000 entities those pages are spread over indexes larger than the page cache,
+ * so fewer, larger commits write each page fewer times (2,000 → 5,000: issue #3).
+ */
+const WRITE_BATCH = 5000;
 
 /** Entity writes after which the database's planner statistics are refreshed (see refreshStatistics). */
 const BULK_WRITE = 5000;

@@ -84,8 +84,11 @@ export interface ReadHooks {
   parseFile?: (text: string, file: LocationSpec, sourceRef: string) => Promise<ParsedFileDocument[]>;
 }
 
-/** Files read and parsed ahead of the one being stored: enough to keep a parser busy, few enough to bound memory. */
-const READ_AHEAD = 3;
+/**
+ * Files read and parsed ahead of the one being stored: enough to keep a parser busy while the store
+ * commits a batch (ingest.ts WRITE_BATCH, ~5 files of 1,000 entities), few enough to bound memory.
+ */
+const READ_AHEAD = 8;
 
 export async function readLocationTree(root: LocationSpec, options: ReaderOptions, hooks: ReadHooks = {}): Promise<ReadResult> {
   const { onFile } = hooks;

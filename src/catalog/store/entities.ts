@@ -70,31 +70,62 @@ function prepared(db: Sqlite, text: string): Statement {
   return statement;
 }
 
-const SEARCH_ROWS_PER_INSERT = 64;
+/** Rows per multi-row INSERT on SQLite: one statement call per 64 rows instead of one per row. */
+const ROWS_PER_INSERT = 64;
+const relationColumns = '(origin_id, source_ref, type, type_lc, target_ref)';
+const searchColumns = '(entity_id, key_id, value, original)';
 const sqliteText = {
   upsert:
     `insert into catalog_entities (${entityColumns.join(', ')}) values (${entityColumns.map(() => '?').join(', ')}) ` +
     `on conflict (uid) do update set ${updatedColumns.map((c) => `${c} = excluded.${c}`).join(', ')} returning id`,
   deleteRelations: 'delete from catalog_relations where origin_id = ?',
   deleteSearch: 'delete from catalog_search where entity_id = ?',
-  relation: 'insert into catalog_relations (origin_id, source_ref, type, type_lc, target_ref) values (?, ?, ?, ?, ?)',
-  search: 'insert into catalog_search (entity_id, key_id, value, original) values (?, ?, ?, ?)',
-  searchMany: `insert into catalog_search (entity_id, key_id, value, original) values ${new Array(SEARCH_ROWS_PER_INSERT).fill('(?, ?, ?, ?)').join(', ')}`,
+  relation: `insert into catalog_relations ${relationColumns} values (?, ?, ?, ?, ?)`,
+  relationMany: `insert into catalog_relations ${relationColumns} values ${new Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+  search: `insert into catalog_search ${searchColumns} values (?, ?, ?, ?)`,
+  searchMany: `insert into catalog_search ${searchColumns} values ${new Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?)').join(', ')}`,
 };
 
+/** A relation row as stored: origin_id, source_ref, type, type_lc, target_ref. */
+type RelationTuple = [number, string, string, string, string];
+/** A search row as stored: entity_id, key_id, value, original. */
+type SearchTuple = [number, number, string | null, string | null];
+
+/** A batch's relation and search rows, with the ids their entities were stored under. */
+function batchRows(writes: readonly EntityWrite[], ids: readonly number[], keyId: (key: string) => number): { relations: RelationTuple[]; search: SearchTuple[] } {
+  const relations: RelationTuple[] = [];
+  const search: SearchTuple[] = [];
+  writes.forEach((w, i) => {
+    const id = ids[i]!;
+    for (const r of w.relations) relations.push([id, r.source, r.type, r.type.toLowerCase(), r.target]);
+    for (const s of w.search) search.push([id, keyId(s.key), s.value, s.original]);
+  });
+  return { relations, search };
+}
+
+/** Inserts rows with `many` (ROWS_PER_INSERT rows a call), the rest with `one`. */
+function insertRows(many: Statement, one: Statement, rows: readonly unknown[][]): void {
+  const params: unknown[] = [];
+  let i = 0;
+  for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+    params.length = 0;
+    for (let j = i; j < i + ROWS_PER_INSERT; j++) params.push(...rows[j]!);
+    many.run(params);
+  }
+  for (; i < rows.length; i++) one.run(rows[i]!);
+}
+
 /**
- * SQLite: one prepared statement per row shape, run row by row inside the caller's transaction.
- * better-sqlite3 runs synchronously, so there is no round trip to save; building and compiling a
- * multi-row INSERT in Kysely cost more than SQLite's own work for these rows (issue #3 profile).
+ * SQLite: prepared statements run inside the caller's transaction (better-sqlite3 runs synchronously,
+ * so there is no round trip to save; building and compiling INSERTs in Kysely cost more than SQLite's
+ * own work for these rows). Entities first, for their ids; then the batch's relation and search rows,
+ * 64 to a statement.
  */
 function writeEntitiesSqlite(db: Sqlite, writes: readonly EntityWrite[], keyId: (key: string) => number): void {
   const upsert = prepared(db, sqliteText.upsert);
   const deleteRelations = prepared(db, sqliteText.deleteRelations);
   const deleteSearch = prepared(db, sqliteText.deleteSearch);
-  const relation = prepared(db, sqliteText.relation);
-  const search = prepared(db, sqliteText.search);
-  const searchMany = prepared(db, sqliteText.searchMany);
-  const params: unknown[] = [];
+  const ids: number[] = [];
   for (const w of writes) {
     const r = w.row;
     const { id } = upsert.get(r.uid, r.entity_ref, r.kind, r.namespace, r.name, r.owner_ref, r.root_location_id, r.location_ref, r.body, r.problems, r.content_hash, r.orphan, r.created_at, r.updated_at) as { id: number };
@@ -102,15 +133,11 @@ function writeEntitiesSqlite(db: Sqlite, writes: readonly EntityWrite[], keyId: 
       deleteRelations.run(id);
       deleteSearch.run(id);
     }
-    for (const rel of w.relations) relation.run(id, rel.source, rel.type, rel.type.toLowerCase(), rel.target);
-    let i = 0;
-    for (; i + SEARCH_ROWS_PER_INSERT <= w.search.length; i += SEARCH_ROWS_PER_INSERT) {
-      params.length = 0;
-      for (let j = i; j < i + SEARCH_ROWS_PER_INSERT; j++) params.push(id, keyId(w.search[j]!.key), w.search[j]!.value, w.search[j]!.original);
-      searchMany.run(params);
-    }
-    for (; i < w.search.length; i++) search.run(id, keyId(w.search[i]!.key), w.search[i]!.value, w.search[i]!.original);
+    ids.push(id);
   }
+  const { relations, search } = batchRows(writes, ids, keyId);
+  insertRows(prepared(db, sqliteText.relationMany), prepared(db, sqliteText.relation), relations);
+  insertRows(prepared(db, sqliteText.searchMany), prepared(db, sqliteText.search), search);
 }
 
 /** Row counts per multi-row INSERT: large, to save round trips, and under PostgreSQL's 65,535 parameters. */
