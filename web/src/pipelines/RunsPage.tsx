@@ -1,5 +1,4 @@
-import { useState, type FormEvent } from 'react';
-import { Link as RouterLink, useSearchParams } from 'react-router-dom';
+import { Link as RouterLink } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -17,51 +16,30 @@ import TextField from '@mui/material/TextField';
 import { formatDateTime } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
+import { useRepositoryField, useUrlFilters } from '../components/url-filters';
 import { useRuns, type Run, type RunStatus } from './api';
 import { formatMs, refName, runDurationMs, runStatuses, runTone, shortSha } from './run-view';
 
-const repositoryPattern = /^[a-z0-9][a-z0-9._-]{0,62}\/[a-z0-9][a-z0-9._-]{0,99}$/;
-
 /** Pipeline runs, newest first, filtered by repository and status (kept in the URL so a filtered list can be shared). */
 export function RunsPage() {
-  const [params, setParams] = useSearchParams();
-  const repository = params.get('repository') ?? '';
-  const requestedStatus = params.get('status');
-  const status = runStatuses.includes(requestedStatus as RunStatus) ? (requestedStatus as RunStatus) : undefined;
-  const [draft, setDraft] = useState(repository);
-  const [draftError, setDraftError] = useState<string | undefined>(undefined);
+  const { values, update } = useUrlFilters(['repository', 'status'] as const);
+  const { repository } = values;
+  const status = runStatuses.includes(values.status as RunStatus) ? (values.status as RunStatus) : undefined;
+  const field = useRepositoryField(repository, (value) => update({ repository: value }), 'a repository is <owner>/<name>, e.g. team-a/payments');
   const runs = useRuns({ repository: repository === '' ? undefined : repository, status });
-
-  const update = (next: { repository?: string; status?: string }) => {
-    const merged = { repository, status: status ?? '', ...next };
-    const search = new URLSearchParams();
-    if (merged.repository !== '') search.set('repository', merged.repository);
-    if (merged.status !== '') search.set('status', merged.status);
-    setParams(search, { replace: true });
-  };
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    const value = draft.trim().toLowerCase();
-    if (value !== '' && !repositoryPattern.test(value)) {
-      setDraftError('a repository is <owner>/<name>, e.g. team-a/payments');
-      return;
-    }
-    setDraftError(undefined);
-    update({ repository: value });
-  };
 
   return (
     <>
       <PageHeader title="Pipeline runs" subtitle="Every push to a hosted repository runs the standard pipeline; open a run for its stages, logs and tests." />
-      <Box component="form" role="search" aria-label="Filter runs" onSubmit={apply} sx={{ display: 'flex', gap: 2, mb: 2, flexWrap: 'wrap', alignItems: 'flex-start' }}>
+      <Box component="form" role="search" aria-label="Filter runs" onSubmit={field.submit} sx={{ display: 'flex', gap: 2, mb: 2, flexWrap: 'wrap', alignItems: 'flex-start' }}>
         <TextField
           size="small"
           label="Repository"
           placeholder="team-a/payments"
-          value={draft}
-          onChange={(e) => setDraft(e.target.value)}
-          error={draftError !== undefined}
-          helperText={draftError}
+          value={field.draft}
+          onChange={(e) => field.setDraft(e.target.value)}
+          error={field.error !== undefined}
+          helperText={field.error}
           sx={{ minWidth: 260 }}
         />
         <TextField

@@ -1,5 +1,4 @@
-import { useState, type FormEvent } from 'react';
-import { Link as RouterLink, useSearchParams } from 'react-router-dom';
+import { Link as RouterLink } from 'react-router-dom';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
@@ -20,42 +19,20 @@ import Typography from '@mui/material/Typography';
 import { formatDate, formatDateTime } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
+import { useRepositoryField, useUrlFilters } from '../components/url-filters';
 import { useFindings, useOverview, type Overview, type TrackedFinding } from './api';
 import { findingLocation, severities, severityTone, statuses, statusTone, teamName } from './view';
 
-const repositoryPattern = /^[a-z0-9][a-z0-9._-]{0,99}\/[a-z0-9][a-z0-9._-]{0,99}$/;
-
 /** The organisation's security overview, then its tracked findings filtered by service, severity, status and overdue (kept in the URL). */
 export function FindingsPage() {
-  const [params, setParams] = useSearchParams();
-  const service = params.get('service') ?? '';
-  const severity = severities.find((s) => s === params.get('severity'));
-  const status = statuses.find((s) => s === params.get('status'));
-  const overdue = params.get('overdue') === 'true';
-  const [draft, setDraft] = useState(service);
-  const [draftError, setDraftError] = useState<string | undefined>(undefined);
+  const { values, update } = useUrlFilters(['service', 'severity', 'status', 'overdue'] as const);
+  const { service } = values;
+  const severity = severities.find((s) => s === values.severity);
+  const status = statuses.find((s) => s === values.status);
+  const overdue = values.overdue === 'true';
+  const field = useRepositoryField(service, (value) => update({ service: value }), 'a service is its repository, <owner>/<name>, e.g. team-a/payments');
   const overview = useOverview();
   const findings = useFindings({ service: service === '' ? undefined : service, severity, status, overdue: overdue ? true : undefined });
-
-  const update = (next: { service?: string; severity?: string; status?: string; overdue?: boolean }) => {
-    const merged = { service, severity: severity ?? '', status: status ?? '', overdue, ...next };
-    const search = new URLSearchParams();
-    if (merged.service !== '') search.set('service', merged.service);
-    if (merged.severity !== '') search.set('severity', merged.severity);
-    if (merged.status !== '') search.set('status', merged.status);
-    if (merged.overdue) search.set('overdue', 'true');
-    setParams(search, { replace: true });
-  };
-  const apply = (event: FormEvent) => {
-    event.preventDefault();
-    const value = draft.trim().toLowerCase();
-    if (value !== '' && !repositoryPattern.test(value)) {
-      setDraftError('a service is its repository, <owner>/<name>, e.g. team-a/payments');
-      return;
-    }
-    setDraftError(undefined);
-    update({ service: value });
-  };
 
   return (
     <>
@@ -66,8 +43,8 @@ export function FindingsPage() {
       <Typography variant="h6" component="h2" sx={{ mt: 3, mb: 1 }}>
         Findings
       </Typography>
-      <Box component="form" role="search" aria-label="Filter findings" onSubmit={apply} sx={{ display: 'flex', gap: 2, mb: 2, flexWrap: 'wrap', alignItems: 'flex-start' }}>
-        <TextField size="small" label="Service" placeholder="team-a/payments" value={draft} onChange={(e) => setDraft(e.target.value)} error={draftError !== undefined} helperText={draftError} sx={{ minWidth: 240 }} />
+      <Box component="form" role="search" aria-label="Filter findings" onSubmit={field.submit} sx={{ display: 'flex', gap: 2, mb: 2, flexWrap: 'wrap', alignItems: 'flex-start' }}>
+        <TextField size="small" label="Service" placeholder="team-a/payments" value={field.draft} onChange={(e) => field.setDraft(e.target.value)} error={field.error !== undefined} helperText={field.error} sx={{ minWidth: 240 }} />
         <TextField select size="small" label="Severity" value={severity ?? ''} onChange={(e) => update({ severity: e.target.value })} slotProps={{ select: { displayEmpty: true }, inputLabel: { shrink: true } }} sx={{ minWidth: 140 }}>
           <MenuItem value="">Any severity</MenuItem>
           {severities.map((s) => <MenuItem key={s} value={s}>{s}</MenuItem>)}
@@ -76,7 +53,7 @@ export function FindingsPage() {
           <MenuItem value="">Any status</MenuItem>
           {statuses.map((s) => <MenuItem key={s} value={s}>{s}</MenuItem>)}
         </TextField>
-        <FormControlLabel control={<Switch checked={overdue} onChange={(e) => update({ overdue: e.target.checked })} />} label="Overdue only" />
+        <FormControlLabel control={<Switch checked={overdue} onChange={(e) => update({ overdue: e.target.checked ? 'true' : '' })} />} label="Overdue only" />
         <Button type="submit" variant="outlined">
           Apply
         </Button>
