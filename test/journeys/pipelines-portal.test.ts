@@ -147,6 +147,17 @@ describe('pipelines portal journeys (Chromium)', () => {
     const artifacts = page.getByRole('table', { name: 'Artifacts of the run' });
     await artifacts.getByRole('link', { name: 'Download svc-1.0.0.tgz' }).waitFor();
     expect(await artifacts.textContent()).toContain('build-artifact');
+    // The supply-chain documents download with the session: both SBOMs and the signed provenance.
+    for (const [label, check] of [
+      ['CycloneDX SBOM of svc-1.0.0.tgz', (doc: Record<string, unknown>) => doc.bomFormat === 'CycloneDX'],
+      ['SPDX SBOM of svc-1.0.0.tgz', (doc: Record<string, unknown>) => doc.spdxVersion === 'SPDX-2.3'],
+      ['Provenance of svc-1.0.0.tgz', (doc: Record<string, unknown>) => typeof doc.mediaType === 'string' && doc.mediaType.includes('sigstore.bundle')],
+    ] as const) {
+      const href = await artifacts.getByRole('link', { name: label }).getAttribute('href');
+      const answer = await page.request.get(new URL(href!, page.url()).toString());
+      expect(answer.status(), label).toBe(200);
+      expect(check((await answer.json()) as Record<string, unknown>), label).toBe(true);
+    }
 
     // The per-step filter: the ticker's lines alone, and nothing of the lint step.
     await graph.getByRole('button', { name: 'Step ticker: passed' }).click();

@@ -10,6 +10,7 @@ import TableContainer from '@mui/material/TableContainer';
 import TableHead from '@mui/material/TableHead';
 import TableRow from '@mui/material/TableRow';
 import Typography from '@mui/material/Typography';
+import { supplyChainUrls } from '../security/api';
 import { artifactDownloadUrl, useArtifact, type RecordedTest } from './api';
 import { formatBytes, formatMs, testSummary, type RunArtifact } from './run-view';
 
@@ -105,6 +106,25 @@ export function RunArtifacts({ artifacts }: { artifacts: RunArtifact[] }) {
   );
 }
 
+/** The artifact's SBOMs (CycloneDX 1.6, SPDX 2.3) and its signed SLSA provenance (a Sigstore bundle), as files. */
+function SupplyChainLinks({ digest, name }: { digest: string; name: string }) {
+  const urls = supplyChainUrls(digest);
+  const stem = name.replace(/\.tgz$/, '');
+  return (
+    <>
+      <Button size="small" href={urls.cyclonedx} download={`${stem}.cdx.json`} aria-label={`CycloneDX SBOM of ${name}`}>
+        SBOM (CycloneDX)
+      </Button>
+      <Button size="small" href={urls.spdx} download={`${stem}.spdx.json`} aria-label={`SPDX SBOM of ${name}`}>
+        SBOM (SPDX)
+      </Button>
+      <Button size="small" href={urls.provenance} download={`${stem}.sigstore.json`} aria-label={`Provenance of ${name}`}>
+        Provenance
+      </Button>
+    </>
+  );
+}
+
 function ArtifactRow({ artifact }: { artifact: RunArtifact }) {
   // Only build artifacts are in the artifact store; other digests (e.g. a signature's subject) have no download.
   const stored = useArtifact(artifact.digest);
@@ -120,9 +140,12 @@ function ArtifactRow({ artifact }: { artifact: RunArtifact }) {
       <TableCell>{artifact.step}</TableCell>
       <TableCell align="right">
         {stored.data !== undefined ? (
-          <Button size="small" href={artifactDownloadUrl(artifact.digest)} download={stored.data.name} aria-label={`Download ${stored.data.name}`}>
-            Download
-          </Button>
+          <Box sx={{ display: 'flex', gap: 0.5, justifyContent: 'flex-end', flexWrap: 'wrap' }}>
+            <Button size="small" href={artifactDownloadUrl(artifact.digest)} download={stored.data.name} aria-label={`Download ${stored.data.name}`}>
+              Download
+            </Button>
+            <SupplyChainLinks digest={artifact.digest} name={stored.data.name} />
+          </Box>
         ) : stored.isError ? (
           <Alert severity="info" sx={{ py: 0 }}>
             not in the artifact store

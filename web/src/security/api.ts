@@ -7,6 +7,12 @@ export type { FindingDetail, FindingSeverity, FindingStatus, Overview, TrackedFi
 const findingsKey = ['security', 'findings'] as const;
 const base = '/api/security/findings';
 
+/** Where an artifact's supply-chain documents download from (GET, with the session cookie). */
+export const supplyChainUrls = (digest: string) => {
+  const artifact = `/api/security/artifacts/${encodeURIComponent(digest)}`;
+  return { cyclonedx: `${artifact}/sbom?format=cyclonedx`, spdx: `${artifact}/sbom?format=spdx`, provenance: `${artifact}/provenance` };
+};
+
 export interface FindingFilter {
   service?: string;
   owner?: string;
