@@ -20,12 +20,13 @@ const packed = new Map<string, { bytes: Buffer; integrity: string }>();
 
 function run(command: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, HOME: cwd }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // No update check (it would reach for the registry) and errors printed, so a failure says why.
+    const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH, HOME: cwd, npm_config_update_notifier: 'false', npm_config_loglevel: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')}: ${out}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}: ${out}`))));
   });
 }
 
@@ -35,7 +36,7 @@ async function pack(version: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'plinth-fixture-dep', version, main: 'index.js' }));
   writeFileSync(join(dir, 'index.js'), `module.exports = '${version}';\n`);
-  const file = (await run('npm', ['pack', '--silent'], dir)).trim().split('\n').at(-1)!;
+  const file = (await run('npm', ['pack', '--pack-destination', dir], dir)).trim().split('\n').at(-1)!;
   const bytes = readFileSync(join(dir, file));
   packed.set(`/${file}`, { bytes, integrity: `sha512-${createHash('sha512').update(bytes).digest('base64')}` });
 }
