@@ -72,19 +72,11 @@ export const ClaimView = z.object({
 export type ClaimView = z.infer<typeof ClaimView>;
 export type Claim = ClaimView;
 
-export const PlanView = z.object({
-  name: z.string(),
-  environment: z.string(),
-  module: z.string(),
-  version: z.string(),
-  provider: z.string(),
-  preset: z.enum(presets),
-  inputs: z.record(z.string(), z.unknown()),
-  tags: z.record(z.string(), z.string()),
+/** What applying a claim would do: the claim's identity and cost, what it creates, and the guardrails' decision. */
+export const PlanView = ClaimView.pick({ name: true, environment: true, module: true, version: true, provider: true, preset: true, inputs: true, tags: true, cost: true }).extend({
   /** What apply will create, in order. */
   creates: z.array(z.string()),
   outputs: z.array(z.string()),
-  cost: CostView,
   warnings: z.array(z.string()),
   decision: z.object({ allowed: z.boolean(), denials: z.array(DenialView) }),
 });

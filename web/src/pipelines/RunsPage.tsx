@@ -15,6 +15,7 @@ import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
 import { formatDateTime } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
+import { LoadMore } from '../components/LoadMore';
 import { QueryState } from '../components/QueryState';
 import { useRepositoryField, useUrlFilters } from '../components/url-filters';
 import { useRuns, type Run, type RunStatus } from './api';
@@ -69,13 +70,7 @@ export function RunsPage() {
           return (
             <>
               <RunTable runs={items} />
-              {runs.hasNextPage && (
-                <Box sx={{ display: 'flex', justifyContent: 'center', mt: 2 }}>
-                  <Button onClick={() => void runs.fetchNextPage()} loading={runs.isFetchingNextPage}>
-                    Load more
-                  </Button>
-                </Box>
-              )}
+              <LoadMore query={runs} />
             </>
           );
         }}

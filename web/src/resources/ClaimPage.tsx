@@ -15,6 +15,7 @@ import Typography from '@mui/material/Typography';
 import { useMe } from '../app/auth';
 import { isApiError } from '../app/http';
 import { formatDateTime } from '../components/format';
+import { FactList } from '../components/FactList';
 import { PageHeader } from '../components/PageHeader';
 import { ErrorNotice, Loading } from '../components/QueryState';
 import { useClaim, useClaimBackups, useClaimHistory, useClaimOperations, type ClaimView } from './api';
@@ -122,20 +123,7 @@ function Facts({ claim }: { claim: ClaimView }) {
     ['Last step', claim.step ?? '—'],
   ];
   if (claim.lastError !== null) rows.push(['Last error', claim.lastError]);
-  return (
-    <Box component="dl" sx={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', columnGap: 3, rowGap: 0.5, m: 0 }}>
-      {rows.map(([label, value]) => (
-        <Box key={label} sx={{ display: 'contents' }}>
-          <Typography component="dt" variant="body2" color="text.secondary">
-            {label}
-          </Typography>
-          <Typography component="dd" variant="body2" sx={{ m: 0, wordBreak: 'break-word' }}>
-            {value}
-          </Typography>
-        </Box>
-      ))}
-    </Box>
-  );
+  return <FactList rows={rows} />;
 }
 
 /** Output values as the server gives them; credentials are secret references (`…Ref`), never values. */

@@ -3,6 +3,7 @@ import AlertTitle from '@mui/material/AlertTitle';
 import Box from '@mui/material/Box';
 import Paper from '@mui/material/Paper';
 import Typography from '@mui/material/Typography';
+import { FactList } from '../components/FactList';
 import { useBudgetCheck, type PlanView } from './api';
 import { budgetLines, describeInputs, formatMonthly } from './view';
 
@@ -35,7 +36,7 @@ export function PlanPanel({ plan, planNumber, costCenter }: { plan: PlanView; pl
           {w}
         </Alert>
       ))}
-      <Facts
+      <FactList
         rows={[
           ['Module', `${plan.module}@${plan.version} (${plan.provider})`],
           ['Preset', plan.preset],
@@ -62,23 +63,6 @@ export function PlanPanel({ plan, planNumber, costCenter }: { plan: PlanView; pl
         Outputs once ready: {plan.outputs.join(', ')} (credentials as secret references).
       </Typography>
     </Paper>
-  );
-}
-
-function Facts({ rows }: { rows: [string, string][] }) {
-  return (
-    <Box component="dl" sx={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', columnGap: 3, rowGap: 0.5, m: 0 }}>
-      {rows.map(([label, value]) => (
-        <Box key={label} sx={{ display: 'contents' }}>
-          <Typography component="dt" variant="body2" color="text.secondary">
-            {label}
-          </Typography>
-          <Typography component="dd" variant="body2" sx={{ m: 0, wordBreak: 'break-word' }}>
-            {value}
-          </Typography>
-        </Box>
-      ))}
-    </Box>
   );
 }
 

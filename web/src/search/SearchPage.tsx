@@ -13,6 +13,7 @@ import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { SearchIcon } from '../components/icons';
 import { PageHeader } from '../components/PageHeader';
+import { LoadMore } from '../components/LoadMore';
 import { QueryState } from '../components/QueryState';
 import { searchTypeLabel, searchTypes, useOwnerOptions, useSearchResults, type SearchResult, type SearchType } from './api';
 import { resultContext } from './GlobalSearch';
@@ -98,13 +99,7 @@ export function SearchPage() {
                     ))}
                   </Paper>
                 )}
-                {results.hasNextPage && (
-                  <Box sx={{ display: 'flex', justifyContent: 'center', mt: 2 }}>
-                    <Button variant="outlined" onClick={() => void results.fetchNextPage()} loading={results.isFetchingNextPage}>
-                      Show more results
-                    </Button>
-                  </Box>
-                )}
+                <LoadMore query={results} label="Show more results" />
               </>
             );
           }}

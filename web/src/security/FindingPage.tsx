@@ -15,6 +15,7 @@ import TableRow from '@mui/material/TableRow';
 import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { formatDate, formatDateTime } from '../components/format';
+import { FactList } from '../components/FactList';
 import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
 import { useAcceptFinding, useFinding, type FindingDetail } from './api';
@@ -85,20 +86,7 @@ function Facts({ finding: f }: { finding: FindingDetail }) {
     ['Present on', f.branches.length > 0 ? f.branches.join(', ') : '—'],
   ];
   if (f.acceptance !== null) rows.push(['Accepted', `by ${f.acceptance.by} until ${formatDate(f.acceptance.until)}: ${f.acceptance.reason}`]);
-  return (
-    <Box component="dl" sx={{ display: 'grid', gridTemplateColumns: 'max-content 1fr', columnGap: 3, rowGap: 0.5, m: 0 }}>
-      {rows.map(([label, value]) => (
-        <Box key={label} sx={{ display: 'contents' }}>
-          <Typography component="dt" color="text.secondary">
-            {label}
-          </Typography>
-          <Typography component="dd" sx={{ m: 0 }}>
-            {value}
-          </Typography>
-        </Box>
-      ))}
-    </Box>
-  );
+  return <FactList rows={rows} variant="body1" />;
 }
 
 /** The owning team (an admin for a critical finding) accepts the risk for some days; the server says who may. */

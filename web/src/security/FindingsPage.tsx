@@ -18,6 +18,7 @@ import TextField from '@mui/material/TextField';
 import Typography from '@mui/material/Typography';
 import { formatDate, formatDateTime } from '../components/format';
 import { PageHeader } from '../components/PageHeader';
+import { LoadMore } from '../components/LoadMore';
 import { QueryState } from '../components/QueryState';
 import { useRepositoryField, useUrlFilters } from '../components/url-filters';
 import { useFindings, useOverview, type Overview, type TrackedFinding } from './api';
@@ -65,13 +66,7 @@ export function FindingsPage() {
           return (
             <>
               <FindingTable findings={items} />
-              {findings.hasNextPage && (
-                <Box sx={{ display: 'flex', justifyContent: 'center', mt: 2 }}>
-                  <Button onClick={() => void findings.fetchNextPage()} loading={findings.isFetchingNextPage}>
-                    Load more
-                  </Button>
-                </Box>
-              )}
+              <LoadMore query={findings} />
             </>
           );
         }}
