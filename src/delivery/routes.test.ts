@@ -191,8 +191,10 @@ describe('restart mid-rollout (the real app, on PostgreSQL when it is available)
       expect(app.runtime.traffic(system, 'cart', 'production')).toMatchObject({ stable: first.releaseId, canary: canary.releaseId, canaryWeightPercent: 25 });
       // Traffic flows through the new gateway to both releases again once the replicas are back.
       const load = startLoad(app.runtime.gatewayPort()!, 'cart.production.localhost');
-      await until(async () => (await app.delivery.getRollout(system, canary.id)).phase === 'succeeded', 30_000, 100);
+      await until(async () => (await app.delivery.getRollout(system, canary.id)).phase !== 'progressing', 30_000, 100);
       await load.stop();
+      const settled = await app.delivery.getRollout(system, canary.id);
+      expect({ phase: settled.phase, message: settled.message }).toEqual({ phase: 'succeeded', message: 'promoted' });
       const stepped = await app.kernel.ledger.query({ subject: `rollout:${canary.id}`, kinds: ['delivery.rollout.stepped'] }, 10);
       expect(stepped.map((e) => (e.payload as { weightPercent: number }).weightPercent)).toEqual([10, 25, 50]);
       expect(load.byRelease().get(canary.releaseId)?.total ?? 0).toBeGreaterThan(0);

@@ -118,6 +118,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       const other = releaseId === split.stable ? split.canary : split.stable;
       if (other !== undefined && options.endpoints.readyEndpoints(other).length > 0) releaseId = other;
     }
+    // Nothing of either release is ready (both starting after a restart, or the service is down): the 503 is
+    // the gateway's own answer, not the release's, so no release's counters (the canary analysis) count it.
+    if (options.endpoints.readyEndpoints(releaseId).length === 0) return reply(res, 503, `no ready replica of ${service}.${environment} (release ${releaseId})`);
     const setCookie = split.sticky && sticky !== releaseId ? `${STICKY_COOKIE}=${encodeURIComponent(releaseId)}; Path=/; HttpOnly; SameSite=Lax` : undefined;
     res.once('close', () => stats.record(service, environment, releaseId, res.statusCode, performance.now() - started));
     proxy(req, res, route, releaseId, setCookie, new Set(), `${service}.${environment}`);
@@ -126,7 +129,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   function proxy(req: IncomingMessage, res: ServerResponse, route: Route, releaseId: string, setCookie: string | undefined, tried: Set<string>, name: string): void {
     const endpoint = chooseEndpoint(route, releaseId, tried);
     if (!endpoint) {
-      return reply(res, tried.size > 0 ? 502 : 503, tried.size > 0 ? `no replica of ${name} (release ${releaseId}) accepted the connection` : `no ready replica of ${name} (release ${releaseId})`);
+      // handle() saw a ready replica, so every one of them has been tried and refused.
+      return reply(res, 502, `no replica of ${name} (release ${releaseId}) accepted the connection`);
     }
     tried.add(`${endpoint.releaseId}/${endpoint.replica}`);
     const headers = forwardedHeaders(req.rawHeaders);
