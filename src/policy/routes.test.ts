@@ -185,6 +185,13 @@ describe.each(dialects)('/api/policy (%s)', (dialect) => {
     expect((await call('DELETE', '/api/policy/budgets/team/payments', t.adminToken)).statusCode).toBe(404);
   });
 
+  it('records decisions on one subject made at the same moment (two runs of a repository at their gates together)', async () => {
+    const system = { kind: 'system', name: 'resources' } as const;
+    const claim = { kind: 'ResourceClaim', metadata: { name: 'cache', labels: { owner: 'payments', 'cost-center': 'cc-1', environment: 'staging' } }, spec: { cost: { monthly: 1 } } };
+    const decisions = await Promise.all(Array.from({ length: 6 }, () => t.app.policy.decide(system, { point: 'provisioning', object: claim })));
+    expect(decisions.every((d) => d.object === decisions[0]!.object)).toBe(true);
+  });
+
   it('answers 401 without a token', async () => {
     const res = await t.app.server.inject({ method: 'GET', url: '/api/policy/policies' });
     expect(res.statusCode).toBe(401);

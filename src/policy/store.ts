@@ -151,7 +151,24 @@ export async function writeReport(db: Db, input: { subject: string; point: Enfor
   }));
   // Duplicates (one rule reported twice for one subject) keep the last verdict.
   const unique = new Map(rows.map((row) => [`${row.policy}\0${row.rule}`, row]));
-  if (unique.size > 0) await t(db).insertInto('policy_reports').values([...unique.values()]).execute();
+  // An upsert, not a plain insert: two decisions on one subject at once (two runs of a repository reaching
+  // their CI gate together) both delete nothing under READ COMMITTED, then the second insert would collide.
+  if (unique.size > 0) {
+    await t(db)
+      .insertInto('policy_reports')
+      .values([...unique.values()])
+      .onConflict((oc) =>
+        oc.columns(['subject', 'policy', 'rule']).doUpdateSet((eb) => ({
+          point: eb.ref('excluded.point'),
+          owner: eb.ref('excluded.owner'),
+          status: eb.ref('excluded.status'),
+          message: eb.ref('excluded.message'),
+          failure_action: eb.ref('excluded.failure_action'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+  }
 }
 
 /** A subject's report rows at one point. */

@@ -21,6 +21,31 @@ describe.each(dialects)('jobs on %s', (dialect) => {
     return k.jobs.get(id);
   };
 
+  it('leases for workers elsewhere: concurrent claims take each job once, never more than asked, and every write is fenced', { timeout: 30_000 }, async () => {
+    const k1 = kind('leased');
+    for (let i = 0; i < 60; i++) await k.jobs.enqueue({ kind: k1, payload: { i } });
+    const claimer = async (n: number) => {
+      const got: string[] = [];
+      for (;;) {
+        const job = await k.jobs.leases.claim({ kinds: [k1], workerId: `remote-${n}`, leaseMs: 60_000, waitMs: 0 });
+        if (!job) return got;
+        got.push(job.id);
+      }
+    };
+    const claimed = (await Promise.all([0, 1, 2, 3, 4, 5].map(claimer))).flat();
+    expect(new Set(claimed).size).toBe(60);
+    expect(claimed).toHaveLength(60);
+    // No job is running that no claimer was handed (an over-claim leaves such orphans until their lease expires).
+    const running = (await k.jobs.list({ kind: k1, state: 'running', limit: 200 })).items.map((j) => j.id);
+    expect(running.sort()).toEqual([...claimed].sort());
+
+    const job = { ...(await k.jobs.get(claimed[0]!)), leaseToken: 'not-the-token' };
+    expect(await k.jobs.leases.holds(job)).toBe(false);
+    expect(await k.jobs.leases.renew(job, 1000)).toBe('lost');
+    expect(await k.jobs.leases.settle(job, { kind: 'done' })).toBe(false);
+    expect((await k.jobs.get(job.id)).state).toBe('running');
+  });
+
   it('returns the first job for a repeated idempotency key', async () => {
     const a = await k.jobs.enqueue({ kind: 'test.once', payload: { n: 1 }, idempotencyKey: 'key-1' });
     const b = await k.jobs.enqueue({ kind: 'test.once', payload: { n: 2 }, idempotencyKey: 'key-1' });

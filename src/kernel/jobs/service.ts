@@ -5,13 +5,16 @@ import type { Ledger } from '../ledger/service.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db, Store } from '../store/index.js';
-import type { EnqueueInput, Job, JobHandler, JobProgress, JobState } from './model.js';
+import type { ClaimedJob, EnqueueInput, Job, JobHandler, JobOutcome, JobProgress, JobState } from './model.js';
 import * as q from './store.js';
-import { JOBS_CANCEL_CHANNEL as CANCEL_CHANNEL, JOBS_CHANNEL as CHANNEL, startWorker, type Worker, type WorkerOptions } from './worker.js';
+import { newSecret } from '../clock.js';
+import { JOBS_CANCEL_CHANNEL as CANCEL_CHANNEL, JOBS_CHANNEL as CHANNEL, settleJob, startWorker, type Worker, type WorkerOptions } from './worker.js';
 
 export type { Worker, WorkerOptions } from './worker.js';
 
 const DEFAULT_MAX_ATTEMPTS = 5;
+/** `layer.verb-noun`, optionally qualified after a colon (`pipelines.run:gpu+node`: a run for runners with those labels). */
+const JOB_KIND = /^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*(:[a-z0-9][a-z0-9+.-]*)?$/;
 
 /** The durable job queue every long operation runs on (STYLE §6). */
 export interface Jobs {
@@ -28,6 +31,19 @@ export interface Jobs {
   /** Makes a queued job due now (an on-demand run of a recurring job); false when it is not queued. */
   runNow(id: string): Promise<boolean>;
   startWorker(options: WorkerOptions): Worker;
+  /**
+   * Leases for workers outside this process (external pipeline runners, through the API): claim one due job
+   * of the given kinds (waiting up to `waitMs` for one), renew it, and record its outcome. Every write is
+   * fenced by the lease token, and an expired lease goes back to the queue like any worker's.
+   */
+  readonly leases: {
+    claim(input: { kinds: readonly string[]; workerId: string; leaseMs: number; waitMs: number; signal?: AbortSignal }): Promise<ClaimedJob | undefined>;
+    /** `lost`: the lease expired and the job went back to the queue (or elsewhere); stop working on it. */
+    renew(job: Pick<ClaimedJob, 'id' | 'leaseToken'>, leaseMs: number): Promise<'held' | 'cancel-requested' | 'lost'>;
+    /** Whether the lease is still held (for writes made on the job's behalf). */
+    holds(job: Pick<ClaimedJob, 'id' | 'leaseToken'>): Promise<boolean>;
+    settle(job: ClaimedJob, outcome: JobOutcome, reason?: 'cancelled' | 'shutdown'): Promise<boolean>;
+  };
   /** Stops every worker started here. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -64,7 +80,7 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
       handlers.set(kind, handler);
     },
     async enqueue(input, options) {
-      if (!/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/.test(input.kind)) throw new InputError(`job kind "${input.kind}" is not layer.verb-noun`);
+      if (!JOB_KIND.test(input.kind)) throw new InputError(`job kind "${input.kind}" is not layer.verb-noun`);
       const t = now();
       // Inside the caller's transaction, the job and its wake-up commit with the caller's change;
       // alone, the insert commits by itself and the wake-up follows it.
@@ -121,6 +137,37 @@ export function createJobs(deps: { store: Store; ledger: Ledger; clock: Clock; l
       const due = await q.makeDue(store, id, now());
       if (due) await store.notify(CHANNEL);
       return due;
+    },
+    leases: {
+      async claim({ kinds, workerId, leaseMs, waitMs, signal }) {
+        const deadline = Date.now() + waitMs;
+        for (;;) {
+          const t = clock.now();
+          const [job] = await q.claimJobs(store, store.dialect, { kinds, limit: 1, now: toIso(t), leaseExpiresAt: toIso(new Date(t.getTime() + leaseMs)), leaseToken: newSecret(12), workerId });
+          const left = deadline - Date.now();
+          if (job || left <= 0 || signal?.aborted) return job;
+          // Woken by an enqueue; the poll covers jobs that fall due by time or come back from an expired lease.
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              unlisten();
+              signal?.removeEventListener('abort', done);
+              resolve();
+            };
+            const timer = setTimeout(done, Math.min(left, 1000));
+            const unlisten = store.listen(CHANNEL, done);
+            signal?.addEventListener('abort', done);
+          });
+        }
+      },
+      async renew(job, leaseMs) {
+        const t = clock.now();
+        const [held] = await q.extendLeases(store, job.leaseToken, toIso(new Date(t.getTime() + leaseMs)), toIso(t));
+        if (!held || held.id !== job.id) return 'lost';
+        return held.cancel_requested === 1 ? 'cancel-requested' : 'held';
+      },
+      holds: (job) => q.holdsLease(store, job.id, job.leaseToken),
+      settle: (job, outcome, reason) => settleJob({ store, clock, metrics, recordDead }, job, outcome, reason),
     },
     async stop(drainMs) {
       await Promise.all([...workers].map((w) => w.stop(drainMs)));

@@ -87,18 +87,12 @@ export interface ClaimParams {
  */
 export async function claimJobs(db: Db, dialect: Dialect, p: ClaimParams): Promise<ClaimedJob[]> {
   if (p.kinds.length === 0 || p.limit <= 0) return [];
+  // The candidates are a MATERIALIZED CTE: evaluated once. As an `IN (subquery)`, PostgreSQL may run the
+  // subquery again when it rechecks a row another worker changed meanwhile, and with SKIP LOCKED that
+  // second run picks other rows: one claim took more jobs than its limit (seen with external runners).
   const rows = await jobs(db)
-    .updateTable('kernel_jobs')
-    .set((eb) => ({
-      state: 'running',
-      lease_token: p.leaseToken,
-      lease_expires_at: p.leaseExpiresAt,
-      worker_id: p.workerId,
-      attempts: eb('attempts', '+', 1),
-      updated_at: p.now,
-    }))
-    .where('id', 'in', (eb) =>
-      eb
+    .with((wb) => wb('candidates').materialized(), (qb) =>
+      qb
         .selectFrom('kernel_jobs')
         .select('id')
         .where('state', '=', 'queued')
@@ -109,6 +103,16 @@ export async function claimJobs(db: Db, dialect: Dialect, p: ClaimParams): Promi
         .limit(p.limit)
         .$if(dialect.skipLocked, (q) => q.forUpdate().skipLocked()),
     )
+    .updateTable('kernel_jobs')
+    .set((eb) => ({
+      state: 'running',
+      lease_token: p.leaseToken,
+      lease_expires_at: p.leaseExpiresAt,
+      worker_id: p.workerId,
+      attempts: eb('attempts', '+', 1),
+      updated_at: p.now,
+    }))
+    .where('id', 'in', (eb) => eb.selectFrom('candidates').select('candidates.id'))
     .where('state', '=', 'queued')
     .returningAll()
     .execute();
@@ -220,6 +224,11 @@ export async function selectJob(db: Db, id: string): Promise<Job> {
   const row = await jobs(db).selectFrom('kernel_jobs').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new NotFoundError(`job ${id} does not exist`);
   return toJob(row);
+}
+
+export async function holdsLease(db: Db, id: string, leaseToken: string): Promise<boolean> {
+  const row = await jobs(db).selectFrom('kernel_jobs').select('id').where('id', '=', id).where('lease_token', '=', leaseToken).where('state', '=', 'running').executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function requestCancel(db: Db, id: string, now: string): Promise<void> {

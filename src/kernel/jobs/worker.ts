@@ -43,7 +43,7 @@ export interface WorkerDeps {
   onStopped(worker: Worker): void;
 }
 
-class LeaseLost extends Error {}
+export class LeaseLost extends Error {}
 
 /** Most completions one transaction carries. */
 const MAX_COMPLETION_BATCH = 64;
@@ -189,46 +189,16 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
   }
 
   async function settle(job: ClaimedJob, outcome: JobOutcome, reason: unknown): Promise<void> {
-    const t = now();
     if (reason === 'lease-lost') {
       log.warn({ jobId: job.id }, 'lease lost; the job was handed to another worker');
       return;
     }
-    if (reason === 'cancelled') {
-      await q.finishJob(store, job.id, job.leaseToken, { state: 'cancelled', lastError: 'cancelled', now: t });
-      metrics.jobsFinished.inc({ kind: job.kind, state: 'cancelled' });
+    if (reason !== 'cancelled' && reason !== 'shutdown' && outcome.kind === 'done') {
+      await complete({ job, output: outcome.output, commit: outcome.commit });
+      metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
       return;
     }
-    if (reason === 'shutdown') {
-      await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: t, attemptsDelta: -1, lastError: 'worker shut down', now: t });
-      return;
-    }
-    switch (outcome.kind) {
-      case 'done':
-        await complete({ job, output: outcome.output, commit: outcome.commit });
-        metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
-        return;
-      case 'wait':
-        await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: toIso(outcome.until), attemptsDelta: -1, now: t });
-        return;
-      case 'fail':
-        await q.finishJob(store, job.id, job.leaseToken, { state: 'failed', lastError: outcome.reason, now: t });
-        metrics.jobsFinished.inc({ kind: job.kind, state: 'failed' });
-        return;
-      case 'retry': {
-        const lastError = outcome.error.message.slice(0, 2000);
-        if (job.attempts >= job.maxAttempts) {
-          await store.transaction(async (tx) => {
-            if (!(await q.finishJob(tx, job.id, job.leaseToken, { state: 'dead', lastError, now: t }))) throw new LeaseLost();
-            await recordDead(tx, [{ ...job, state: 'dead', lastError }]);
-          });
-        } else {
-          const runAt = toIso(new Date(clock.now().getTime() + backoffMs(job.attempts)));
-          await q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt, lastError, now: t });
-        }
-        return;
-      }
-    }
+    await settleJob(deps, job, outcome, reason === 'cancelled' || reason === 'shutdown' ? reason : undefined);
   }
 
   async function runJob(job: ClaimedJob, abort: AbortController): Promise<void> {
@@ -335,4 +305,60 @@ export function startWorker(deps: WorkerDeps, options: WorkerOptions): Worker {
 
 function sleep(ms: number) {
   return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Records a job's outcome fenced by its lease token (a lost lease writes nothing and gives false). `reason`
+ * says the run was interrupted: cancelled ends it, shutdown hands it back without using an attempt.
+ * Shared by this process's workers and by workers elsewhere that hold a lease through the API.
+ */
+export async function settleJob(
+  deps: Pick<WorkerDeps, 'store' | 'clock' | 'metrics' | 'recordDead'>,
+  job: ClaimedJob,
+  outcome: JobOutcome,
+  reason?: 'cancelled' | 'shutdown',
+): Promise<boolean> {
+  const { store, clock, metrics, recordDead } = deps;
+  const t = toIso(clock.now());
+  if (reason === 'cancelled') {
+    const done = await q.finishJob(store, job.id, job.leaseToken, { state: 'cancelled', lastError: 'cancelled', now: t });
+    if (done) metrics.jobsFinished.inc({ kind: job.kind, state: 'cancelled' });
+    return done;
+  }
+  if (reason === 'shutdown') return q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: t, attemptsDelta: -1, lastError: 'worker shut down', now: t });
+  switch (outcome.kind) {
+    case 'done': {
+      const done = await store.transaction(async (tx) => {
+        if ((await q.finishSucceeded(tx, [{ id: job.id, leaseToken: job.leaseToken, output: outcome.output }], t)).size !== 1) return false;
+        await outcome.commit?.(tx);
+        return true;
+      });
+      if (done) metrics.jobsFinished.inc({ kind: job.kind, state: 'succeeded' });
+      return done;
+    }
+    case 'wait':
+      return q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt: toIso(outcome.until), attemptsDelta: -1, now: t });
+    case 'fail': {
+      const done = await q.finishJob(store, job.id, job.leaseToken, { state: 'failed', lastError: outcome.reason, now: t });
+      if (done) metrics.jobsFinished.inc({ kind: job.kind, state: 'failed' });
+      return done;
+    }
+    case 'retry': {
+      const lastError = outcome.error.message.slice(0, 2000);
+      if (job.attempts >= job.maxAttempts) {
+        try {
+          await store.transaction(async (tx) => {
+            if (!(await q.finishJob(tx, job.id, job.leaseToken, { state: 'dead', lastError, now: t }))) throw new LeaseLost();
+            await recordDead(tx, [{ ...job, state: 'dead', lastError }]);
+          });
+          return true;
+        } catch (err) {
+          if (err instanceof LeaseLost) return false;
+          throw err;
+        }
+      }
+      const runAt = toIso(new Date(clock.now().getTime() + backoffMs(job.attempts)));
+      return q.finishJob(store, job.id, job.leaseToken, { state: 'queued', runAt, lastError, now: t });
+    }
+  }
 }
