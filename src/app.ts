@@ -108,7 +108,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(gitHttpRoutes(git), { prefix: '/git' });
   const scaffolder = createScaffolder(kernel, { catalog, git });
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
-  const pipelines = createPipelines(kernel, { git, options: options.pipelines });
+  const pipelines = createPipelines(kernel, { git, options: { embeddedRunner: config.embeddedRunner, ...options.pipelines } });
   pipelines.registerStep('security.secrets-scan', secretsScanStep);
   pipelines.registerStep('security.sast-scan', sastScanStep);
   await server.register(pipelinesRoutes(pipelines, kernel.streams), { prefix: '/api/pipelines' });

@@ -1,11 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../test/helpers/app.js';
+import { buildApp, type App } from '../app.js';
+import { ADMIN_PASSWORD, startTestApp, testConfig, type TestApp } from '../../test/helpers/app.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/dialects.js';
+import { createLogger, type Config, type Principal } from '../kernel/index.js';
+import { masterKeyFromBase64 } from '../resources/secrets/crypto.js';
+import { createCli } from './context.js';
 import { run } from './main.js';
 import { memoryIo } from './memory-io.js';
 import { parseSet } from './resource.js';
+import { registerSecretsCommands } from './secrets.js';
 
 // `plinth resource …` in-process against a real listening server (the secret module needs no external server).
 
@@ -92,5 +100,84 @@ describe('plinth resource', () => {
       // The database goes with the claim (after its final backup) before the server stops.
       for (let i = 0; i < 200 && (await plinth('resource', 'show', 'ops', '--env', env)).code === 0; i += 1) await new Promise((r) => setTimeout(r, 50));
     }
+  });
+});
+
+// `plinth secrets …` against a real server whose store was sealed with key A and restarted on B (A previous).
+describe('plinth secrets', () => {
+  let db: TestDatabase;
+  const apps: App[] = [];
+  const [keyA, keyB] = [randomBytes(32).toString('base64'), randomBytes(32).toString('base64')];
+  const system: Principal = { kind: 'system', name: 'cli-test' };
+  let url = '';
+  let adminToken = '';
+  let memberToken = '';
+
+  const startOn = async (keys: { current: string; previous: string[] }) => {
+    const base = testConfig(db);
+    const app = await buildApp({ ...base, resources: Object.assign({}, base.resources, { secretsKey: keys.current, secretsPreviousKeys: keys.previous }) } satisfies Config, { logger: createLogger({ level: 'silent', pretty: false }) });
+    apps.push(app);
+    await app.start();
+    return app;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    const onA = await startOn({ current: keyA, previous: [] });
+    for (const name of ['cli-one', 'cli-two']) await onA.resources.secrets.create(system, { name, owner: 'group:default/team-a', value: `${name}-value` });
+    await onA.stop();
+    const onB = await startOn({ current: keyB, previous: [keyA] });
+    url = (await onB.listen()).replace('localhost', '127.0.0.1');
+    const tokenOf = async (username: string, password: string) => {
+      const login = await onB.server.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password } });
+      const headers = { cookie: `plinth_session=${login.cookies.find((c) => c.name === 'plinth_session')!.value}`, 'x-csrf-token': (login.json() as { csrfToken: string }).csrfToken };
+      return ((await onB.server.inject({ method: 'POST', url: '/api/auth/tokens', headers, payload: { name: 'cli' } })).json() as { secret: string }).secret;
+    };
+    adminToken = await tokenOf('admin', ADMIN_PASSWORD);
+    await onB.server.inject({ method: 'POST', url: '/api/users', headers: { authorization: `Bearer ${adminToken}` }, payload: { username: 'dev', role: 'member', password: 'dev-password' } });
+    memberToken = await tokenOf('dev', 'dev-password');
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.stop().catch(() => undefined);
+    await db?.drop();
+  });
+
+  // The command is registered the way main.ts registers every command group.
+  async function secrets(token: string, ...argv: string[]) {
+    const io = memoryIo({ PLINTH_URL: url, PLINTH_TOKEN: token, PLINTH_CONFIG_DIR: dir });
+    const cli = createCli(io);
+    const program = new Command('plinth').option('--server <url>').exitOverride().configureOutput({ writeOut: (t) => void io.stdout.write(t), writeErr: (t) => void io.stderr.write(t) });
+    registerSecretsCommands(program, cli);
+    let thrown: Error | undefined;
+    await program.parseAsync(['secrets', ...argv], { from: 'user' }).catch((err: Error) => (thrown = err));
+    return { code: thrown ? 1 : cli.exitCode, thrown, stdout: io.stdoutText(), stderr: io.stderrText() };
+  }
+
+  it('shows the keyring, re-wraps with --wait, and then reports that the previous key may go', async () => {
+    const [idA, idB] = [masterKeyFromBase64(keyA).id, masterKeyFromBase64(keyB).id];
+    const before = await secrets(adminToken, 'keys');
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toMatch(new RegExp(`current key\\s+${idB}`));
+    expect(before.stdout).toMatch(new RegExp(`previous keys\\s+${idA}`));
+    expect(before.stdout).toMatch(new RegExp(`${idA}\\s+previous\\s+2`));
+    expect(before.stdout).not.toContain(keyA);
+
+    const rewrapped = await secrets(adminToken, 'rewrap', '--wait', '--batch-size', '1');
+    expect(rewrapped.code, rewrapped.stderr).toBe(0);
+    expect(rewrapped.stdout).toMatch(/re-wrap \S+: succeeded/);
+    expect(rewrapped.stdout).toMatch(new RegExp(`${idB}\\s+current\\s+2`));
+    expect(rewrapped.stdout).toContain(`re-wrapped 2 from ${idA}`);
+    expect(rewrapped.stdout).toContain(`every version is on ${idB}: previous keys may now leave the keyring`);
+
+    const json = await secrets(adminToken, 'keys', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ currentKeyId: idB, versions: [{ keyId: idB, state: 'current', count: 2 }], lastRewrap: { phase: 'done', rewrapped: { [idA]: 2 } } });
+  });
+
+  it('refuses members and bad batch sizes', async () => {
+    const refused = await secrets(memberToken, 'rewrap');
+    expect(refused.thrown?.message).toMatch(/platform-admin/);
+    const bad = await secrets(adminToken, 'rewrap', '--batch-size', 'lots');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/a number of versions from 1 to 5000/);
   });
 });

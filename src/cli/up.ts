@@ -9,6 +9,7 @@ interface UpOptions {
   databaseUrl?: string;
   demo: boolean;
   builtinTemplates: boolean;
+  embeddedRunner: boolean;
 }
 
 /** The `plinth up` flags back as the argv that the kernel's parseConfig reads. */
@@ -21,6 +22,7 @@ export function upArgv(opts: UpOptions): string[] {
   if (opts.databaseUrl !== undefined) argv.push('--database-url', opts.databaseUrl);
   if (!opts.demo) argv.push('--no-demo');
   if (!opts.builtinTemplates) argv.push('--no-builtin-templates');
+  if (!opts.embeddedRunner) argv.push('--no-embedded-runner');
   return argv;
 }
 
@@ -36,6 +38,7 @@ export function registerUpCommand(program: Command, cli: Cli): void {
     .option('--database-url <url>', 'postgres:// URL (default: embedded SQLite, or PLINTH_DATABASE_URL)')
     .option('--no-demo', 'do not load the demo organisation on first start')
     .option('--no-builtin-templates', 'do not register the golden-path templates (node-service, static-site, library)')
+    .option('--no-embedded-runner', 'run no pipelines in the server: external runners (plinth runner) take them all (or PLINTH_EMBEDDED_RUNNER=false)')
     .action(async (opts: UpOptions) => {
       // Loaded lazily: only `up` needs the server; the other commands stay quick to start.
       const { parseConfig } = await import('../kernel/index.js');

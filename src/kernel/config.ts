@@ -44,6 +44,8 @@ export interface Config {
     rotationGraceS: number;
     /** Base64 of a 32-byte master key for the secret store; unset means `<dataDir>/keys/secrets.key`. */
     secretsKey: string | undefined;
+    /** Base64 master keys that wrapped data keys before a rotation (PLINTH_SECRETS_PREVIOUS_KEYS); they unwrap, never seal. */
+    secretsPreviousKeys: string[];
     /** Days a deprovisioned resource's final backup is kept. */
     backupRetentionDays: number;
     /** Seconds between drift checks of every claim. */
@@ -53,6 +55,8 @@ export interface Config {
   signingKeyPassphrase: string | undefined;
   /** A kubeconfig file: releases run in that cluster (Kubernetes driver) instead of as local processes. */
   kubeconfig: string | undefined;
+  /** Whether this server runs pipelines itself; false leaves them to external runners (`plinth runner`). */
+  embeddedRunner: boolean;
 }
 
 const envSchema = z.object({
@@ -60,6 +64,7 @@ const envSchema = z.object({
   PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_KUBECONFIG: z.string().min(1).optional(),
+  PLINTH_EMBEDDED_RUNNER: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
   PLINTH_DATA_DIR: z.string().min(1).optional(),
   PLINTH_DATABASE_URL: z
     .string()
@@ -77,6 +82,11 @@ const envSchema = z.object({
   PLINTH_RABBITMQ_URL: z.string().regex(/^amqps?:\/\//, 'must be an amqp:// URL').optional(),
   PLINTH_RABBITMQ_MANAGEMENT_URL: z.string().regex(/^https?:\/\//, 'must be an http:// URL of the RabbitMQ management API').optional(),
   PLINTH_ROTATION_GRACE_S: z.coerce.number().int().min(0).max(30 * 86_400).optional(),
+  PLINTH_SECRETS_PREVIOUS_KEYS: z
+    .string()
+    .transform((v) => v.split(',').map((k) => k.trim()).filter((k) => k !== ''))
+    .refine((keys) => keys.every((k) => Buffer.from(k, 'base64').length === 32), 'must be comma-separated 32-byte keys, base64-encoded (openssl rand -base64 32)')
+    .optional(),
   PLINTH_SECRETS_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
   PLINTH_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).optional(),
   PLINTH_DRIFT_INTERVAL_S: z.coerce.number().int().min(1).max(86_400).optional(),
@@ -97,6 +107,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         'database-url': { type: 'string' },
         'no-demo': { type: 'boolean' },
         'no-builtin-templates': { type: 'boolean' },
+        'no-embedded-runner': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -152,10 +163,12 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       rabbitmqManagementUrl: e.PLINTH_RABBITMQ_MANAGEMENT_URL ?? 'http://127.0.0.1:15672',
       rotationGraceS: e.PLINTH_ROTATION_GRACE_S ?? 3600,
       secretsKey: e.PLINTH_SECRETS_KEY,
+      secretsPreviousKeys: e.PLINTH_SECRETS_PREVIOUS_KEYS ?? [],
       backupRetentionDays: e.PLINTH_BACKUP_RETENTION_DAYS ?? 7,
       driftIntervalS: e.PLINTH_DRIFT_INTERVAL_S ?? 30,
     },
     signingKeyPassphrase: e.PLINTH_SIGNING_KEY_PASSPHRASE,
     kubeconfig: e.PLINTH_KUBECONFIG === undefined ? undefined : resolve(cwd, e.PLINTH_KUBECONFIG),
+    embeddedRunner: flags['no-embedded-runner'] !== true && e.PLINTH_EMBEDDED_RUNNER !== 'false',
   };
 }

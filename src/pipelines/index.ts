@@ -9,3 +9,4 @@ export type { BuildArtifact, Run, RunDetail, Step, LogLine, RecordedTest, RunSta
 export { readTar, type ReadTarEntry } from './artifacts/tar.js';
 export { packWorkspace, type PackedArtifact } from './artifacts/pack.js';
 export { createBuildArtifactStep } from './artifacts/step.js';
+export { runRunnerAgent, RunnerHttpError, type RunnerAgentOptions } from './runner/agent.js';

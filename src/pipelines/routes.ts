@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import { BuildArtifactView, DigestParam, ListRunsQuery, LogLineView, LogQuery, RunDetailView, RunView } from './model/index.js';
 import type { Pipelines } from './service.js';
 import { externalRepositoriesRoutes } from './external/index.js';
+import { runnerRoutes } from './runner-routes.js';
 
 const tags = ['pipelines'];
 
@@ -12,6 +13,7 @@ const tags = ['pipelines'];
 export function pipelinesRoutes(pipelines: Pipelines, streams: EventStreams): FastifyPluginAsyncZod {
   return async (app) => {
     await app.register(externalRepositoriesRoutes(pipelines.external));
+    await app.register(runnerRoutes(pipelines.runners), { prefix: '/runner' });
     app.get('/runs', { schema: { tags, summary: 'List runs, newest first (by repository, by status)', querystring: ListRunsQuery, response: { 200: z.object({ items: z.array(RunView), nextCursor: z.string().nullable() }), ...errorResponses } } },
       async (request) => pipelines.listRuns(request.principal!, request.query));
 

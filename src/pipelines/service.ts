@@ -19,14 +19,16 @@ import {
   type Run,
   type RunDetail,
   type RunStatus,
-  type Step,
   type Toolchain,
   type BuildArtifact,
   artifactRelativePath,
+  PLINTH_YAML,
+  runnerLabelsOf,
 } from './model/index.js';
 import { createBuildArtifactStep } from './artifacts/step.js';
 import { findExecutable, type Sandbox, type StepLimits } from './runner/process.js';
-import { runPipeline, type PlatformStepHandler } from './runner/run.js';
+import { runPipeline, type PlatformStepHandler, type PlatformStepRunner, type RunRecorder } from './runner/run.js';
+import { createRunnerBroker, runJobKind, runJobKinds, type RunnerBroker } from './runner-broker.js';
 import { sweepCaches } from './runner/cache.js';
 import * as q from './store.js';
 
@@ -40,6 +42,8 @@ export interface PipelinesOptions {
   parallelism?: number;
   /** Bytes all package-manager caches of this runner may take together (default 2 GiB; least recently used go first). */
   cacheMaxBytes?: number;
+  /** Whether this server runs pipelines itself (default true); false leaves every run to external runners (`plinth runner`). */
+  embeddedRunner?: boolean;
 }
 
 /** The standard pipeline engine: runs on every push, steps plugged in by other layers. */
@@ -61,11 +65,13 @@ export interface Pipelines {
   runForPush(push: RefPush): Promise<Run | undefined>;
   /** Repositories hosted elsewhere, whose push webhooks create runs of `external/<name>`. */
   readonly external: ExternalRepositories;
+  /** External runners (`plinth runner`) claim runs and report on them through this. */
+  readonly runners: RunnerBroker;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export const RUN_JOB = 'pipelines.run';
+export { RUN_JOB } from './runner-broker.js';
 const RunJobPayload = z.object({ runId: z.string().min(1).max(100) });
 const SYSTEM = 'system:pipelines';
 const PUSH_CURSOR = 'pushes';
@@ -90,12 +96,26 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     ledger.append({ kind, subjects: [runSubject(run.id), `repository:${run.repository}`, run.ownerRef], actor, payload }, db);
 
   /** Inserts the run, its job and its ledger event together (inside `db`'s transaction when given one). */
+  /** The runner labels the commit's plinth.yaml asks for; an external repository's file is not here before its checkout. */
+  async function requiredLabels(repository: string, sha: string): Promise<string[]> {
+    if (isExternalRepositoryName(repository)) return [];
+    const [owner, name] = repository.split('/') as [string, string];
+    try {
+      const file = await deps.git.readFile({ kind: 'system', name: 'pipelines' }, { owner, name, ref: sha, path: PLINTH_YAML }, { maxBytes: 256 * 1024 });
+      return runnerLabelsOf(file.content.toString('utf8'));
+    } catch {
+      return []; // no plinth.yaml at that commit (or too large: the config step says so)
+    }
+  }
+
   async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt'>, db: Db = store): Promise<Run | undefined> {
     const run: Run = { ...input, id: newId(), status: 'queued', definitionVersion: STANDARD_PIPELINE_VERSION, jobId: null, createdAt: now(), startedAt: null, finishedAt: null };
+    // Runs needing labels are jobs of their own kind, claimed only by runners offering every one of them.
+    const kind = runJobKind(await requiredLabels(run.repository, run.sha));
     return db.transaction(async (tx) => {
       const inserted = await q.insertRun(tx, run);
       if (!inserted) return undefined;
-      const { job } = await jobs.enqueue({ kind: RUN_JOB, payload: { runId: run.id }, idempotencyKey: `pipelines.run:${run.id}`, maxAttempts: 2 }, { db: tx });
+      const { job } = await jobs.enqueue({ kind, payload: { runId: run.id }, idempotencyKey: `pipelines.run:${run.id}`, maxAttempts: 2 }, { db: tx });
       await q.setRunJob(tx, run.id, job.id);
       await append({ db: tx }, 'pipelines.run.queued', run, { runId: run.id, repository: run.repository, sha: run.sha, ref: run.ref, attempt: run.attempt, trigger: run.trigger }, input.createdBy);
       return { ...run, jobId: job.id };
@@ -118,6 +138,52 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     return { source: join(kernel.config.dataDir, 'repos', owner, `${name}.git`), env: {}, maskValues: [] };
   }
 
+  /** Runs a platform step's handler in this process; external runners' platform steps run here too. */
+  const platformStepRunner = (run: Run): PlatformStepRunner => async (uses, ctx) => {
+    const handler = registry.get(uses);
+    return handler ? handler({ ...ctx, run }) : 'not-installed';
+  };
+
+  /**
+   * Writes a run's progress to the store: the embedded runner's recorder, and the one the API writes
+   * through for an external runner. Lines are numbered here, in the order they arrive.
+   */
+  async function storeRecorder(run: Run, runPlatformStep: PlatformStepRunner): Promise<RunRecorder> {
+    let seq = await q.lastLogSeq(store, run.id);
+    let appending: Promise<void> = Promise.resolve();
+    return {
+      appendLogs(lines) {
+        const numbered = lines.map((l) => ({ ...l, seq: ++seq }));
+        appending = appending.then(async () => {
+          await q.insertLogLines(store, run.id, numbered);
+          logEvents.emit(run.id);
+        });
+        return appending;
+      },
+      replaceSteps: (steps) => q.replaceSteps(store, run.id, steps),
+      async updateStep(step, finished) {
+        await q.updateStep(store, run.id, step);
+        if (finished) {
+          await append(undefined, 'pipelines.step.finished', run, { runId: run.id, repository: run.repository, stage: step.stage, step: step.name, status: step.status, attempts: step.attempts, durationMs: step.durationMs, exitCode: step.exitCode });
+        }
+      },
+      replaceTestResults: (step, tests) => q.replaceTestResults(store, run.id, step, tests),
+      runPlatformStep,
+    };
+  }
+
+  /** Marks a claimed run running (with its ledger event the first time); true when it was already running (resumed). */
+  async function beginRun(run: Run): Promise<boolean> {
+    const resumed = run.status === 'running';
+    const startedAt = now();
+    await store.transaction(async (tx) => {
+      if (await q.transitionRun(tx, run.id, ['queued', 'running'], { status: 'running', startedAt: run.startedAt ?? startedAt })) {
+        if (!resumed) await append({ db: tx }, 'pipelines.run.started', run, { runId: run.id, repository: run.repository, sha: run.sha });
+      }
+    });
+    return resumed;
+  }
+
   async function readable(principal: Principal, id: string): Promise<Run> {
     authorize(principal, pipelinePermissions.read);
     return q.selectRun(store, id);
@@ -128,13 +194,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     if (!payload.success) return { kind: 'fail', reason: 'malformed pipelines.run payload' };
     const run = await q.findRun(store, payload.data.runId);
     if (!run || isTerminalRun(run.status)) return { kind: 'done' };
-    const resumed = run.status === 'running';
-    const startedAt = now();
-    await store.transaction(async (tx) => {
-      if (await q.transitionRun(tx, run.id, ['queued', 'running'], { status: 'running', startedAt: run.startedAt ?? startedAt })) {
-        if (!resumed) await append({ db: tx }, 'pipelines.run.started', run, { runId: run.id, repository: run.repository, sha: run.sha });
-      }
-    });
+    const resumed = await beginRun(run);
     const from = await sourceOf(run);
     if ('problem' in from) {
       await q.insertLogLines(store, run.id, [{ seq: (await q.lastLogSeq(store, run.id)) + 1, time: now(), step: 'checkout', stream: 'system', text: from.problem }]);
@@ -143,7 +203,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     }
     const secrets = (await options.secretsFor?.(run)) ?? {};
     const statuses = await runPipeline({
-      run, resumed, store, registry, sandbox, limits, available, secrets, signal: ctx.signal,
+      run, resumed, recorder: await storeRecorder(run, platformStepRunner(run)), sandbox, limits, available, secrets, signal: ctx.signal,
       parallelism: options.parallelism ?? 2,
       dataDir: kernel.config.dataDir,
       source: from.source,
@@ -153,9 +213,6 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       home: join(root, 'homes', run.id),
       caches: { root: join(root, 'caches'), maxBytes: options.cacheMaxBytes ?? 2 * 1024 ** 3 },
       now,
-      notify: () => logEvents.emit(run.id),
-      onStepFinished: (step: Step) =>
-        append(undefined, 'pipelines.step.finished', run, { runId: run.id, repository: run.repository, stage: step.stage, step: step.name, status: step.status, attempts: step.attempts, durationMs: step.durationMs, exitCode: step.exitCode }).then(() => undefined),
     });
     // Shutdown or a lost lease: the run stays running and the job's next attempt resumes it.
     if (ctx.signal.aborted && ctx.signal.reason !== 'cancelled') return { kind: 'retry', error: new Error(`run interrupted (${String(ctx.signal.reason)})`) };
@@ -180,6 +237,11 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     });
     logEvents.emit(run.id);
   }
+
+  const runners = createRunnerBroker({
+    kernel, root, sourceOf, beginRun, finishRun, storeRecorder, platformStepRunner,
+    secretsFor: async (run) => (await options.secretsFor?.(run)) ?? {},
+  });
 
   return {
     registerStep(kind, handler) {
@@ -285,6 +347,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
 
     external,
 
+    runners,
+
     async start() {
       await mkdir(join(root, 'workspaces'), { recursive: true });
       await sweepCaches(join(root, 'caches'));
@@ -292,7 +356,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       available = new Set(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
       sandbox = { prlimit: await findExecutable('prlimit', process.env), bwrap: await findExecutable('bwrap', process.env) };
       log.info({ toolchains: [...available], sandbox }, 'pipeline runner ready');
-      jobs.register(RUN_JOB, handleRun);
+      // The embedded runner takes the runs that need no label, or only labels of the toolchains found here.
+      if (options.embeddedRunner !== false) for (const kind of runJobKinds([...available])) jobs.register(kind, handleRun);
       const afterSeq = await q.readCursor(store, PUSH_CURSOR);
       subscription = deps.git.subscribePushes({ afterSeq }, (push) => {
         // One push at a time, in ledger order; the cursor moves after the run exists.

@@ -113,4 +113,29 @@ export const resourcesMigrations: Migration[] = [
       await db.schema.createIndex('resources_operations_claim').on('resources_operations').columns(['claim_id', 'created_at']).execute();
     },
   },
+  {
+    // Master-key rotation (issue 8): which master key wraps each version is counted by key id, and each
+    // re-wrap run keeps its resumable record (cursor and counts advance with every batch's transaction).
+    name: '20270110_10_resources_secret_rewraps',
+    async up(db, ddl) {
+      await db.schema.createIndex('resources_secret_versions_key').on('resources_secret_versions').columns(['key_id']).execute();
+      await db.schema
+        .createTable('resources_secret_rewraps')
+        .addColumn('job_id', 'text', (c) => c.primaryKey())
+        .addColumn('to_key_id', 'text', (c) => c.notNull())
+        .addColumn('phase', 'text', (c) => c.notNull())
+        .addColumn('batch_size', 'integer', (c) => c.notNull())
+        .addColumn('batches', 'integer', (c) => c.notNull())
+        .addColumn('cursor_name', 'text')
+        .addColumn('cursor_version', 'integer')
+        .addColumn('rewrapped', ddl.json, (c) => c.notNull())
+        .addColumn('skipped', ddl.json, (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema.createIndex('resources_secret_rewraps_created').on('resources_secret_rewraps').columns(['created_at']).execute();
+    },
+  },
 ];

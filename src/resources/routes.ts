@@ -5,6 +5,7 @@ import { ClaimListQuery, ClaimView, CostLine, CostQuery, CreateClaimBody, PlanVi
 import { ModuleView, PutModuleBody } from './model/module.js';
 import { BackupView, OperationView, RestoreBody, RotateBody } from './model/operation.js';
 import { CreateSecretBody, PutSecretVersionBody, RevealedSecretView, secretName, SecretView } from './model/secret.js';
+import { RewrapBody, RewrapStarted, SecretKeysView } from './secrets/model.js';
 import type { Resources } from './service.js';
 
 const tags = ['resources'];
@@ -78,6 +79,13 @@ export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
 
     app.post('/secrets', { config: { audit: 'resources.secret.create' }, schema: { tags, summary: 'Create a secret owned by a team', body: CreateSecretBody, response: { 201: SecretView, ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await resources.secrets.create(request.principal!, request.body)));
+
+    // Before `/secrets/:name`: the secret store's master keys (issue 8); the names `keys` and `rewrap` are reserved.
+    app.get('/secrets/keys', { schema: { tags, summary: 'The master keyring: current and previous key ids, and secret versions per key (platform admins; never key material)', response: { 200: SecretKeysView, ...errorResponses } } },
+      async (request) => resources.secrets.keys(request.principal!));
+
+    app.post('/secrets/rewrap', { config: { audit: 'resources.secrets.rewrap' }, schema: { tags, summary: 'Re-wrap every secret version still on a previous master key with the current one, as a job (platform admins); reads and writes go on', body: RewrapBody.default({ batchSize: 500 }), response: { 202: RewrapStarted, ...errorResponses } } },
+      async (request, reply) => reply.code(202).send(await resources.secrets.rewrap(request.principal!, request.body)));
 
     app.get('/secrets/:name', { schema: { tags, summary: 'A secret’s metadata', params: secretParams, response: { 200: SecretView, ...errorResponses } } },
       async (request) => resources.secrets.get(request.principal!, request.params.name));

@@ -74,7 +74,7 @@ const sealedSecret = (id: string) => `webhook:${id}`;
 
 // Answers git's credential prompts from the environment of the one clone it serves: the token is in
 // neither argv (readable by every user in /proc) nor the URL (which git prints in its messages).
-const ASKPASS = `#!/bin/sh
+export const ASKPASS = `#!/bin/sh
 case "$1" in
   Username*) printf '%s\\n' "$PLINTH_GIT_USERNAME" ;;
   *) printf '%s\\n' "$PLINTH_GIT_PASSWORD" ;;

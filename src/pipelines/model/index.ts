@@ -32,6 +32,7 @@ export {
   formatProblem,
   checkPlinthYaml,
   applyPlinthYaml,
+  runnerLabelsOf,
 } from './plinth-yaml.js';
 export {
   toolchains,

@@ -27,8 +27,14 @@ const StageOverride = z.strictObject({
   steps: z.record(stepNameSchema, StepOverride).optional(),
 });
 
+/** What a runner must offer to take the repository's runs (`plinth runner --labels`, or the toolchains it has). */
+const RunnerRequirement = z.strictObject({
+  labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{0,31}$/, 'a runner label is lowercase letters, digits, "." and "-"')).max(10),
+});
+
 export const PlinthYaml = z.strictObject({
   version: z.literal(1).optional(),
+  runner: RunnerRequirement.optional(),
   env: envSchema.optional(),
   stages: z.partialRecord(z.enum(stageNames.filter((s) => s !== 'setup') as [StageName, ...StageName[]]), StageOverride).optional(),
 });
@@ -141,4 +147,18 @@ export function applyPlinthYaml(definition: PipelineDefinition, config: PlinthYa
     }
   }
   return { ...definition, env: { ...definition.env, ...config.env }, stages, steps };
+}
+
+/**
+ * The runner labels a commit's plinth.yaml asks for, read when the run is queued (before any checkout).
+ * A file that does not parse asks for none: its run fails at the config step with the file's problems.
+ */
+export function runnerLabelsOf(text: string): string[] {
+  if (Buffer.byteLength(text) > maxBytes) return [];
+  try {
+    const parsed = PlinthYaml.safeParse(parseDocument(text, { uniqueKeys: true }).toJS());
+    return parsed.success ? [...new Set(parsed.data.runner?.labels ?? [])].sort() : [];
+  } catch {
+    return [];
+  }
 }

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import type { Store } from '../../kernel/index.js';
 import {
   applyPlinthYaml,
   applyPreset,
@@ -13,12 +12,12 @@ import {
   standardPipeline,
   type LogLine,
   type PlannedStep,
+  type RecordedTest,
   type Run,
   type Step,
   type StepStatus,
   type Toolchain,
 } from '../model/index.js';
-import * as q from '../store.js';
 import { executePlan, type AttemptResult, type StepEnd } from './executor.js';
 import { openRunCache, type CacheLocation } from './cache.js';
 import { confinedArgv, runProcess, type Sandbox, type StepLimits } from './process.js';
@@ -44,17 +43,36 @@ export interface PlatformStepResult {
 }
 export type PlatformStepHandler = (ctx: PlatformStepContext) => Promise<PlatformStepResult>;
 
+/** A log line before it is numbered: whoever records it gives it its `seq`. */
+export type LogEntry = Omit<LogLine, 'seq'>;
+
+/** What runs a platform step's handler: in the server's process, or the server on an external runner's behalf. */
+export type PlatformStepRunner = (uses: string, ctx: Omit<PlatformStepContext, 'run'>) => Promise<PlatformStepResult | 'not-installed'>;
+
+/**
+ * Where a run's progress goes: the store, when the server's embedded runner runs it; the API, when an
+ * external runner (`plinth runner`) does. Writes from a runner that lost its lease are refused there.
+ */
+export interface RunRecorder {
+  appendLogs(lines: readonly LogEntry[]): Promise<void>;
+  replaceSteps(steps: readonly Step[]): Promise<void>;
+  /** `finished`: the step ended (a ledger event for the server to record). */
+  updateStep(step: Step, finished: boolean): Promise<void>;
+  replaceTestResults(step: string, tests: readonly RecordedTest[]): Promise<void>;
+  runPlatformStep: PlatformStepRunner;
+}
+
 interface RunInput {
   run: Run;
   resumed: boolean;
-  store: Store;
-  registry: ReadonlyMap<string, PlatformStepHandler>;
+  recorder: RunRecorder;
   sandbox: Sandbox;
   limits: StepLimits;
   available: ReadonlySet<Toolchain>;
   secrets: Record<string, string>;
   signal: AbortSignal;
   parallelism: number;
+  /** What a step must not read (the server's data directory, or an external runner's work directory). */
   dataDir: string;
   source: string;
   /** Environment of the checkout's git only (an external repository's credentials, answered through GIT_ASKPASS). */
@@ -66,26 +84,23 @@ interface RunInput {
   /** Where package-manager caches live and how much they may take (see cache.ts). */
   caches: CacheLocation;
   now: () => string;
-  notify: () => void;
-  onStepFinished: (step: Step) => Promise<void>;
 }
 
 /** Buffers log lines and writes them in batches; every line is masked before it is kept anywhere. */
-function createLogSink(input: RunInput, startSeq: number, patterns: readonly string[]) {
-  let seq = startSeq;
-  let buffer: LogLine[] = [];
+function createLogSink(input: RunInput, patterns: readonly string[]) {
+  let buffer: LogEntry[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
     const lines = buffer;
     buffer = [];
-    flushing = flushing.then(() => (lines.length > 0 ? q.insertLogLines(input.store, input.run.id, lines).then(input.notify) : undefined));
+    flushing = flushing.then(() => (lines.length > 0 ? input.recorder.appendLogs(lines) : undefined));
     return flushing;
   };
   return {
     write(step: string, stream: LogLine['stream'], text: string) {
-      buffer.push({ seq: ++seq, time: input.now(), step, stream, text: maskText(text, patterns) });
+      buffer.push({ time: input.now(), step, stream, text: maskText(text, patterns) });
       if (buffer.length >= 200) void flush();
       else timer ??= setTimeout(() => void flush(), 50);
     },
@@ -103,17 +118,17 @@ const blankStep = (name: string, stage: Step['stage'], kind: Step['kind'], comma
 
 /** Checks out, resolves the definition (preset + plinth.yaml), runs the plan; returns every step's final status. */
 export async function runPipeline(input: RunInput): Promise<Map<string, StepStatus>> {
-  const { run, store } = input;
+  const { run, recorder } = input;
   const patterns = maskPatterns([...Object.values(input.secrets), ...(input.maskValues ?? [])]);
-  const sink = createLogSink(input, await q.lastLogSeq(store, run.id), patterns);
+  const sink = createLogSink(input, patterns);
   const steps = new Map<string, Step>(setupSteps.map((n) => [n, blankStep(n, 'setup', 'shell', null)]));
-  await q.replaceSteps(store, run.id, [...steps.values()]);
+  await recorder.replaceSteps([...steps.values()]);
   if (input.resumed) sink.write('checkout', 'system', 'the runner was interrupted; running the pipeline again from the start');
 
   const begin = async (name: string) => {
     const step = { ...steps.get(name)!, status: 'running' as const, startedAt: input.now() };
     steps.set(name, step);
-    await q.updateStep(store, run.id, step);
+    await recorder.updateStep(step, false);
   };
   const end = async (name: string, result: Omit<StepEnd, 'tests' | 'outputs'> & { outputs?: Record<string, unknown> | null }) => {
     const before = steps.get(name)!;
@@ -121,8 +136,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     const step: Step = { ...before, ...result, outputs: result.outputs ?? null, finishedAt, durationMs: before.startedAt !== null ? Date.parse(finishedAt) - Date.parse(before.startedAt) : null };
     steps.set(name, step);
     await sink.flush();
-    await q.updateStep(store, run.id, step);
-    await input.onStepFinished(step);
+    await recorder.updateStep(step, true);
   };
   const statuses = () => new Map([...steps.values()].map((s) => [s.name, s.status]));
 
@@ -155,7 +169,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     steps.set(d.name, blankStep(d.name, d.stage, d.kind, d.kind === 'shell' ? d.command : d.uses));
   }
   await end('config', { status: 'passed', message: null, exitCode: null, attempts: 1 });
-  await q.replaceSteps(store, run.id, [...steps.values()]);
+  await recorder.replaceSteps([...steps.values()]);
 
   // ---- the plan
   await mkdir(input.home, { recursive: true });
@@ -213,15 +227,14 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
   const attemptPlatform = async (p: PlannedStep): Promise<AttemptResult> => {
     const d = p.definition;
     if (d.kind !== 'platform') throw new Error('not a platform step');
-    const handler = input.registry.get(d.uses);
-    if (!handler) return { status: 'not-installed', message: `${d.uses} is not installed on this platform yet`, exitCode: null, tests: [] };
     // Only passed steps hand outputs on: a step never builds on what a failed one left behind.
     const outputs = passedOutputs();
     try {
-      const result = await handler({
-        run, step: d.name, workspace: input.workspace, outputs, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
+      const result = await recorder.runPlatformStep(d.uses, {
+        step: d.name, workspace: input.workspace, outputs, inputs: d.inputs, env: { ...baseEnv, ...d.env }, signal: input.signal,
         log: (line) => sink.write(d.name, 'stdout', line),
       });
+      if (result === 'not-installed') return { status: 'not-installed', message: `${d.uses} is not installed on this platform yet`, exitCode: null, tests: [] };
       return { status: result.status, message: result.message ?? null, exitCode: null, tests: [], ...(result.outputs !== undefined ? { outputs: result.outputs } : {}) };
     } catch (err) {
       return { status: 'failed', message: `the ${d.uses} step failed: ${(err as Error).message}`, exitCode: null, tests: [] };
@@ -235,7 +248,7 @@ export async function runPipeline(input: RunInput): Promise<Map<string, StepStat
     onEnd: async (p, result) => {
       if (steps.get(p.definition.name)!.startedAt === null) steps.set(p.definition.name, { ...steps.get(p.definition.name)!, startedAt: input.now() });
       if (result.message !== null && result.status !== 'passed') sink.write(p.definition.name, 'system', `${result.status}: ${result.message}`);
-      if (result.tests.length > 0) await q.replaceTestResults(store, run.id, p.definition.name, result.tests);
+      if (result.tests.length > 0) await recorder.replaceTestResults(p.definition.name, result.tests);
       if (p.definition.name === 'install' && result.status === 'passed') await cache?.save((line) => sink.write('install', 'system', line));
       await end(p.definition.name, result);
     },

@@ -8,7 +8,9 @@ import { authorize, ConflictError, InputError, NotFoundError, principalRef, toIs
 import { normalizeOwner } from '../model/claim.js';
 import { parseSecretRef, type CreateSecretBody, type PutSecretVersionBody, type RevealedSecretView, type SecretView } from '../model/secret.js';
 import * as q from '../store/index.js';
-import { loadMasterKey, seal, unseal, type MasterKey } from './crypto.js';
+import { loadKeyring, seal, unseal, type Keyring } from './crypto.js';
+import type { RewrapBody, RewrapStarted, SecretKeysView } from './model.js';
+import { createKeyRotation } from './rotation.js';
 
 export const secretPermissions = {
   read: { name: 'read secret metadata', verb: 'read' },
@@ -37,6 +39,10 @@ export interface Secrets {
   addClaimVersion(name: string, data: Record<string, string>, db: Db): Promise<number>;
   /** Removes a claim's credentials (deprovisioning). */
   removeClaimSecret(name: string, db?: Db): Promise<void>;
+  /** Starts re-wrapping every version still on a previous master key (platform admins); a job. */
+  rewrap(principal: Principal, input: RewrapBody): Promise<RewrapStarted>;
+  /** The keyring's key ids and how many versions each wraps (platform admins). */
+  keys(principal: Principal): Promise<SecretKeysView>;
 }
 
 const view = (s: q.SecretRecord): SecretView => ({ name: s.name, owner: s.ownerRef, keys: s.keys, version: s.version, claimId: s.claimId, createdBy: s.createdBy, createdAt: s.createdAt, updatedAt: s.updatedAt });
@@ -46,19 +52,23 @@ function dataOf(input: { value?: string; data?: Record<string, string> }): Recor
   return input.data ?? { value: input.value! };
 }
 
+/** Names the API's key routes take (`/secrets/keys`, `/secrets/rewrap`), so no secret is shadowed by them. */
+const reservedNames = new Set(['keys', 'rewrap']);
+
 export function createSecrets(kernel: Kernel): Secrets {
-  const { store, clock, ledger, config } = kernel;
-  let master: MasterKey | undefined;
-  const key = () => {
-    if (!master) throw new Error('the secret store is not started');
-    return master;
+  const { store, clock, ledger, config, logger } = kernel;
+  let ring: Keyring | undefined;
+  const keyring = () => {
+    if (!ring) throw new Error('the secret store is not started');
+    return ring;
   };
+  const rotation = createKeyRotation(kernel, keyring);
   const aad = (name: string, version: number) => `secret:${name}:v${version}`;
 
   async function load(name: string): Promise<(q.SecretRecord & { data: Record<string, string> }) | undefined> {
     const found = await q.selectSecret(store, name);
     if (!found) return undefined;
-    return { ...found, data: JSON.parse(unseal(key(), found.sealed, aad(found.name, found.version))) as Record<string, string> };
+    return { ...found, data: JSON.parse(unseal(keyring(), found.sealed, aad(found.name, found.version))) as Record<string, string> };
   }
 
   async function owned(principal: Principal, name: string, permission: Permission): Promise<q.SecretRecord & { sealed: unknown }> {
@@ -70,7 +80,10 @@ export function createSecrets(kernel: Kernel): Secrets {
 
   return {
     async start() {
-      master = await loadMasterKey(config.dataDir, config.resources.secretsKey);
+      ring = await loadKeyring(config.dataDir, { current: config.resources.secretsKey, previous: config.resources.secretsPreviousKeys });
+      // Key ids only: which keys this server holds, so an operator can compare replicas.
+      logger.child({ layer: 'resources' }).info({ currentKeyId: ring.current.id, previousKeyIds: ring.previous.map((k) => k.id) }, 'secret store keyring loaded');
+      rotation.register();
     },
 
     async create(principal, input) {
@@ -79,11 +92,12 @@ export function createSecrets(kernel: Kernel): Secrets {
       if (input.name.startsWith('claim.')) throw new InputError(`name: "claim." secrets belong to resource claims; pick another name`);
       // The platform's own secrets (the internal CA) cannot be planted in advance under their name.
       if (input.name.startsWith('plinth.')) throw new InputError(`name: "plinth." secrets belong to the platform; pick another name`);
+      if (reservedNames.has(input.name)) throw new InputError(`name: "${input.name}" is taken by the API (/api/resources/secrets/${input.name}); pick another name`);
       const data = dataOf(input);
       const at = toIso(clock.now());
       const actor = principalRef(principal);
       await store.transaction(async (tx) => {
-        await q.insertSecret(tx, store.dialect, { name: input.name, ownerRef, claimId: null, keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(input.name, 1)), actor, at });
+        await q.insertSecret(tx, store.dialect, { name: input.name, ownerRef, claimId: null, keys: Object.keys(data).sort(), sealed: seal(keyring(), JSON.stringify(data), aad(input.name, 1)), actor, at });
         await ledger.append({ kind: 'resources.secret.created', subjects: [`secret:${input.name}`, ownerRef], actor, payload: { name: input.name, version: 1, keys: Object.keys(data).sort() } }, { db: tx });
       });
       return view((await q.selectSecret(store, input.name))!);
@@ -95,7 +109,7 @@ export function createSecrets(kernel: Kernel): Secrets {
       const actor = principalRef(principal);
       const version = found.version + 1;
       await store.transaction(async (tx) => {
-        await q.addSecretVersion(tx, name, found.version, { keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(name, version)), actor, at: toIso(clock.now()) });
+        await q.addSecretVersion(tx, name, found.version, { keys: Object.keys(data).sort(), sealed: seal(keyring(), JSON.stringify(data), aad(name, version)), actor, at: toIso(clock.now()) });
         await ledger.append({ kind: 'resources.secret.rotated', subjects: [`secret:${name}`, found.ownerRef], actor, payload: { name, version } }, { db: tx });
       });
       return view((await q.selectSecret(store, name))!);
@@ -143,7 +157,7 @@ export function createSecrets(kernel: Kernel): Secrets {
       const data = await generate();
       const at = toIso(clock.now());
       try {
-        await q.insertSecret(store, store.dialect, { name: input.name, ownerRef: input.ownerRef, claimId: input.claimId, keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(input.name, 1)), actor: 'system:resources', at });
+        await q.insertSecret(store, store.dialect, { name: input.name, ownerRef: input.ownerRef, claimId: input.claimId, keys: Object.keys(data).sort(), sealed: seal(keyring(), JSON.stringify(data), aad(input.name, 1)), actor: 'system:resources', at });
       } catch (err) {
         // Another attempt of the same step won the race: its values are the ones to use.
         if (!(err instanceof ConflictError)) throw err;
@@ -156,12 +170,15 @@ export function createSecrets(kernel: Kernel): Secrets {
       const found = await q.selectSecret(db, name);
       if (!found) throw new NotFoundError(`no secret named ${name}`);
       const version = found.version + 1;
-      await q.addSecretVersion(db, name, found.version, { keys: Object.keys(data).sort(), sealed: seal(key(), JSON.stringify(data), aad(name, version)), actor: 'system:resources', at: toIso(clock.now()) });
+      await q.addSecretVersion(db, name, found.version, { keys: Object.keys(data).sort(), sealed: seal(keyring(), JSON.stringify(data), aad(name, version)), actor: 'system:resources', at: toIso(clock.now()) });
       return version;
     },
 
     async removeClaimSecret(name, db) {
       await q.deleteSecret(db ?? store, name);
     },
+
+    rewrap: (principal, input) => rotation.startRewrap(principal, input),
+    keys: (principal) => rotation.status(principal),
   };
 }

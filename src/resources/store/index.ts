@@ -232,3 +232,4 @@ export async function deleteClaimRow(db: Db, id: string): Promise<void> {
 
 export { insertBackup, listBackups, findBackup, backupTaken, markBackupRemoved, type BackupKind, type BackupRecord } from './backups.js';
 export { insertOperation, updateOperation, selectOperation, listOperations } from './operations.js';
+export { countVersionsByKey, selectVersionsAfter, replaceWrappedKey, insertRewrap, selectRewrap, latestRewrap, advanceRewrap, finishRewrap, type WrappedVersion } from './secret-keys.js';

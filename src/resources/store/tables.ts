@@ -4,6 +4,21 @@ import type { Db } from '../../kernel/index.js';
 export interface ResourcesTables {
   resources_secrets: { name: string; owner_ref: string; claim_id: string | null; current_version: number; created_by: string; created_at: string; updated_at: string };
   resources_secret_versions: { name: string; version: number; keys: string; key_id: string; wrapped_key: string; ciphertext: string; created_by: string; created_at: string };
+  resources_secret_rewraps: {
+    job_id: string;
+    to_key_id: string;
+    phase: string;
+    batch_size: number;
+    batches: number;
+    cursor_name: string | null;
+    cursor_version: number | null;
+    rewrapped: string;
+    skipped: string;
+    created_by: string;
+    created_at: string;
+    updated_at: string;
+    finished_at: string | null;
+  };
   resources_modules: { name: string; version: string; source: string; yaml: string; digest: string; created_by: string; created_at: string };
   resources_claims: {
     id: string;
