@@ -13,7 +13,10 @@
  *     per repository and commit, start order against push order, and the latency of a log line from the
  *     step's process (it prints `tick <wall ms>`) to an SSE client in another process.
  *
- *   node dist/bench/pipeline/index.js [--samples 3] [--concurrent 20] [--parts template,concurrent]
+ *   node dist/bench/pipeline/index.js [--samples 3] [--concurrent 20] [--parts template,concurrent] [--runners N]
+ *
+ * With `--runners N` the server runs no pipelines itself: N external runners (`plinth runner`, separate
+ * processes on this machine, `--runner-concurrency` runs each, default 8/N) take them through the API.
  */
 import { fork, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -26,7 +29,9 @@ import { buildApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/kernel/index.js';
 import { ADMIN_PASSWORD, benchConfig, cleanupAll, onCleanup, round, summarize, tempDir, wallMs } from '../kernel/util.js';
 
-const { values: flags } = parseArgs({ options: { samples: { type: 'string', default: '3' }, concurrent: { type: 'string', default: '20' }, parts: { type: 'string', default: 'template,concurrent' } }, strict: true });
+const { values: flags } = parseArgs({ options: { samples: { type: 'string', default: '3' }, concurrent: { type: 'string', default: '20' }, parts: { type: 'string', default: 'template,concurrent' }, runners: { type: 'string', default: '0' }, 'runner-concurrency': { type: 'string' } }, strict: true });
+const externalRunners = Number(flags.runners);
+if (!Number.isInteger(externalRunners) || externalRunners < 0) throw new Error('--runners must be a whole number');
 const samples = Number(flags.samples);
 const concurrent = Number(flags.concurrent);
 if (!(samples >= 1) || !(concurrent >= 1)) throw new Error('--samples and --concurrent must be ≥ 1');
@@ -45,7 +50,7 @@ interface Server {
 
 async function startServer(): Promise<Server> {
   const dataDir = tempDir('pipeline');
-  const config = { ...benchConfig({ dataDir }, true), builtinTemplates: true };
+  const config = { ...benchConfig({ dataDir }, true), builtinTemplates: true, embeddedRunner: externalRunners === 0 };
   const app = await buildApp(config, { logger: createLogger({ level: 'silent', pretty: false }) });
   onCleanup(() => app.stop());
   await app.start();
@@ -65,6 +70,15 @@ async function startServer(): Promise<Server> {
     return (await res.json()) as T;
   };
   const text = async (path: string) => (await fetch(`${url}${path}`, { headers: { ...headers, accept: 'text/plain' } })).text();
+  if (externalRunners > 0) {
+    const each = Number(flags['runner-concurrency'] ?? Math.max(1, Math.floor(config.jobs.concurrency / externalRunners)));
+    const cli = fileURLToPath(new URL('../../../bin/plinth.js', import.meta.url));
+    for (let i = 1; i <= externalRunners; i++) {
+      const runner = spawn(process.execPath, [cli, 'runner', '--server', url, '--token', token, '--name', `bench-${i}`, '--concurrency', String(each), '--work-dir', join(dataDir, `runner-${i}`)], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PLINTH_CONFIG_DIR: join(dataDir, `runner-${i}-config`) } });
+      onCleanup(() => void runner.kill('SIGINT'));
+    }
+    say(`${externalRunners} external runners, ${each} runs at a time each`);
+  }
   return { app, url, token, json, text };
 }
 
@@ -297,7 +311,7 @@ async function main() {
   const server = await startServer();
   const template = parts.has('template') ? await templateFigures(server) : {};
   const load = parts.has('concurrent') ? await loadFigures(server) : undefined;
-  const figures = { bench: 'pipeline', machine: { ...machine, loadavg1mAtEnd: round(loadavg()[0] ?? 0) }, jobConcurrency: server.app.kernel.config.jobs.concurrency, ...template, ...(load ? { concurrent: load } : {}) };
+  const figures = { bench: 'pipeline', machine: { ...machine, loadavg1mAtEnd: round(loadavg()[0] ?? 0) }, jobConcurrency: server.app.kernel.config.jobs.concurrency, externalRunners, ...template, ...(load ? { concurrent: load } : {}) };
   process.stdout.write(`${JSON.stringify(figures)}\n`);
   if (load && (!load.allCompleted || load.lostRuns > 0 || load.duplicatedRuns > 0)) process.exitCode = 1;
 }

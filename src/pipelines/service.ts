@@ -351,6 +351,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
 
     async start() {
       await mkdir(join(root, 'workspaces'), { recursive: true });
+      // Copies of external runners' workspaces from before a restart: their runs resume with fresh uploads.
+      await rm(join(root, 'runner-workspaces'), { recursive: true, force: true });
       await sweepCaches(join(root, 'caches'));
       const found = await Promise.all(toolchains.map(async (tool) => [tool, await findExecutable(tool, process.env)] as const));
       available = new Set(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
