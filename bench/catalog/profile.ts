@@ -24,12 +24,15 @@ interface Profile {
   timeDeltas: number[];
 }
 
+/** A compiled file of Plinth: dist/… or another outDir (`.helper-dist/<name>/…`), then src/<layer> or bench/<suite>. */
+const compiledTree = /\/(?:dist|\.helper-dist\/[^/]+)\/(src\/[^/]+|bench\/[^/]+)/;
+
 /** Where code lives: a package in node_modules, a layer of src/, node internals, or a V8 pseudo-node. */
 function packageOf(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
-  const src = /\/dist\/(src\/[^/]+|bench\/[^/]+)/.exec(url);
+  const src = compiledTree.exec(url);
   if (src) return src[1]!;
   if (url.startsWith('node:')) return 'node:' + (url.slice(5).split('/')[0] ?? '');
   return url;
@@ -61,7 +64,8 @@ function summarizeProfile(profile: Profile, window: { fromS?: number; toS?: numb
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const n = byId.get(id)!;
       const pkg = packageOf(n.callFrame.url, n.callFrame.functionName);
-      const fn = /\/dist\/src\//.test(n.callFrame.url) ? `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/dist\//, '')}:${n.callFrame.lineNumber + 1}` : undefined;
+      const inSrc = compiledTree.exec(n.callFrame.url)?.[1]?.startsWith('src/') === true;
+      const fn = inSrc ? `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*\/(?=src\/)/, '')}:${n.callFrame.lineNumber + 1}` : undefined;
       if (fn && !seen.has(fn)) {
         seen.add(fn);
         add(inclusiveSrc, fn, delta);

@@ -3,7 +3,9 @@
  * on a fresh PostgreSQL database, with an API token for the benchmark's requests.
  */
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ADMIN_PASSWORD, cleanEnv, createPostgresDatabase, freePort, sleep, spawnTracked, tempDir, waitForExit } from '../kernel/util.js';
 import { http, nowS, repoRoot } from './common.js';
 
@@ -36,7 +38,12 @@ export interface StartOptions {
   cpuProfile?: { dir: string; name: string };
 }
 
-const mainJs = join(repoRoot, 'dist', 'src', 'main.js');
+/**
+ * The server compiled beside this bench (dist/bench/catalog → dist/src/main.js), so a bench compiled to
+ * another outDir measures that build; from the TypeScript sources it falls back to dist/.
+ */
+const besideBench = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const mainJs = existsSync(besideBench) ? besideBench : join(repoRoot, 'dist', 'src', 'main.js');
 
 /** Spawns the server, waits for /readyz, logs in as admin and creates an API token. */
 export async function startPlinth(options: StartOptions): Promise<PlinthServer> {

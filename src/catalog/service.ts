@@ -19,7 +19,9 @@ import type { CatalogLocation, StoredEntity } from './model/types.js';
 import { ingestLocation, processEntity, type IngestSummary } from './ingest.js';
 import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
+import { ensureDeferrableIndexes } from './store/bulk-indexes.js';
 import * as entities from './store/entities.js';
+import { selectServedByRefs, selectServedByUids, type ServedRow } from './store/served.js';
 import * as locations from './store/locations.js';
 import { createParsePool } from './parse-pool.js';
 import { createQueryCache } from './query-cache.js';
@@ -76,6 +78,8 @@ export interface Catalog {
    */
   queryEntitiesJson(principal: Principal, query: EntityQuery & { withTotal: boolean }): Promise<EntityPageJson>;
   getEntityByRef(principal: Principal, ref: string): Promise<Entity | undefined>;
+  /** The same entity as JSON text (`JSON.stringify` of what getEntityByRef returns), for routes that send it whole. */
+  getEntityByRefJson(principal: Principal, ref: string): Promise<string | undefined>;
   getEntityByUid(principal: Principal, uid: string): Promise<Entity | undefined>;
   getEntitiesByRefs(principal: Principal, refs: readonly string[], filter: FilterNode, fields: string[]): Promise<(Entity | null)[]>;
   getAncestry(principal: Principal, ref: string): Promise<{ rootEntityRef: string; items: { entity: Entity; parentEntityRefs: string[] }[] }>;
@@ -132,6 +136,11 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     const entity: Entity = { ...e.entity, relations };
     if (e.problems.length > 0) entity.status = { items: e.problems };
     return entity;
+  }
+
+  /** A stored body as served, relations spliced into its JSON text (parsed only when splicing cannot apply). */
+  function servedJson(r: ServedRow): string {
+    return spliceServedJson(r.body, r.problems, r.relations) ?? JSON.stringify(present({ entity: JSON.parse(r.body) as Entity, problems: JSON.parse(r.problems) as EntityStatusItem[] }, r.relations));
   }
 
   async function refresh(id: string): Promise<IngestSummary> {
@@ -312,14 +321,15 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     async queryEntitiesJson(principal, query) {
       authorize(principal, catalogPermissions.read);
       const [uids, totalItems] = await Promise.all([selectMatchingUids(store, query), query.withTotal ? totalOf(query) : Promise.resolve(0)]);
-      const rows = new Map((await entities.selectBodiesByUids(store, uids)).map((r) => [r.uid, r]));
-      const ordered = uids.map((uid) => rows.get(uid)).filter((r): r is entities.StoredBody => r !== undefined);
-      const relations = await entities.selectRelations(store, ordered.map((r) => r.ref));
-      const itemsJson = ordered.map((r) => {
-        const list = relations.get(r.ref) ?? [];
-        return spliceServedJson(r.body, r.problems, list) ?? JSON.stringify(present({ entity: JSON.parse(r.body) as Entity, problems: JSON.parse(r.problems) as EntityStatusItem[] }, list));
-      });
-      return { itemsJson, totalItems };
+      const rows = new Map((await selectServedByUids(store, uids)).map((r) => [r.uid, r]));
+      const ordered = uids.map((uid) => rows.get(uid)).filter((r): r is ServedRow => r !== undefined);
+      return { itemsJson: ordered.map(servedJson), totalItems };
+    },
+
+    async getEntityByRefJson(principal, ref) {
+      authorize(principal, catalogPermissions.read);
+      const [row] = await selectServedByRefs(store, [ref.toLowerCase()]);
+      return row ? servedJson(row) : undefined;
     },
 
     async queryEntities(principal, query) {
@@ -434,6 +444,8 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
         }
         return { kind: 'wait', until: new Date(clock.now().getTime() + config.catalog.refreshIntervalS * 1000) };
       });
+      // A process that stopped during a bulk ingest left its deferred indexes unbuilt.
+      await ensureDeferrableIndexes(store);
       kernel.auth.useOwnershipResolver(async (user) => entities.selectRelationTargets(store, user.ref, 'memberOf'));
       // Another replica's changes arrive as its catalog events.
       await kernel.ledger.subscribe({ kinds: ['catalog.location.refreshed', 'catalog.location.removed', 'catalog.entity.removed'] }, () => scans.invalidate()).ready;

@@ -186,11 +186,11 @@ export function entityRoutes(catalog: Catalog): FastifyPluginAsyncZod {
       },
     );
 
-    app.get('/entities/by-name/:kind/:namespace/:name', { schema: { tags: ['catalog'], summary: 'An entity by kind, namespace and name', params: nameParams } }, async (request) => {
+    app.get('/entities/by-name/:kind/:namespace/:name', { schema: { tags: ['catalog'], summary: 'An entity by kind, namespace and name', params: nameParams } }, async (request, reply) => {
       const p = request.params;
-      const entity = await catalog.getEntityByRef(request.principal!, refFromParts(p.kind, p.namespace, p.name));
-      if (!entity) throw notFound(p);
-      return entity;
+      const json = await catalog.getEntityByRefJson(request.principal!, refFromParts(p.kind, p.namespace, p.name));
+      if (json === undefined) throw notFound(p);
+      return reply.type('application/json; charset=utf-8').send(json);
     });
 
     app.get('/entities/by-name/:kind/:namespace/:name/ancestry', { schema: { tags: ['catalog'], summary: 'The chain of locations that produced an entity', params: nameParams } }, async (request) => {

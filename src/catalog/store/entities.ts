@@ -1,10 +1,10 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Store, Tx } from '../../kernel/index.js';
 import type { Entity, EntityRelation, EntityStatusItem } from '../model/entity.js';
-import { splitRefKey } from '../model/refs.js';
 import type { RelationRow } from '../model/relations.js';
 import type { SearchRow } from '../model/search-rows.js';
 import type { StoredEntity } from '../model/types.js';
+import { servedRelations } from './served.js';
 import type { CatalogTables } from './tables.js';
 
 type Row = Selectable<CatalogTables['catalog_entities']>;
@@ -226,23 +226,6 @@ export async function selectByRefs(db: Db, refs: readonly string[]): Promise<Sto
   return out;
 }
 
-/** The stored JSON of an entity, unparsed, for serving as it is. */
-export interface StoredBody {
-  uid: string;
-  ref: string;
-  body: string;
-  problems: string;
-}
-
-export async function selectBodiesByUids(db: Db, uids: readonly string[]): Promise<StoredBody[]> {
-  const out: StoredBody[] = [];
-  for (const part of chunks([...new Set(uids)], 500)) {
-    const rows = await t(db).selectFrom('catalog_entities').select(['uid', 'entity_ref', 'body', 'problems']).where('uid', 'in', part).execute();
-    for (const r of rows) out.push({ uid: r.uid, ref: r.entity_ref, body: r.body, problems: r.problems });
-  }
-  return out;
-}
-
 export async function selectByUids(db: Db, uids: readonly string[]): Promise<StoredEntity[]> {
   const out: StoredEntity[] = [];
   for (const part of chunks([...new Set(uids)], 500)) {
@@ -274,25 +257,16 @@ export async function deleteEntities(db: Db, uids: readonly string[]): Promise<v
 
 /** Relations whose source is one of the refs, as Backstage serves them in `relations[]`. */
 export async function selectRelations(db: Db, refs: readonly string[]): Promise<Map<string, EntityRelation[]>> {
-  const map = new Map<string, EntityRelation[]>();
-  // Two origins may emit the same relation (a group's children and the child's parent): duplicates
-  // are dropped here rather than by DISTINCT, which costs SQLite a temporary B-tree per page.
-  const seen = new Set<string>();
+  const pairs = new Map<string, [string, string][]>();
   for (const part of chunks([...new Set(refs)], 500)) {
     const rows = await t(db).selectFrom('catalog_relations').select(['source_ref', 'type', 'target_ref']).where('source_ref', 'in', part).execute();
     for (const r of rows) {
-      const key = `${r.source_ref}\0${r.type}\0${r.target_ref}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const list = map.get(r.source_ref) ?? [];
-      list.push({ type: r.type, targetRef: r.target_ref, target: splitRefKey(r.target_ref) });
-      map.set(r.source_ref, list);
+      const list = pairs.get(r.source_ref);
+      if (list) list.push([r.type, r.target_ref]);
+      else pairs.set(r.source_ref, [[r.type, r.target_ref]]);
     }
   }
-  // Code-unit order (refs are lowercase ASCII in practice): localeCompare cost more than the query.
-  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  for (const list of map.values()) list.sort((a, b) => compare(a.type, b.type) || compare(a.targetRef, b.targetRef));
-  return map;
+  return new Map([...pairs].map(([ref, list]) => [ref, servedRelations(list)]));
 }
 
 /** Refs of the entities that hold a relation of `type` towards `target` (e.g. the groups a user is memberOf). */

@@ -1,4 +1,4 @@
-import type { ColumnDataType, CreateTableBuilder, Expression, Kysely } from 'kysely';
+import type { ColumnDataType, CreateTableBuilder, Expression, Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
 
 /**
@@ -22,6 +22,12 @@ export interface Dialect {
    * in order (a PostgreSQL sequence alone hands out numbers that commit out of order). `key` names the log.
    */
   lockOrderedLog(trx: Kysely<unknown>, key: number): Promise<void>;
+  /** The planner may run one query in parallel workers (PostgreSQL). */
+  parallelQueries: boolean;
+  /** Turns parallel workers off for the rest of the transaction: for short index walks the planner misjudges as long. */
+  serialInTransaction(trx: Kysely<unknown>): Promise<void>;
+  /** A JSON array (as text) holding one array of `columns` per row aggregated; `[]` when there is none. */
+  jsonArrayOfArrays(columns: readonly RawBuilder<unknown>[]): RawBuilder<string>;
 }
 
 export interface Ddl {
@@ -51,6 +57,9 @@ export const sqliteDialect: Dialect = {
   isUnavailable: (e) => ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN'].includes(errorCode(e) ?? ''),
   // SQLite has one writer at a time: a write transaction is already the lock.
   lockOrderedLog: async () => undefined,
+  parallelQueries: false,
+  serialInTransaction: async () => undefined,
+  jsonArrayOfArrays: (columns) => sql<string>`json_group_array(json_array(${sql.join(columns)}))`,
   ddl: {
     addSerialPrimaryKey: (t, c) => t.addColumn(c, 'integer', (col) => col.primaryKey().autoIncrement()),
     bigint: 'integer',
@@ -74,6 +83,11 @@ export const postgresDialect: Dialect = {
   lockOrderedLog: async (trx, key) => {
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
   },
+  parallelQueries: true,
+  serialInTransaction: async (trx) => {
+    await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
+  },
+  jsonArrayOfArrays: (columns) => sql<string>`coalesce(json_agg(json_build_array(${sql.join(columns)})), '[]')::text`,
   ddl: {
     addSerialPrimaryKey: (t, c) => t.addColumn(c, 'bigserial', (col) => col.primaryKey()),
     bigint: 'bigint',
