@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.js';
 import { testDialects } from '../../test/helpers/dialects.js';
+import { until } from '../../test/helpers/kernel.js';
 import { highlight, htmlToText } from './model.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
@@ -35,7 +36,12 @@ describe.each(dialects)('search API on %s (demo organisation)', (dialect) => {
   beforeAll(async () => {
     t = await startTestApp({ dialect, config: { catalog: { fileRoot: repoRoot, refreshIntervalS: 300 } } });
     await t.app.server.inject({ method: 'POST', url: '/api/catalog/locations', headers: { authorization: `Bearer ${t.adminToken}` }, payload: { type: 'file', target: 'examples/demo-org/catalog-info.yaml' } });
-    await t.app.search.settled();
+    // The index follows the catalog's ledger events, which reach it (over LISTEN/NOTIFY on PostgreSQL) after
+    // the POST has answered; each sync reads every change since the last, so the first non-empty index is whole.
+    await until(async () => {
+      await t.app.search.settled();
+      return (await query('term=checkout')).body.numberOfResults > 0;
+    }, 15_000);
   });
   afterAll(() => t?.close());
 
@@ -72,10 +78,11 @@ describe.each(dialects)('search API on %s (demo organisation)', (dialect) => {
     const before = await query('term=northwind-labs');
     const loc = (await t.app.server.inject({ method: 'GET', url: '/api/catalog/locations', headers: { authorization: `Bearer ${t.adminToken}` } })).json() as { data: { id: string } }[];
     await t.app.server.inject({ method: 'DELETE', url: `/api/catalog/locations/${loc[0]!.data.id}`, headers: { authorization: `Bearer ${t.adminToken}` } });
-    await new Promise((r) => setTimeout(r, 200));
-    await t.app.search.settled();
-    const after = await query('term=checkout');
-    expect(after.body.results).toEqual([]);
+    // Within seconds, however long the ledger event takes to arrive under load.
+    await until(async () => {
+      await t.app.search.settled();
+      return (await query('term=checkout')).body.results.length === 0;
+    }, 15_000);
     expect(before.status).toBe(200);
   });
 
