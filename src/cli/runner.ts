@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { runRunnerAgent, RunnerHttpError } from '../pipelines/index.js';
+import { RUNNER_LABEL, runRunnerAgent, RunnerHttpError } from '../pipelines/index.js';
 import type { Cli } from './context.js';
 import { CliError } from './errors.js';
 import { loginHint } from './context.js';
@@ -15,7 +15,7 @@ function positiveInt(max: number) {
 
 function labelList(value: string): string[] {
   const labels = value.split(',').map((l) => l.trim()).filter((l) => l !== '');
-  for (const l of labels) if (!/^[a-z0-9][a-z0-9.-]{0,31}$/.test(l)) throw new InvalidArgumentError(`"${l}" is not a label (lowercase letters, digits, . and -)`);
+  for (const l of labels) if (!RUNNER_LABEL.test(l)) throw new InvalidArgumentError(`"${l}" is not a label (lowercase letters, digits, . and -)`);
   return labels;
 }
 

@@ -10,3 +10,4 @@ export { readTar, type ReadTarEntry } from './artifacts/tar.js';
 export { packWorkspace, type PackedArtifact } from './artifacts/pack.js';
 export { createBuildArtifactStep } from './artifacts/step.js';
 export { runRunnerAgent, RunnerHttpError, type RunnerAgentOptions } from './runner/agent.js';
+export { RUNNER_LABEL } from './model/index.js';

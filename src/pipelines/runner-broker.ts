@@ -11,14 +11,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { authorize, ConflictError, InputError, NotFoundError, type ClaimedJob, type Kernel, type Permission, type Principal } from '../kernel/index.js';
 import type { CheckoutSource } from './external/index.js';
-import { isTerminalRun, maskPatterns, maskText, runStatusOf, type RecordedTest, type Run, type RunStatus, type Step } from './model/index.js';
+import { isTerminalRun, maskPatterns, maskText, MAX_RUNNER_LABELS, runStatusOf, type RecordedTest, type Run, type RunStatus, type Step } from './model/index.js';
 import type { PlatformStepResult, PlatformStepRunner, RunRecorder, LogEntry } from './runner/run.js';
 import * as q from './store.js';
 
 export const RUN_JOB = 'pipelines.run';
-/** Labels a runner may advertise: every subset of them is a job kind it claims, so keep the set small. */
-export const MAX_RUNNER_LABELS = 10;
-export const RUNNER_LABEL = /^[a-z0-9][a-z0-9.-]{0,31}$/;
 
 /** The job kind of a run needing `labels` (`pipelines.run:gpu+node`); no labels, any runner takes it. */
 export function runJobKind(labels: readonly string[]): string {
@@ -88,6 +85,8 @@ interface Active {
   job: ClaimedJob;
   run: Run;
   recorder: RunRecorder;
+  /** The env the run's steps get; its values are masked in every line written here. */
+  secrets: Record<string, string>;
   patterns: readonly string[];
   abort: AbortController;
   workspaces: Map<number, string>;
@@ -101,7 +100,7 @@ export function createRunnerBroker(deps: RunnerBrokerDeps): RunnerBroker {
 
   async function activate(job: ClaimedJob, run: Run): Promise<Active> {
     const secrets = await deps.secretsFor(run);
-    const entry: Active = { job, run, recorder: await deps.storeRecorder(run, deps.platformStepRunner(run)), patterns: maskPatterns(Object.values(secrets)), abort: new AbortController(), workspaces: new Map() };
+    const entry: Active = { job, run, recorder: await deps.storeRecorder(run, deps.platformStepRunner(run)), secrets, patterns: maskPatterns(Object.values(secrets)), abort: new AbortController(), workspaces: new Map() };
     active.set(job.id, entry);
     return entry;
   }
@@ -155,12 +154,11 @@ export function createRunnerBroker(deps: RunnerBrokerDeps): RunnerBroker {
           continue;
         }
         const entry = await activate(job, { ...run, status: 'running' });
-        const secrets = await deps.secretsFor(run);
         const hosted = !/^[a-z][a-z0-9+.-]*:\/\//i.test(from.source);
         const checkout: RunnerAssignment['checkout'] = hosted
           ? { kind: 'hosted', repository: run.repository }
           : { kind: 'url', url: from.source, ...(from.env.PLINTH_GIT_USERNAME !== undefined ? { username: from.env.PLINTH_GIT_USERNAME } : {}), ...(from.env.PLINTH_GIT_PASSWORD !== undefined ? { password: from.env.PLINTH_GIT_PASSWORD } : {}) };
-        return { lease: { jobId: job.id, token: job.leaseToken, leaseMs: input.leaseMs }, run: entry.run, resumed, checkout, secrets, maskValues: from.maskValues };
+        return { lease: { jobId: job.id, token: job.leaseToken, leaseMs: input.leaseMs }, run: entry.run, resumed, checkout, secrets: entry.secrets, maskValues: from.maskValues };
       }
     },
 

@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { errorResponses } from '../kernel/index.js';
-import { RunView, stageNames, StepView, TestView } from './model/index.js';
-import { MAX_RUNNER_LABELS, RUNNER_LABEL, type LeaseRef, type RunnerBroker } from './runner-broker.js';
+import { MAX_RUNNER_LABELS, RUNNER_LABEL, RunView, stageNames, StepView, TestView } from './model/index.js';
+import type { LeaseRef, RunnerBroker } from './runner-broker.js';
 
 const tags = ['pipelines'];
 /** Compressed workspace a runner may send for platform steps. */

@@ -33,6 +33,8 @@ export {
   checkPlinthYaml,
   applyPlinthYaml,
   runnerLabelsOf,
+  RUNNER_LABEL,
+  MAX_RUNNER_LABELS,
 } from './plinth-yaml.js';
 export {
   toolchains,

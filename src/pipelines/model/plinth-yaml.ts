@@ -27,9 +27,14 @@ const StageOverride = z.strictObject({
   steps: z.record(stepNameSchema, StepOverride).optional(),
 });
 
-/** What a runner must offer to take the repository's runs (`plinth runner --labels`, or the toolchains it has). */
+/** A runner label: a toolchain it has (`node`, `python3`…) or one given with `plinth runner --labels`. */
+export const RUNNER_LABEL = /^[a-z0-9][a-z0-9.-]{0,31}$/;
+/** Labels one runner may offer: every subset of them is a job kind it claims, so the set stays small. */
+export const MAX_RUNNER_LABELS = 10;
+
+/** What a runner must offer to take the repository's runs. */
 const RunnerRequirement = z.strictObject({
-  labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{0,31}$/, 'a runner label is lowercase letters, digits, "." and "-"')).max(10),
+  labels: z.array(z.string().regex(RUNNER_LABEL, 'a runner label is lowercase letters, digits, "." and "-"')).max(MAX_RUNNER_LABELS),
 });
 
 export const PlinthYaml = z.strictObject({
