@@ -7,6 +7,8 @@
  * load from elsewhere on a shared machine does not always land on the same target); every ratio is
  * taken within one round and the median over the rounds is reported. Each target's CPU time per request
  * (its own processes, from /proc) is reported too: on a shared machine it moves far less than requests/s.
+ * Each target is also loaded by one client (`oneClient`): the latency a proxy adds to a request that
+ * does not queue behind others.
  *
  *   node dist/bench/gateway/index.js [--duration 5] [--connections 10] [--rounds 3] [--load-generator wrk|autocannon]
  *     [--baseline-gateway path/to/other/gateway.js]   also measures another build of the gateway
@@ -125,21 +127,21 @@ function parseWrk(out: string): Omit<Figures, 'cpuUsPerRequest'> & { requests: n
   return { requestsPerSecond: Math.round(Number(rps[1])), p50Ms: wrkMs(p50[1]!), p99Ms: wrkMs(p99[1]!), errors: non2xx + socketErrors, requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0) };
 }
 
-async function runWrk(url: string, seconds: number): Promise<ReturnType<typeof parseWrk>> {
+async function runWrk(url: string, seconds: number, clients: number): Promise<ReturnType<typeof parseWrk>> {
   // One thread: wrk keeps up with every target here on one core and leaves the other to the proxy and backend.
-  const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, url]);
+  const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${clients}`, `-d${seconds}s`, '--latency', '-H', `Host: ${HOST}`, url]);
   return parseWrk(stdout);
 }
 
-async function load(port: number, pids: readonly number[]): Promise<Figures> {
+async function load(port: number, pids: readonly number[], clients: number): Promise<Figures> {
   const url = `http://127.0.0.1:${port}/`;
-  if (loadGenerator === 'wrk') await runWrk(url, 1);
-  else await autocannon({ url, connections, duration: 1, headers: { host: HOST } }); // warm-up
+  if (loadGenerator === 'wrk') await runWrk(url, 1, clients);
+  else await autocannon({ url, connections: clients, duration: 1, headers: { host: HOST } }); // warm-up
   const cpuBefore = cpuSeconds(pids);
   let figures: ReturnType<typeof parseWrk>;
-  if (loadGenerator === 'wrk') figures = await runWrk(url, duration);
+  if (loadGenerator === 'wrk') figures = await runWrk(url, duration, clients);
   else {
-    const r = await autocannon({ url, connections, duration, headers: { host: HOST } });
+    const r = await autocannon({ url, connections: clients, duration, headers: { host: HOST } });
     figures = { requestsPerSecond: Math.round(r.requests.average), p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.non2xx, requests: r.requests.total };
   }
   const cpuAfter = cpuSeconds(pids);
@@ -209,15 +211,21 @@ async function main(): Promise<void> {
   }
 
   const results: Record<string, Figures>[] = [];
+  // Latency a proxy adds to one request, without queueing behind others: one client, one request at a time.
+  const sequential: Record<string, Figures>[] = [];
   try {
     for (let r = 0; r < rounds; r++) {
       const figures: Record<string, Figures> = {};
+      const oneClient: Record<string, Figures> = {};
       for (let i = 0; i < targets.length; i++) {
         const target = targets[(i + r) % targets.length]!;
-        figures[target.name] = await load(target.port, target.pids);
+        figures[target.name] = await load(target.port, target.pids, connections);
         progress(`round ${r + 1} ${target.name}: ${JSON.stringify(figures[target.name])}`);
+        oneClient[target.name] = await load(target.port, target.pids, 1);
+        progress(`round ${r + 1} ${target.name}, 1 client: ${JSON.stringify(oneClient[target.name])}`);
       }
       results.push(figures);
+      sequential.push(oneClient);
     }
   } finally {
     if (nginxDir && anchor) execFileSync(anchor, ['stop', nginxDir]);
@@ -246,8 +254,19 @@ async function main(): Promise<void> {
       gateway: viaGateway,
       nginx: hasNginx ? medianFigures(of('nginx')) : null,
       nginxNote,
+      // At saturation (`connections` clients) the added latency is mostly queueing behind the proxy's
+      // lower throughput, which throughputVsNginx already measures; with one client it is the proxy's own cost.
       addedP50Ms: round2(median(results.map((r) => r.gateway!.p50Ms - r.direct!.p50Ms))),
       addedP99Ms: round2(median(results.map((r) => r.gateway!.p99Ms - r.direct!.p99Ms))),
+      oneClient: {
+        direct: medianFigures(sequential.map((r) => r.direct!)),
+        gateway: medianFigures(sequential.map((r) => r.gateway!)),
+        nginx: hasNginx ? medianFigures(sequential.map((r) => r.nginx!)) : null,
+        addedP50Ms: round2(median(sequential.map((r) => r.gateway!.p50Ms - r.direct!.p50Ms))),
+        addedP99Ms: round2(median(sequential.map((r) => r.gateway!.p99Ms - r.direct!.p99Ms))),
+        nginxAddedP50Ms: hasNginx ? round2(median(sequential.map((r) => r.nginx!.p50Ms - r.direct!.p50Ms))) : null,
+        nginxAddedP99Ms: hasNginx ? round2(median(sequential.map((r) => r.nginx!.p99Ms - r.direct!.p99Ms))) : null,
+      },
       throughputVsDirect: ratio('gateway', 'direct'),
       throughputVsNginx: hasNginx ? ratio('gateway', 'nginx') : null,
       cpuPerRequestVsNginx: hasNginx && viaGateway.cpuUsPerRequest !== null ? cpuRatio('gateway', 'nginx') : null,
