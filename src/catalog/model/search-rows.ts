@@ -12,10 +12,13 @@ export interface SearchRow {
 const MAX_KEY = 200;
 const MAX_VALUE = 200;
 
+/** Paths Backstage's buildEntitySearch leaves out; an etag changes on every write and names one entity. */
+const UNINDEXED_PATHS = new Set(['metadata.etag']);
+
 /**
  * Flattens an entity the way Backstage's buildEntitySearch does (NOTES.md a): dot-path keys, lowercased,
  * arrays traversed, string array items also as `<path>.<item> = true`; relations, status and attachments
- * are not traversed (relations are matched from the relations table).
+ * are not traversed (relations are matched from the relations table), nor is `metadata.etag`.
  */
 export function buildSearchRows(entity: Entity): SearchRow[] {
   const rows: SearchRow[] = [];
@@ -26,6 +29,7 @@ export function buildSearchRows(entity: Entity): SearchRow[] {
     rows.push({ key: key.toLowerCase(), value: fits ? text!.toLowerCase() : null, original: fits ? text : null });
   };
   const walk = (path: string, value: unknown) => {
+    if (UNINDEXED_PATHS.has(path)) return;
     if (value === null || value === undefined) {
       push(path, null);
     } else if (Array.isArray(value)) {
