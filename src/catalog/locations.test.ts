@@ -1,6 +1,6 @@
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.js';
 import { testDialects } from '../../test/helpers/dialects.js';
@@ -80,9 +80,14 @@ describe.each(dialects)('catalog locations and ingestion on %s', (dialect) => {
     const id = await register('escape/catalog-info.yaml');
     expect((await problems(id)).join('\n')).toMatch(/outside the catalog's file roots/);
     expect(await entity('api:leaky')).toBeUndefined();
-    const abs = await api('POST', '/locations', { type: 'file', target: join(outside, 'secret.txt') });
-    expect(abs.statusCode).toBe(201);
-    expect((await problems((abs.json() as { location: { id: string } }).location.id)).join()).toMatch(/outside the catalog's file roots/);
+    // A target outside every root is refused up front, and nothing is registered.
+    const before = (await api('GET', '/locations')).json() as unknown[];
+    for (const target of [join(outside, 'secret.txt'), `${root}/../${basename(outside)}/secret.txt`, `${outside}/*.yaml`]) {
+      const refused = await api('POST', '/locations', { type: 'file', target });
+      expect(refused.statusCode, target).toBe(400);
+      expect((refused.json() as { error: { message: string } }).error.message).toMatch(/outside the catalog's file roots/);
+    }
+    expect(((await api('GET', '/locations')).json() as unknown[]).length).toBe(before.length);
     write('big/catalog-info.yaml', `${component('big')}  blob: "${'x'.repeat(5 * 1024 * 1024)}"\n`);
     const big = await register('big/catalog-info.yaml');
     expect((await problems(big)).join()).toMatch(/over the .*-byte limit/);

@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import {
   authorize,
   ConflictError,
@@ -106,6 +106,13 @@ export interface CatalogOptions {
   fetchUrl?: ReaderOptions['fetchUrl'];
 }
 
+
+/** `path` is `root` or below it (both absolute and normalized). */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
 export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Catalog {
   const { store, jobs, ledger, clock, config } = kernel;
   const log = kernel.logger.child({ layer: 'catalog' });
@@ -200,7 +207,13 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       return { type: 'url', target: url.toString() };
     }
     // File targets are stored absolute, so managed-by-location annotations and ancestry line up.
-    return { type: 'file', target: isAbsolute(target) ? target : resolve(config.catalog.fileRoot, target) };
+    const absolute = isAbsolute(target) ? resolve(target) : resolve(config.catalog.fileRoot, target);
+    // A target outside every root could never be read: refuse it now rather than store a location
+    // whose only content is a problem (a symlink inside a root is still checked when it is read).
+    if (!readerOptions.fileRoots.some((root) => isInside(resolve(root), absolute))) {
+      throw new InputError(`target: ${absolute} is outside the catalog's file roots (${readerOptions.fileRoots.join(', ')}); register a file under one of them`);
+    }
+    return { type: 'file', target: absolute };
   }
 
   function authorizeRegister(principal: Principal, spec: LocationSpec) {
