@@ -111,6 +111,10 @@ describe('golden-path templates', () => {
     const text = (path: string) => readFileSync(join(project, path), 'utf8');
     expect(readdirSync(project)).toEqual(expect.arrayContaining(['catalog-info.yaml', 'mkdocs.yml', 'docs', 'package.json', 'README.md']));
     expect(text('package.json')).not.toContain('${{');
+    // The artifact carries what the service needs at run time: the build step packs bundled
+    // dependencies (and theirs) with the build output, so every runtime dependency is bundled.
+    const manifest = JSON.parse(text('package.json')) as { dependencies?: Record<string, string>; bundleDependencies?: string[] };
+    expect(manifest.bundleDependencies ?? []).toEqual(Object.keys(manifest.dependencies ?? {}));
 
     // catalog-info.yaml: a Component owned as asked, with docs next to the code, valid for the catalog.
     const entity = parse(text('catalog-info.yaml')) as { kind: string; metadata: { name: string; annotations: Record<string, string> }; spec: { owner: string } };

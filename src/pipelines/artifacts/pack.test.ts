@@ -60,6 +60,33 @@ describe('packing the build output', () => {
     ]);
   });
 
+  it('bundles what bundled dependencies need in turn, found as Node resolves them', async () => {
+    const manifest = (name: string, dependencies: Record<string, string> = {}, optionalDependencies: Record<string, string> = {}) =>
+      JSON.stringify({ name, version: '1.0.0', dependencies, optionalDependencies });
+    const root = workspace({
+      'package.json': JSON.stringify({ name: 'svc', version: '1.0.0', dependencies: { pg: '^8' }, bundleDependencies: ['pg'] }),
+      'dist/main.js': 'import "pg"',
+      'node_modules/pg/package.json': manifest('pg', { 'pg-pool': '^3', 'pg-types': '^2' }, { 'pg-native': '^3' }),
+      'node_modules/pg/index.js': '',
+      // pg's own copy of pg-types wins over the top-level one, which nothing bundled needs.
+      'node_modules/pg/node_modules/pg-types/package.json': manifest('pg-types', { '@scope/util': '^1' }),
+      'node_modules/pg-types/package.json': manifest('pg-types'),
+      'node_modules/pg-pool/package.json': manifest('pg-pool'),
+      'node_modules/@scope/util/package.json': manifest('@scope/util'),
+      'node_modules/typescript/package.json': manifest('typescript'),
+    });
+    const packed = await packWorkspace(root, 'x');
+    expect(readTar(packed.bytes).filter((e) => e.type === 'file').map((e) => e.path)).toEqual([
+      'dist/main.js',
+      'node_modules/@scope/util/package.json',
+      'node_modules/pg-pool/package.json',
+      'node_modules/pg/index.js',
+      'node_modules/pg/node_modules/pg-types/package.json',
+      'node_modules/pg/package.json',
+      'package.json',
+    ]);
+  });
+
   it('keeps setuid and world-writable bits for the scan, normalizes the rest, and leaves symlinks out', async () => {
     const root = workspace({ 'run.sh': '#!/bin/sh', 'plain.txt': 'x', 'open.txt': 'x' });
     chmodSync(join(root, 'run.sh'), 0o4775);

@@ -9,7 +9,8 @@ import { writeTarGz, type TarEntry } from './tar.js';
 // signing key (SLSA Build L3: provenance is unforgeable by the build's own steps). We follow npm
 // pack's file selection instead:
 // - package.json names `files`: those (globs or folders), plus package.json, README*, LICENSE*/LICENCE*,
-//   the lockfile, and every `bundleDependencies` package under node_modules/;
+//   the lockfile, and every `bundleDependencies` package under node_modules/ with the packages it
+//   needs in turn (its dependencies and optional dependencies, found as Node resolves them);
 // - otherwise (and for non-Node projects): every file of the workspace after the build, except .git/
 //   and node_modules/ (bundled dependencies excepted).
 // Symbolic links are left out (a link can point anywhere once unpacked): the walk neither follows
@@ -58,10 +59,48 @@ export function artifactName(pkg: PackageJson | undefined, fallback: string): st
   return `${fallback.replace(/[^A-Za-z0-9._+-]/g, '-')}.tgz`;
 }
 
+const dependencyNames = (pkg: Record<string, unknown> | undefined): string[] =>
+  [pkg?.dependencies, pkg?.optionalDependencies].flatMap((deps) => (typeof deps === 'object' && deps !== null ? Object.keys(deps) : []));
+
+/**
+ * The installed folders (relative, e.g. `node_modules/pg`, `node_modules/a/node_modules/b`) of the
+ * bundled packages and of everything they depend on, as npm pack bundles them. Each dependency is
+ * found as Node finds it: in the depending package's own node_modules, then its ancestors'. A
+ * dependency that is not installed (an optional one for another platform) is left out.
+ */
+async function bundledFolders(workspace: string, names: readonly string[]): Promise<string[]> {
+  const found = new Set<string>();
+  const resolveFrom = async (from: string, name: string): Promise<string | undefined> => {
+    for (let dir = from; ; ) {
+      const candidate = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
+      if (await lstat(join(workspace, candidate, 'package.json')).then((i) => i.isFile(), () => false)) return candidate;
+      if (dir === '') return undefined;
+      // Up from `node_modules/a/node_modules/@s/b` to the folder whose node_modules holds it.
+      const at = dir.lastIndexOf('node_modules/');
+      dir = at <= 0 ? '' : dir.slice(0, at - 1);
+    }
+  };
+  const queue: [string, string][] = names.map((name) => ['', name]);
+  while (queue.length > 0) {
+    const [from, name] = queue.shift()!;
+    const folder = await resolveFrom(from, name);
+    if (!folder || found.has(folder)) continue;
+    found.add(folder);
+    let manifest: Record<string, unknown> | undefined;
+    try {
+      manifest = JSON.parse(await readFile(join(workspace, folder, 'package.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      manifest = undefined; // an unreadable manifest names no dependencies; its folder is still packed
+    }
+    for (const dependency of dependencyNames(manifest)) queue.push([folder, dependency]);
+  }
+  return [...found];
+}
+
 /** Relative paths of the files to pack, sorted (code-unit order, as the tar writer needs). */
 async function selectFiles(workspace: string, pkg: PackageJson | undefined): Promise<string[]> {
   const bundled = [...strings(pkg?.bundleDependencies), ...strings(pkg?.bundledDependencies)];
-  const bundledGlobs = bundled.map((name) => `node_modules/${name}/**`);
+  const bundledGlobs = (await bundledFolders(workspace, bundled)).map((folder) => `${folder}/**`);
   const options = { cwd: workspace, dot: true, onlyFiles: true, followSymbolicLinks: false, expandDirectories: true } as const;
   const declared = strings(pkg?.files);
   const found =
