@@ -23,9 +23,9 @@ type Extra<K extends DeliveryEventKind> = Omit<DeliveryEventPayloads[K], keyof R
 type NewAnalysis = Omit<AnalysisRecord, 'seq'>;
 
 /** GET through the gateway to the given release; resolves with a reason when it did not answer 2xx. */
-function smokeTest(port: number, rollout: Rollout, path: string, timeoutMs: number): Promise<string | undefined> {
+function smokeTest(port: number, host: string, rollout: Rollout, path: string, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs, headers: { host: `${rollout.service}.${rollout.environment}.localhost`, 'x-plinth-canary': 'always' } }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs, headers: { host, 'x-plinth-canary': 'always' } }, (res) => {
       res.resume();
       const served = res.headers['x-plinth-release'];
       if (served !== rollout.releaseId) resolve(`smoke test GET ${path} was served by ${String(served ?? 'no release')}, not ${rollout.releaseId}`);
@@ -185,10 +185,10 @@ export function createController(deps: ControllerDeps) {
       if (port === undefined) throw new Error('the gateway is not listening yet; the smoke test waits for it');
       if (r.previousReleaseId !== null) await runtime.setTraffic(CONTROLLER, r.service, r.environment, { stable: r.previousReleaseId, canary: r.releaseId, canaryWeightPercent: 0, sticky: false });
       const { path, timeoutMs } = r.strategy.smokeTest;
-      let failure = await smokeTest(port, r, path, timeoutMs);
+      let failure = await smokeTest(port, runtime.gatewayHost(r.service, r.environment), r, path, timeoutMs);
       for (let attempt = 1; failure !== undefined && attempt < 3; attempt++) {
         await new Promise((resolve) => setTimeout(resolve, 200));
-        failure = await smokeTest(port, r, path, timeoutMs);
+        failure = await smokeTest(port, runtime.gatewayHost(r.service, r.environment), r, path, timeoutMs);
       }
       if (failure !== undefined) {
         if (r.previousReleaseId !== null) await runtime.setTraffic(CONTROLLER, r.service, r.environment, { stable: r.previousReleaseId, canaryWeightPercent: 0, sticky: false });

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, type Principal } from '../kernel/index.js';
 import type { PlatformStepContext, PlatformStepHandler, PlatformStepResult } from '../pipelines/index.js';
-import { gatewayHost, parseScore, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
+import { parseScore, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
 import { COST_CENTER_ANNOTATION, isTerminalRollout, type RolloutView } from './model/index.js';
 import { resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import type { Delivery } from './service.js';
@@ -162,7 +162,7 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
     : r.phase === 'failed' ? failed(`rollout ${r.id} failed: ${r.message ?? 'no reason recorded'}`)
     : undefined;
   const outputsOf = (r: RolloutView) => ({ rolloutId: r.id, releaseId: r.releaseId, service: r.service, environment: r.environment, version: r.version, url: urlOf(r.service, r.environment) });
-  const urlOf = (service: string, environment: string) => `http://${gatewayHost(service, environment)}:${runtime.gatewayPort() ?? 7080}`;
+  const urlOf = (service: string, environment: string) => `http://${runtime.gatewayHost(service, environment)}:${runtime.gatewayPort() ?? 7080}`;
 
   /** The production rollout this run started in its canary step. */
   async function productionRollout(ctx: PlatformStepContext): Promise<RolloutView | PlatformStepResult> {
@@ -196,7 +196,7 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
       const port = runtime.gatewayPort();
       if (port === undefined) return failed('the gateway is not listening');
       const environment = typeof staging.environment === 'string' ? staging.environment : 'staging';
-      const result = await load({ port, host: gatewayHost(staging.service, environment), path, requests, concurrency, signal: ctx.signal });
+      const result = await load({ port, host: runtime.gatewayHost(staging.service, environment), path, requests, concurrency, signal: ctx.signal });
       const summary = `${requests} × GET ${path} at concurrency ${concurrency}: p50 ${result.p50Ms.toFixed(1)} ms, p95 ${result.p95Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.errors} errors, ${result.rps.toFixed(0)} req/s`;
       ctx.log(summary);
       const outputs = { requests, errors: result.errors, p50Ms: result.p50Ms, p95Ms: result.p95Ms, p99Ms: result.p99Ms, rps: result.rps };
@@ -245,7 +245,7 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
       const path = 'status' in d ? '/' : readinessPath(d.score);
       const port = runtime.gatewayPort();
       if (port === undefined) return failed('the gateway is not listening');
-      const host = gatewayHost(promoted.service, 'production');
+      const host = runtime.gatewayHost(promoted.service, 'production');
       const answer = await get({ port, host, path, timeoutMs: 5000 });
       ctx.log(`GET http://${host}${path} → ${answer.status ?? answer.error ?? '?'}`);
       return answer.status !== undefined && answer.status >= 200 && answer.status < 300

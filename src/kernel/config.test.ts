@@ -17,4 +17,11 @@ describe('parseConfig', () => {
     expect(() => parseConfig([], { PLINTH_ADMIN_PASSWORD: 'short' })).toThrow(InputError);
     expect(() => parseConfig(['--bogus'], {})).toThrow(InputError);
   });
+  it('takes a base domain for gateway host names, lower-cased, and refuses what is not a domain name', () => {
+    expect(parseConfig([], {}).baseDomain).toBe('localhost');
+    expect(parseConfig([], { PLINTH_BASE_DOMAIN: 'Apps.Example.com.' }).baseDomain).toBe('apps.example.com');
+    for (const bad of ['apps..example.com', '-apps.example.com', 'apps.example.com/x', 'a b.com', `${'a'.repeat(64)}.com`, 'apps.123']) {
+      expect(() => parseConfig([], { PLINTH_BASE_DOMAIN: bad }), bad).toThrow(/PLINTH_BASE_DOMAIN: must be a domain name/);
+    }
+  });
 });

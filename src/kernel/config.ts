@@ -7,8 +7,10 @@ import { InputError } from './errors.js';
 export interface Config {
   host: string;
   port: number;
-  /** The gateway for deployed services (`<service>.<environment>.localhost`); 0 picks a free port. */
+  /** The gateway for deployed services (`<service>.<environment>.<baseDomain>`); 0 picks a free port. */
   gatewayPort: number;
+  /** The domain gateway host names end in: `<service>.<environment>.<baseDomain>` (default `localhost`). */
+  baseDomain: string;
   /** Data directory: SQLite database, repositories, artifacts, keys. */
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; undefined means SQLite at `<dataDir>/plinth.db`. */
@@ -63,6 +65,12 @@ const envSchema = z.object({
   PLINTH_HOST: z.string().min(1).optional(),
   PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // Room for `<service>.<environment>.` within DNS's 253 characters; RFC 1123 labels.
+  PLINTH_BASE_DOMAIN: z
+    .string()
+    .max(168)
+    .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i, 'must be a domain name such as apps.example.com')
+    .optional(),
   PLINTH_KUBECONFIG: z.string().min(1).optional(),
   PLINTH_EMBEDDED_RUNNER: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
   PLINTH_DATA_DIR: z.string().min(1).optional(),
@@ -140,6 +148,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     host: flags.host ?? e.PLINTH_HOST ?? '127.0.0.1',
     port,
     gatewayPort,
+    baseDomain: (e.PLINTH_BASE_DOMAIN ?? 'localhost').toLowerCase().replace(/\.$/, ''),
     dataDir: resolve(cwd, flags['data-dir'] ?? e.PLINTH_DATA_DIR ?? '.plinth'),
     databaseUrl,
     adminPassword: e.PLINTH_ADMIN_PASSWORD,

@@ -38,8 +38,8 @@ export async function createRuntimeLayer(kernel: Kernel, options: RuntimeOptions
   const kubeconfig = kernel.config.kubeconfig;
   if (kubeconfig !== undefined) {
     log.info({ kubeconfig }, 'releases run in the Kubernetes cluster of the kubeconfig');
-    const driver = await createKubernetesDriver({ kubeconfig, verifyArtifact: options.driver?.verifyArtifact });
-    const gateway = createGateway({ host: '127.0.0.1', port: kernel.config.gatewayPort, endpoints: driver, registry: kernel.metrics.registry });
+    const driver = await createKubernetesDriver({ kubeconfig, verifyArtifact: options.driver?.verifyArtifact, baseDomain: kernel.config.baseDomain });
+    const gateway = createGateway({ host: '127.0.0.1', port: kernel.config.gatewayPort, endpoints: driver, registry: kernel.metrics.registry, baseDomain: kernel.config.baseDomain });
     return createRuntime(kernel, { driver, gateway, secrets: options.secrets, admit: options.admit });
   }
   const driver = createLocalDriver({
@@ -50,6 +50,6 @@ export async function createRuntimeLayer(kernel: Kernel, options: RuntimeOptions
       recordProcess(kernel.store, { releaseId, replica, pid, port, startedAt: new Date().toISOString() }).catch((err: unknown) => log.error({ err, releaseId }, 'could not record a replica process'));
     },
   });
-  const gateway = createGateway({ host: '127.0.0.1', port: kernel.config.gatewayPort, endpoints: driver, registry: kernel.metrics.registry });
+  const gateway = createGateway({ host: '127.0.0.1', port: kernel.config.gatewayPort, endpoints: driver, registry: kernel.metrics.registry, baseDomain: kernel.config.baseDomain });
   return createRuntime(kernel, { driver, gateway, secrets: options.secrets, admit: options.admit });
 }

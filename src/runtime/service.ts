@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { authorize, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
-import { renderManifests, SECRET_PLACEHOLDER, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
+import { gatewayHost, renderManifests, SECRET_PLACEHOLDER, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
 import type { LogLine } from './driver/logs.js';
 import type { RuntimeDriver } from './driver/local.js';
 import type { ReplicaStatus } from './driver/replica.js';
@@ -51,6 +51,8 @@ export interface Runtime {
   listen(): Promise<number>;
   /** The gateway's port while it listens (smoke tests go through it). */
   gatewayPort(): number | undefined;
+  /** The host name the gateway routes to a service in an environment (`<service>.<environment>.<base domain>`). */
+  gatewayHost(service: string, environment: string): string;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,7 @@ async function isOurProcess(pid: number, releaseId: string): Promise<boolean> {
 export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gateway: Gateway; secrets?: SecretSource; admit?: DeployAdmission }): Runtime {
   const { store: db, ledger, clock, logger } = kernel;
   const { driver, gateway } = deps;
+  const { baseDomain } = kernel.config;
   const log = logger.child({ layer: 'runtime' });
   const now = () => toIso(clock.now());
   const secrets: SecretSource = deps.secrets ?? (() => Promise.resolve(undefined));
@@ -163,7 +166,7 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
       const spec = parsed.data;
       const resolved = await resolveSecrets(spec);
       if (deps.admit) {
-        const verdict = await deps.admit(principal, renderManifests(spec), spec);
+        const verdict = await deps.admit(principal, renderManifests(spec, undefined, baseDomain), spec);
         // Refused before any record or process exists, as a Kubernetes admission webhook refuses (400).
         if (!verdict.allowed) throw new InputError(`the release of ${spec.service} to ${spec.environment} was denied by policy: ${verdict.denials.join('; ')}`);
       }
@@ -230,9 +233,9 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
       const split = gateway.split(release.service, release.environment);
       if (split?.canary === release.id) {
         const stable = await store.getRelease(db, split.stable);
-        return renderManifests(stable.spec, { spec: release.spec, weightPercent: split.canaryWeightPercent });
+        return renderManifests(stable.spec, { spec: release.spec, weightPercent: split.canaryWeightPercent }, baseDomain);
       }
-      return renderManifests(release.spec);
+      return renderManifests(release.spec, undefined, baseDomain);
     },
     async logs(principal, service, environment, query) {
       authorize(principal, READ);
@@ -275,6 +278,7 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
     },
     listen: () => gateway.listen(),
     gatewayPort: () => gateway.port(),
+    gatewayHost: (service, environment) => gatewayHost(service, environment, baseDomain),
     async stop() {
       await gateway.close();
       await driver.stopAll();

@@ -33,6 +33,8 @@ export interface KubernetesDriverOptions {
   pollMs?: number;
   /** Checks the release's artifact (digest, signature, provenance) before anything reaches the cluster. */
   verifyArtifact?: ArtifactVerifier;
+  /** HTTPRoute host names are `<service>.<environment>.<baseDomain>` (default `localhost`). */
+  baseDomain?: string;
 }
 
 /** The secret env of a release, by variable: a Secret of the release's own. */
@@ -138,7 +140,7 @@ export async function createKubernetesDriver(options: KubernetesDriverOptions): 
         await remove({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: service, namespace: environment } });
         return;
       }
-      await apply(toObject(renderHttpRoute(backends)));
+      await apply(toObject(renderHttpRoute(backends, options.baseDomain)));
     },
     // The cluster's Gateway routes to the pods; the built-in gateway has nothing to send there.
     readyEndpoints: (): readonly Endpoint[] => [],

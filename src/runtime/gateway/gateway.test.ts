@@ -248,3 +248,32 @@ describe('gateway proxy path', () => {
     expect(replicaSocketClosed).toBe(true);
   });
 });
+
+describe('gateway host names under a configured base domain', () => {
+  it('routes <service>.<environment>.<base domain> and answers 404 naming the pattern for any other host', async () => {
+    const replica = await listen(createHttpServer((_req, res) => res.end('hello')));
+    const gateway = createGateway({
+      host: '127.0.0.1',
+      port: 0,
+      baseDomain: 'apps.example.com',
+      endpoints: { readyEndpoints: () => [{ releaseId: 'r1', replica: 0, host: '127.0.0.1', port: portOf(replica) }], markUnreachable: () => undefined },
+    });
+    try {
+      const port = await gateway.listen();
+      gateway.setSplit('web', 'prod', { stable: 'r1', canaryWeightPercent: 0, sticky: false });
+      const routed = await call(port, '/', { host: 'Web.Prod.Apps.Example.com:8443' });
+      expect(routed.status).toBe(200);
+      expect(routed.body.toString()).toBe('hello');
+      for (const host of ['web.prod.localhost', 'web.prod.appsxexample.com', 'web.prod.apps.example.com.evil.test']) {
+        const other = await call(port, '/', { host });
+        expect(other.status, host).toBe(404);
+        expect(other.body.toString()).toContain('<service>.<environment>.apps.example.com');
+      }
+    } finally {
+      clientAgent.destroy();
+      await gateway.close();
+      replica.closeAllConnections();
+      replica.close();
+    }
+  });
+});

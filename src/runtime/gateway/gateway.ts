@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import { createWeightedPicker, parseCanaryOverride, preselectRelease, type TrafficSplit } from '../model/index.js';
+import { createWeightedPicker, DEFAULT_BASE_DOMAIN, parseCanaryOverride, preselectRelease, type TrafficSplit } from '../model/index.js';
 import type { Endpoint } from '../driver/local.js';
 import { endpointKey, ProxyExchange, readRequestFields, reply, type ProxyContext } from './proxy.js';
 import { createTrafficStats, type ReleaseTrafficStats } from './stats.js';
@@ -14,7 +14,7 @@ export interface EndpointSource {
 }
 
 /**
- * The built-in gateway (DESIGN: port 7080): routes `<service>.<environment>.localhost` to the ready
+ * The built-in gateway (DESIGN: port 7080): routes `<service>.<environment>.<baseDomain>` to the ready
  * replicas of the releases in that service's traffic split.
  */
 export interface Gateway {
@@ -37,9 +37,11 @@ export interface GatewayOptions {
   registry?: Registry;
   /** Kept-alive upstream sockets per replica. */
   maxFreeSockets?: number;
+  /** Host names are `<service>.<environment>.<baseDomain>` (default `localhost`). */
+  baseDomain?: string;
 }
 
-const HOST_PATTERN = /^([a-z][a-z0-9-]*)\.([a-z][a-z0-9-]*)\.localhost$/;
+const hostPattern = (baseDomain: string) => new RegExp(`^([a-z][a-z0-9-]*)\\.([a-z][a-z0-9-]*)\\.${baseDomain.replace(/\./g, '\\.')}$`);
 const STICKY_COOKIE = 'plinth-release';
 
 interface Route {
@@ -58,9 +60,9 @@ interface HostRoute {
 }
 
 /** The service and environment a Host field names, or only its name when it names none (a 404). */
-function parseHost(host: string): HostRoute | { name: string; service?: undefined } {
+function parseHost(host: string, pattern: RegExp): HostRoute | { name: string; service?: undefined } {
   const name = host.replace(/:\d+$/, '').toLowerCase();
-  const m = HOST_PATTERN.exec(name);
+  const m = pattern.exec(name);
   return m ? { name, service: m[1]!, environment: m[2]!, key: `${m[1]!}.${m[2]!}` } : { name };
 }
 
@@ -108,6 +110,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     markUnreachable: (endpoint) => options.endpoints.markUnreachable(endpoint),
   };
   const hosts = new Map<string, ReturnType<typeof parseHost>>();
+  const baseDomain = options.baseDomain ?? DEFAULT_BASE_DOMAIN;
+  const pattern = hostPattern(baseDomain);
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
@@ -115,9 +119,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     let host = hosts.get(fields.host);
     if (!host) {
       if (hosts.size >= HOST_CACHE_SIZE) hosts.clear();
-      hosts.set(fields.host, (host = parseHost(fields.host)));
+      hosts.set(fields.host, (host = parseHost(fields.host, pattern)));
     }
-    if (host.service === undefined) return reply(res, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.localhost`);
+    if (host.service === undefined) return reply(res, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.${baseDomain}`);
     const { service, environment } = host;
     const route = routes.get(host.key);
     if (!route) return reply(res, 503, `service "${service}" has no release routed in environment "${environment}"`);

@@ -1,4 +1,4 @@
-export { WorkloadSpec, SECRET_PLACEHOLDER, Probe, Artifact, parseWorkloadSpec, quantityToBytes, quantityToMillicores, gatewayHost, type WorkloadSpecInput } from './workload.js';
+export { WorkloadSpec, SECRET_PLACEHOLDER, Probe, Artifact, parseWorkloadSpec, quantityToBytes, quantityToMillicores, gatewayHost, DEFAULT_BASE_DOMAIN, type WorkloadSpecInput } from './workload.js';
 export { renderManifests, renderDeployment, renderService, renderHttpRoute, workloadName, versionSlug, GATEWAY_NAME, type JsonManifest } from './manifests.js';
 export { parseScore, scoreToWorkload, resolvePlaceholders, type ScoreWorkload, type ScoreConversion } from './score.js';
 export { TrafficSplit, pickWeighted, createWeightedPicker, parseCanaryOverride, preselectRelease, type WeightedTarget, type CanaryOverride } from './traffic.js';

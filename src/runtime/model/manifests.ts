@@ -113,8 +113,8 @@ export function renderService(spec: WorkloadSpec): JsonManifest {
   };
 }
 
-/** A Gateway API HTTPRoute splitting `<service>.<environment>.localhost` between versions by weight. */
-export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight: number }[]): JsonManifest {
+/** A Gateway API HTTPRoute splitting `<service>.<environment>.<baseDomain>` between versions by weight. */
+export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight: number }[], baseDomain?: string): JsonManifest {
   const first = backends[0];
   if (!first) throw new Error('an HTTPRoute needs at least one backend');
   const { service, environment } = first.spec;
@@ -127,16 +127,16 @@ export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight:
     metadata: { name: service, namespace: environment, labels: { 'app.kubernetes.io/name': service, 'app.kubernetes.io/managed-by': 'plinth' } },
     spec: {
       parentRefs: [{ name: GATEWAY_NAME }],
-      hostnames: [gatewayHost(service, environment)],
+      hostnames: [gatewayHost(service, environment, baseDomain)],
       rules: [{ backendRefs: backends.map((b) => ({ name: workloadName(b.spec), port: portsOf(b.spec)[0]!.port, weight: b.weight })) }],
     },
   };
 }
 
 /** Deployment + Service per version, and an HTTPRoute when weights are given for two versions. */
-export function renderManifests(stable: WorkloadSpec, canary?: { spec: WorkloadSpec; weightPercent: number }): JsonManifest[] {
+export function renderManifests(stable: WorkloadSpec, canary?: { spec: WorkloadSpec; weightPercent: number }, baseDomain?: string): JsonManifest[] {
   const out = [renderDeployment(stable), renderService(stable)];
-  if (!canary) return [...out, renderHttpRoute([{ spec: stable, weight: 100 }])];
+  if (!canary) return [...out, renderHttpRoute([{ spec: stable, weight: 100 }], baseDomain)];
   return [
     ...out,
     renderDeployment(canary.spec),
@@ -144,6 +144,6 @@ export function renderManifests(stable: WorkloadSpec, canary?: { spec: WorkloadS
     renderHttpRoute([
       { spec: stable, weight: 100 - canary.weightPercent },
       { spec: canary.spec, weight: canary.weightPercent },
-    ]),
+    ], baseDomain),
   ];
 }
