@@ -135,7 +135,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await verifyDigest(artifact);
     await supplyChain.assertVerified({ digest: artifact.digest, ...(artifact.kind === 'tarball' ? { bytes: await readFile(artifact.path) } : {}) });
   };
-  const resources = createResources(kernel, { admit: provisioningAdmission(policy), modulesDir: join(packageRoot, 'modules') });
+  const resources = createResources(kernel, { admit: provisioningAdmission(policy), modulesDir: join(packageRoot, 'modules'), baseDomain: config.baseDomain });
   policy.setSpendSource((scope, name) => resources.spend(scope, name));
   await server.register(resourcesRoutes(resources), { prefix: '/api/resources' });
   const runtime = await createRuntimeLayer(kernel, { secrets: resources.secretSource, admit: deployAdmission(policy), ...options.runtime, driver: { ...options.runtime?.driver, verifyArtifact } });

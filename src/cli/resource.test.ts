@@ -95,6 +95,21 @@ describe('plinth resource', () => {
       const bad = await plinth('resource', 'rotate', 'ops', '--env', env, '--grace', 'soon');
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/a number of seconds/);
+
+      const planned = await plinth('resource', 'upgrade', 'ops', '--env', env, '--preset', 'medium', '--dry-run');
+      expect(planned.code, planned.stderr).toBe(0);
+      expect(planned.stdout).toMatch(/postgres@1\.\d+\.\d+ \(medium\)/);
+      expect(planned.stdout).toContain('guardrails: allowed');
+      expect(JSON.parse((await plinth('resource', 'show', 'ops', '--env', env, '--json')).stdout)).toMatchObject({ preset: 'small' });
+      const upgraded = await plinth('resource', 'upgrade', 'ops', '--env', env, '--preset', 'medium', '--wait', '--json');
+      expect(upgraded.code, upgraded.stderr).toBe(0);
+      expect(JSON.parse(upgraded.stdout)).toMatchObject({ phase: 'ready', preset: 'medium' });
+
+      // The shared server may hold other test runs' objects: the exit code follows what is listed.
+      const orphans = await plinth('resource', 'orphans', '--json');
+      const report = JSON.parse(orphans.stdout) as { items: { name: string }[] };
+      expect(orphans.code).toBe(report.items.length > 0 ? 1 : 0);
+      expect(report.items.map((o) => o.name)).not.toContain(`pl_${env}__ops`);
     } finally {
       await plinth('resource', 'delete', 'ops', '--env', env);
       // The database goes with the claim (after its final backup) before the server stops.

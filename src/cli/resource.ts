@@ -1,7 +1,7 @@
 /** `plinth resource …`: the resource menu, plans, claims, and deprovisioning from the command line. */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import type { BackupRecord, ClaimView, ModuleView, Operation, PlanView } from '../resources/index.js';
+import type { BackupRecord, ClaimView, ModuleView, Operation, OrphanReport, PlanView } from '../resources/index.js';
 import type { Cli } from './context.js';
 import { CliError } from './errors.js';
 import { formatFields, formatTable } from './format.js';
@@ -201,6 +201,54 @@ export function registerResourceCommands(program: Command, cli: Cli): void {
       const { items } = await client.json<{ items: BackupRecord[] }>('GET', `/api/resources/claims/${claim.id}/backups`);
       if (opts.json === true) return cli.printJson(items);
       cli.out(formatTable(['ID', 'KIND', 'TAKEN', 'BYTES', 'KEPT UNTIL'], items.map((b) => [b.id, b.kind, b.createdAt, String(b.bytes), b.expiresAt])));
+    });
+
+  resource
+    .command('upgrade')
+    .description('move a ready claim to another module version, preset or inputs: planned and admitted first (with --dry-run, only the plan)')
+    .argument('<name>', 'the claim name')
+    .requiredOption('--env <environment>', 'its environment')
+    .option('--version <range>', 'module version or range (default: the newest)')
+    .addOption(new Option('--preset <preset>', 'size preset').choices(['small', 'medium', 'large']))
+    .option('--set <key=value>', 'a module input (repeatable); JSON values allowed; replaces the inputs you set before', parseSet)
+    .option('--dry-run', 'print the plan; change nothing')
+    .option('--wait', 'wait until the upgrade is applied or failed')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: { env: string; version?: string; preset?: string; set?: Record<string, unknown>; dryRun?: boolean; wait?: boolean; json?: boolean }, cmd: Command) => {
+      const { client, claim } = await byName(cmd, name, opts.env);
+      const request = { ...(opts.version !== undefined ? { version: opts.version } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}), ...(opts.set !== undefined ? { inputs: opts.set } : {}), dryRun: opts.dryRun === true };
+      const answer = await client.json<{ plan: PlanView; claim?: ClaimView }>('POST', `/api/resources/claims/${claim.id}/upgrade`, { body: request });
+      if (opts.dryRun === true || !answer.claim) {
+        if (opts.json === true) cli.printJson(answer.plan);
+        else for (const line of formatPlan(answer.plan)) cli.out(line);
+        if (!answer.plan.decision.allowed) cli.exitCode = 1;
+        return;
+      }
+      let upgraded = answer.claim;
+      const deadline = Date.now() + 5 * 60_000;
+      while (opts.wait === true && upgraded.phase === 'provisioning' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        upgraded = await client.json<ClaimView>('GET', `/api/resources/claims/${claim.id}`);
+      }
+      if (opts.json === true) cli.printJson(upgraded);
+      else cli.out(formatClaim(upgraded));
+      if (upgraded.phase === 'failed') cli.exitCode = 1;
+    });
+
+  resource
+    .command('orphans')
+    .description('objects on the provider servers named like a claim’s that no claim holds (platform admins); exits 1 when there are any')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      const report = await client.json<OrphanReport>('GET', '/api/resources/orphans');
+      if (opts.json === true) cli.printJson(report);
+      else {
+        if (report.items.length === 0) cli.out('no orphans');
+        else cli.out(formatTable(['PROVIDER', 'KIND', 'NAME'], report.items.map((o) => [o.provider, o.kind, o.name])));
+        for (const u of report.unreachable) cli.err(`${u.provider}: not listed (${u.reason})`);
+      }
+      if (report.items.length > 0) cli.exitCode = 1;
     });
 
   resource

@@ -110,7 +110,8 @@ describe.runIf(opensslUp)('TLS certificates and DNS names', () => {
     expect(second.serialNumber).not.toBe(first.serialNumber);
     expect((await t.app.resources.secrets.get(system, `claim.${env}.renewed`)).version).toBe(2);
     const [rotated] = await t.app.kernel.ledger.query({ kinds: ['resources.secret.rotated'], subject: `resource:${env}/renewed` }, 5);
-    expect(rotated?.payload).toMatchObject({ claimId: claim.id, version: 2 });
+    // What the delivery layer restarts the certificate's readers on (as for a rotated password).
+    expect(rotated?.payload).toMatchObject({ claimId: claim.id, name: `claim.${env}.renewed`, secretRef: `claim.${env}.renewed`, version: 2 });
     // The renewed certificate is due only in its own renewal window.
     expect(new Date(second.validTo).getTime()).toBeGreaterThanOrEqual(new Date(first.validTo).getTime());
     expect((await t.app.resources.operations.runSchedule(new Date(Date.now() + 19 * 86_400_000))).renewed).toBe(0);

@@ -3,7 +3,8 @@
  * persist it (the claim row is the resumable record, STYLE §6). Steps are idempotent, so a worker killed
  * after a step's effect but before its record re-runs the step and finds the work done.
  */
-import { toIso, type ClaimedJob, type JobOutcome, type Kernel } from '../kernel/index.js';
+import { z } from 'zod';
+import { isTerminal, toIso, type ClaimedJob, type JobOutcome, type Kernel } from '../kernel/index.js';
 import { physicalNames, type Claim } from './model/claim.js';
 import type { Module, ProviderName } from './model/module.js';
 import type { Operations } from './operations.js';
@@ -15,6 +16,11 @@ export const APPLY_JOB = 'resources.apply-claim';
 export const DELETE_JOB = 'resources.delete-claim';
 export const DRIFT_JOB = 'resources.check-drift';
 const DELETE_STEPS = ['backup', 'destroy'] as const;
+/** How often a delete looks whether the jobs it waits for have ended. */
+const SETTLE_POLL_MS = 250;
+
+/** A delete job's payload: the claim, and the jobs (its apply, queued operations) to let end first. */
+export const DeletePayload = z.object({ claimId: z.string(), after: z.array(z.string()).default([]) });
 
 export type PassResult = 'progress' | 'done';
 
@@ -58,20 +64,49 @@ export function createController(deps: ControllerDeps): Controller {
     const step = provider.steps[next];
     if (step) {
       await step.run(ctx);
-      await q.updateClaim(store, claim.id, { step: step.name }, now(), 'provisioning');
-      return 'progress';
+      if (await q.updateClaim(store, claim.id, { step: step.name }, now(), 'provisioning')) return 'progress';
+      await undoLateEffect(claim, provider, ctx);
+      return 'done';
     }
     const outputs = await provider.outputs(ctx);
     const readyAt = clock.now();
+    const subjects = [`resource:${claim.environment}/${claim.name}`, claim.owner, `environment:${claim.environment}`];
+    // Ready before: an upgrade, which keeps the claim's first time-to-provision.
+    const upgraded = claim.readyAt !== null;
     const provisionMs = readyAt.getTime() - new Date(claim.createdAt).getTime();
     await store.transaction(async (tx) => {
-      if (!(await q.updateClaim(tx, claim.id, { phase: 'ready', outputs, readyAt: toIso(readyAt), provisionMs, lastError: null }, toIso(readyAt), 'provisioning'))) return;
-      await ledger.append(
-        { kind: 'resources.claim.provisioned', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner, `environment:${claim.environment}`], actor: 'system:resources', payload: { claimId: claim.id, name: claim.name, environment: claim.environment, module: claim.module, version: claim.version, provisionMs } },
-        { db: tx },
-      );
+      if (!(await q.updateClaim(tx, claim.id, { phase: 'ready', outputs, lastError: null, ...(upgraded ? {} : { readyAt: toIso(readyAt), provisionMs }) }, toIso(readyAt), 'provisioning'))) return;
+      const payload = { claimId: claim.id, name: claim.name, environment: claim.environment, module: claim.module, version: claim.version };
+      await ledger.append(upgraded ? { kind: 'resources.claim.upgraded', subjects, actor: 'system:resources', payload: { ...payload, preset: claim.preset } } : { kind: 'resources.claim.provisioned', subjects, actor: 'system:resources', payload: { ...payload, provisionMs } }, { db: tx });
     });
     return 'done';
+  }
+
+  /**
+   * The claim left provisioning while a step ran. Normally the delete waits for the apply job to end
+   * first; but a worker paused past its lease (its job taken over and finished meanwhile) wakes up to
+   * land its step after the delete removed everything. It then removes what the step made, as the
+   * delete did, unless the claim became ready elsewhere (or keeps data: it was ready once) or a new
+   * claim of the same name owns the names now.
+   */
+  async function undoLateEffect(claim: Claim, provider: Provider, ctx: ProvisionContext) {
+    const current = await q.findClaim(store, claim.id);
+    if (current !== undefined && !(current.phase === 'deleting' && current.readyAt === null)) return;
+    const successors = await q.listClaims(store, { environment: claim.environment, name: claim.name, limit: 2 });
+    if (successors.some((c) => c.id !== claim.id)) return;
+    await provider.destroy(ctx);
+    if (current === undefined && (await q.selectSecret(store, ctx.names.secretName))?.claimId === claim.id) await secrets.removeClaimSecret(ctx.names.secretName);
+    log.warn({ claimId: claim.id }, 'an apply step landed after its claim was deleted; what it created is removed');
+  }
+
+  /** When the jobs a delete must outlast (the apply, queued operations) are still going: when to look again. */
+  async function stillRunning(job: ClaimedJob): Promise<Date | undefined> {
+    const { after } = DeletePayload.parse(job.payload);
+    for (const id of after) {
+      const other = await jobs.get(id).catch(() => undefined);
+      if (other !== undefined && !isTerminal(other.state)) return new Date(clock.now().getTime() + SETTLE_POLL_MS);
+    }
+    return undefined;
   }
 
   async function deleteOnce(claimId: string): Promise<PassResult> {
@@ -99,10 +134,12 @@ export function createController(deps: ControllerDeps): Controller {
   }
 
   /** Runs passes until done; a terminal error (or the last attempt) fails the claim, others retry with backoff. */
-  function handler(pass: (id: string) => Promise<PassResult>, failedPhase: 'failed' | 'deleting') {
+  function handler(pass: (id: string) => Promise<PassResult>, failedPhase: 'failed' | 'deleting', waitFor?: (job: ClaimedJob) => Promise<Date | undefined>) {
     return async (job: ClaimedJob, ctx: { signal: AbortSignal }): Promise<JobOutcome> => {
       const { claimId } = job.payload as { claimId: string };
       try {
+        const until = await waitFor?.(job);
+        if (until) return { kind: 'wait', until };
         while ((await pass(claimId)) === 'progress') {
           if (ctx.signal.aborted) return { kind: 'retry', error: new Error('interrupted; resuming from the last recorded step') };
         }
@@ -155,7 +192,7 @@ export function createController(deps: ControllerDeps): Controller {
     checkDrift,
     register() {
       jobs.register(APPLY_JOB, handler(applyOnce, 'failed'));
-      jobs.register(DELETE_JOB, handler(deleteOnce, 'deleting'));
+      jobs.register(DELETE_JOB, handler(deleteOnce, 'deleting', stillRunning));
     },
   };
 }

@@ -138,4 +138,16 @@ export const resourcesMigrations: Migration[] = [
       await db.schema.createIndex('resources_secret_rewraps_created').on('resources_secret_rewraps').columns(['created_at']).execute();
     },
   },
+  {
+    // Budget decisions (issue 8): one row per team and cost-center whose generation every committed claim
+    // advances, so a claim admitted against a spend that changed before it committed is decided again.
+    name: '20270120_10_resources_spend_keys',
+    async up(db) {
+      await db.schema
+        .createTable('resources_spend_keys')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('generation', 'integer', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

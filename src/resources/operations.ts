@@ -140,24 +140,33 @@ export function createOperations(deps: OperationsDeps): Operations {
     const rotatedAt = clock.now();
     const revokeAt = new Date(rotatedAt.getTime() + payload.graceSeconds * 1000);
     const secretName = physicalNames(claim.environment, claim.name).secretName;
+    // A password for servers' credentials; a certificate's secret is read whole (tls.crt, tls.key, ca.crt).
+    const secretRef = (await q.selectSecret(store, secretName))?.keys.includes('password') ? `${secretName}/password` : secretName;
     await finish(
       op,
       claim,
       `password version ${payload.version} is active; the old one is revoked at ${toIso(revokeAt)}`,
       // The runtime restarts or reloads the workloads that read this secret when it sees this event.
-      { kind: 'resources.secret.rotated', subjects: [`secret:${secretName}`], payload: { name: secretName, secretRef: `${secretName}/password`, version: payload.version, revokeAt: toIso(revokeAt) } },
+      { kind: 'resources.secret.rotated', subjects: [`secret:${secretName}`], payload: { name: secretName, secretRef, version: payload.version, revokeAt: toIso(revokeAt) } },
       async (tx) => {
         await jobs.enqueue({ kind: REVOKE_JOB, payload: { claimId: claim.id, version: payload.version, rotatedAt: toIso(rotatedAt) }, runAt: revokeAt, idempotencyKey: `${REVOKE_JOB}:${claim.id}:v${payload.version}`, maxAttempts: 8 }, { db: tx });
       },
     );
   }
 
-  async function revokeOnce(payload: { claimId: string; version: number; rotatedAt: string }) {
+  /**
+   * Ends the credentials a rotation replaced. The revoke is idempotent (re-run after a crash it finds
+   * them ended); its event commits with the job's completion, so a re-run never records it twice.
+   */
+  async function revokeOnce(payload: { claimId: string; version: number; rotatedAt: string }): Promise<JobOutcome> {
     const claim = await q.findClaim(store, payload.claimId);
-    if (!claim || claim.phase !== 'ready') return;
+    if (!claim || claim.phase !== 'ready') return { kind: 'done' };
     const { closedSessions } = await providerOf(claim).rotation!.revoke(contextOf(claim), new Date(payload.rotatedAt));
     const name = physicalNames(claim.environment, claim.name).secretName;
-    await ledger.append({ kind: 'resources.secret.revoked', subjects: [`secret:${name}`, ...subjects(claim)], actor: 'system:resources', payload: { claimId: claim.id, name, version: payload.version - 1, closedSessions } });
+    return {
+      kind: 'done',
+      commit: async (tx) => void (await ledger.append({ kind: 'resources.secret.revoked', subjects: [`secret:${name}`, ...subjects(claim)], actor: 'system:resources', payload: { claimId: claim.id, name, version: payload.version - 1, closedSessions } }, { db: tx })),
+    };
   }
 
   async function runSchedule(at: Date): Promise<{ taken: number; renewed: number; nextAt: Date }> {
@@ -205,11 +214,10 @@ export function createOperations(deps: OperationsDeps): Operations {
   }
 
   /** Runs one operation; terminal errors (or the last attempt) fail it with the reason, others retry. */
-  function handler(run: (job: ClaimedJob) => Promise<void>) {
+  function handler(run: (job: ClaimedJob) => Promise<void | JobOutcome>) {
     return async (job: ClaimedJob): Promise<JobOutcome> => {
       try {
-        await run(job);
-        return { kind: 'done' };
+        return (await run(job)) ?? { kind: 'done' };
       } catch (err) {
         const message = (err as Error).message.slice(0, 1000);
         const terminal = err instanceof TerminalProvisioningError || job.attempts >= job.maxAttempts;

@@ -215,6 +215,26 @@ describe.each(dialects)('/api/resources (%s)', (dialect) => {
     } finally {
       user.disconnect();
     }
+    // Drift: grants widened and a password set outside Plinth are seen (asked of the server, not read from its rule text).
+    const username = claim!.outputs.username!;
+    expect(await t.app.resources.controller.checkDrift(claim!)).toEqual([]);
+    const operator = new Redis(redisUrl);
+    try {
+      await operator.call('ACL', 'SETUSER', username, '+@all', 'allchannels');
+      expect(await t.app.resources.controller.checkDrift(claim!)).toEqual([
+        `ACL user ${username} may run FLUSHALL (widened outside Plinth)`,
+        `ACL user ${username} may run CONFIG (widened outside Plinth)`,
+        `ACL user ${username} may run KEYS (widened outside Plinth)`,
+        `ACL user ${username} may run ACL (widened outside Plinth)`,
+        `ACL user ${username} may run SHUTDOWN (widened outside Plinth)`,
+        `ACL user ${username} may run PUBLISH to ${env}:sessions-outside:x (widened outside Plinth)`,
+        `ACL user ${username} may run PUBLISH to ${env}:sessions:x (widened outside Plinth)`,
+      ]);
+      await operator.call('ACL', 'SETUSER', username, 'resetpass', '>set-by-hand');
+      expect(await t.app.resources.controller.checkDrift(claim!)).toContain(`ACL user ${username}'s password is not the stored one (changed outside Plinth)`);
+    } finally {
+      operator.disconnect();
+    }
     expect((await call('DELETE', `/api/resources/claims/${claim!.id}`, ana)).statusCode).toBe(202);
     expect(await settle(claim!.id)).toBeUndefined();
     const admin = new Redis(redisUrl);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../kernel/index.js';
-import { ClaimListQuery, ClaimView, CostLine, CostQuery, CreateClaimBody, PlanView } from './model/claim.js';
+import { ClaimListQuery, ClaimView, CostLine, CostQuery, CreateClaimBody, OrphanReport, PlanView, UpgradeClaimBody } from './model/claim.js';
 import { ModuleView, PutModuleBody } from './model/module.js';
 import { BackupView, OperationView, RestoreBody, RotateBody } from './model/operation.js';
 import { CreateSecretBody, PutSecretVersionBody, RevealedSecretView, secretName, SecretView } from './model/secret.js';
@@ -47,6 +47,12 @@ export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
     app.delete('/claims/:id', { config: { audit: 'resources.claim.delete' }, schema: { tags, summary: 'Deprovision: final backup, then the resource is removed', params: claimParams, response: { 202: ClaimView, ...errorResponses } } },
       async (request, reply) => reply.code(202).send(await resources.deleteClaim(request.principal!, request.params.id)));
 
+    app.post('/claims/:id/upgrade', { config: { audit: 'resources.claim.upgrade' }, schema: { tags, summary: 'Upgrade a ready claim to another module version, preset or inputs: planned and admitted, then applied as a job (dryRun: the plan only)', params: claimParams, body: UpgradeClaimBody, response: { 200: z.object({ plan: PlanView }), 202: z.object({ claim: ClaimView, plan: PlanView }), ...errorResponses } } },
+      async (request, reply) => {
+        if (request.body.dryRun) return reply.code(200).send({ plan: await resources.planUpgrade(request.principal!, request.params.id, request.body) });
+        return reply.code(202).send(await resources.upgrade(request.principal!, request.params.id, request.body));
+      });
+
     app.post('/claims/:id/rotate', { config: { audit: 'resources.claim.rotate' }, schema: { tags, summary: 'Rotate the credentials: a new password on the server and a new secret version; the old one is revoked after the grace period', params: claimParams, body: RotateBody.default({}), response: { 202: OperationView, ...errorResponses } } },
       async (request, reply) => reply.code(202).send(await resources.rotate(request.principal!, request.params.id, request.body)));
 
@@ -64,6 +70,9 @@ export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
 
     app.get('/claims/:id/operations/:operationId', { schema: { tags, summary: 'One operation on a claim', params: operationParams, response: { 200: OperationView, ...errorResponses } } },
       async (request) => resources.getOperation(request.principal!, request.params.id, request.params.operationId));
+
+    app.get('/orphans', { schema: { tags, summary: 'Objects on the provider servers named like a claim’s that no claim holds (platform admins)', response: { 200: OrphanReport, ...errorResponses } } },
+      async (request) => resources.orphans(request.principal!));
 
     app.post('/drift/check', { config: { audit: 'resources.drift.check' }, schema: { tags, summary: 'Compare every ready claim with its server now (platform admins)', response: { 200: z.object({ checked: z.number(), drifted: z.number() }), ...errorResponses } } },
       async (request) => resources.checkDrift(request.principal!));

@@ -20,8 +20,9 @@ import {
   type Principal,
 } from '../kernel/index.js';
 import { APPLY_JOB, createController, DELETE_JOB, DRIFT_JOB, type Controller } from './controller.js';
-import { claimObject, describeCreates, normalizeOwner, physicalNames, sumCosts, type Claim, type ClaimListQuery, type ClaimObject, type CostLine, type CreateClaimBody, type Denial, type PlanView } from './model/claim.js';
-import { monthlyCost, moduleView, parseModule, pickVersion, resolveInputs, type Module, type ModuleView, type ProviderName } from './model/module.js';
+import { claimObject, describeCreates, normalizeOwner, physicalNames, spendKeysOf, sumCosts, upgradeBody, type Claim, type ClaimListQuery, type ClaimObject, type CostLine, type CostGrouping, type CreateClaimBody, type Denial, type OrphanReport, type PlanView, type UpgradeClaimBody } from './model/claim.js';
+import { monthlyCost, moduleView, ownInputs, parseModule, pickVersion, resolveInputs, type Module, type ModuleView, type ProviderName } from './model/module.js';
+import { DEFAULT_BASE_DOMAIN, parseBaseDomain } from './model/host.js';
 import { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
 import { createClaimOperations, type ClaimOperations } from './operation-service.js';
 import { createOperations, SCHEDULE_JOB, type Operations } from './operations.js';
@@ -34,6 +35,8 @@ import { createDnsProvider, dnsHost } from './providers/dns.js';
 import { createSecretProvider } from './providers/secret.js';
 import { createTlsProvider, hostsOf as certificateHostsOf } from './providers/tls.js';
 import { createSecrets, type SecretSource, type Secrets } from './secrets/service.js';
+import { createKeyedLock } from './keyed-lock.js';
+import { findOrphans } from './orphans.js';
 import * as q from './store/index.js';
 
 const MODULES_CHANGED_CHANNEL = 'plinth_resources_modules_changed';
@@ -51,6 +54,8 @@ export interface ResourcesOptions {
   admit?: ProvisioningAdmission;
   /** Built-in modules (modules/*.yaml); an absent folder means none. */
   modulesDir?: string;
+  /** The domain gateway host names end in (`<service>.<environment>.<baseDomain>`); `localhost` when absent. */
+  baseDomain?: string;
 }
 
 export interface Resources extends ClaimOperations {
@@ -66,12 +71,19 @@ export interface Resources extends ClaimOperations {
   publishModule(principal: Principal, yaml: string): Promise<{ module: ModuleView; created: boolean }>;
   plan(principal: Principal, input: CreateClaimBody): Promise<PlanView>;
   claim(principal: Principal, input: CreateClaimBody): Promise<{ claim: Claim; plan: PlanView }>;
+  /** What upgrading a ready claim (another version of its module, preset or inputs) would do; nothing is changed or recorded. */
+  planUpgrade(principal: Principal, id: string, input: UpgradeClaimBody): Promise<PlanView>;
+  /** Upgrades a ready claim: planned and admitted (the budget sees the cost it adds), then its apply steps run again as a job. */
+  upgrade(principal: Principal, id: string, input: UpgradeClaimBody): Promise<{ claim: Claim; plan: PlanView }>;
   listClaims(principal: Principal, query: ClaimListQuery): Promise<Claim[]>;
   getClaim(principal: Principal, id: string): Promise<Claim>;
   deleteClaim(principal: Principal, id: string): Promise<Claim>;
+  /** Objects on the providers' servers named like a claim's that no claim (in any phase) holds (platform admins). */
+  orphans(principal: Principal): Promise<OrphanReport>;
   /** Checks every ready claim against its server now (the periodic job does the same). */
   checkDrift(principal: Principal): Promise<{ checked: number; drifted: number }>;
-  costs(principal: Principal, by: 'team' | 'cost-center' | 'environment'): Promise<CostLine[]>;
+  /** Monthly cost of the live claims by a grouping (`service`: the Score workload a claim serves; '' for claims of none). */
+  costs(principal: Principal, by: CostGrouping): Promise<CostLine[]>;
   backups(principal: Principal): Promise<q.BackupRecord[]>;
   /** Claims for a Score workload's resources (the delivery layer calls this); nothing is created. */
   claimsFromScore(score: ScoreResources, context: { environment: string; owner: string; costCenter: string }): Promise<ScoreClaims>;
@@ -84,6 +96,7 @@ export interface Resources extends ClaimOperations {
 export function createResources(kernel: Kernel, options: ResourcesOptions = {}): Resources {
   const { store, clock, ledger, jobs, config, logger } = kernel;
   const log = logger.child({ layer: 'resources' });
+  const baseDomain = parseBaseDomain(options.baseDomain ?? DEFAULT_BASE_DOMAIN, 'PLINTH_BASE_DOMAIN');
   const secrets = createSecrets(kernel);
   const providers = new Map<ProviderName, Provider>([
     ['postgres', createPostgresProvider(config.resources.postgresUrl)],
@@ -91,8 +104,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     ['rabbitmq', createRabbitmqProvider(config.resources.rabbitmqUrl, config.resources.rabbitmqManagementUrl)],
     ['nats-stream', createNatsProvider(config.resources.natsUrl)],
     ['secret', createSecretProvider(async (name) => (await q.selectSecret(store, name)) !== undefined)],
-    ['tls-certificate', createTlsProvider()],
-    ['dns', createDnsProvider()],
+    ['tls-certificate', createTlsProvider(baseDomain)],
+    ['dns', createDnsProvider(baseDomain)],
   ]);
   let modules: { module: Module; source: 'builtin' | 'custom' }[] = [];
   const moduleOf = (claim: Claim) => modules.find((m) => m.module.name === claim.module && m.module.version === claim.version)?.module;
@@ -101,6 +114,7 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
   const operations = createOperations({ kernel, providers, secrets, backupDir: join(config.dataDir, 'backups', 'resources'), finalRetentionDays: config.resources.backupRetentionDays, moduleOf, renew });
   const controller = createController({ kernel, providers, secrets, operations, moduleOf });
   const claimOperations = createClaimOperations(kernel, { providers, secrets, graceSeconds: config.resources.rotationGraceS });
+  const withSpendKeys = createKeyedLock();
   let unlisten: (() => void) | undefined;
   let probing: Promise<void> | undefined;
   const probeProviders = () => Promise.all([...providers.values()].map(async (p) => ({ name: p.name, reason: (await p.unavailable()) ?? null })));
@@ -144,7 +158,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     return found;
   }
 
-  async function planFor(principal: Principal, input: CreateClaimBody, dryRun: boolean): Promise<{ plan: PlanView; module: Module; owner: string; tags: Record<string, string> }> {
+  /** The plan of a new claim, or (with `current`) of an upgrade of that claim: the budget then sees only the cost it adds. */
+  async function planFor(principal: Principal, input: CreateClaimBody, dryRun: boolean, current?: Claim): Promise<{ plan: PlanView; module: Module; owner: string; tags: Record<string, string> }> {
     authorize(principal, resourcePermissions.read);
     const module = findModule(input.module, input.version);
     const missing = module.requiredTags.filter((tag) => tag !== 'environment' && (input.tags[tag] ?? '') === '');
@@ -156,17 +171,19 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     const problems = providers.get(module.provider)!.checkInputs?.({ name: input.name, environment: input.environment, inputs }) ?? [];
     if (problems.length > 0) throw new InputError(`inputs of ${module.name}@${module.version}: ${problems.join('; ')}`);
     await checkHosts(module.provider, { name: input.name, environment: input.environment, inputs }, owner);
-    const tags = { owner, 'cost-center': (input.tags['cost-center'] ?? '').toLowerCase(), environment: input.environment };
+    const tags: Record<string, string> = { owner, 'cost-center': (input.tags['cost-center'] ?? '').toLowerCase(), environment: input.environment, ...(input.tags.service ? { service: input.tags.service.toLowerCase() } : {}) };
     const monthly = monthlyCost(module, preset);
     const warnings: string[] = [];
+    if (current && current.module !== module.name) throw new InputError(`module: claim ${current.environment}/${current.name} is a ${current.module}; an upgrade keeps the module and changes its version, preset or inputs`);
     if (module.deprecation) warnings.push(`${module.name}@${module.version} is deprecated; use ${module.deprecation.successor}${module.deprecation.message ? ` (${module.deprecation.message})` : ''}`);
     const unavailable = await providers.get(module.provider)!.unavailable();
     if (unavailable) warnings.push(unavailable);
     const denials: Denial[] = [];
     const team = owner.slice(owner.lastIndexOf('/') + 1);
-    const count = await q.countTeamClaims(store, team, module.name);
+    const count = current ? 0 : await q.countTeamClaims(store, team, module.name);
     if (count >= module.limits.maxClaimsPerTeam) denials.push({ policy: `module:${module.name}`, rule: 'maxClaimsPerTeam', message: `team ${team} has ${count} ${module.name} claims; the module allows ${module.limits.maxClaimsPerTeam}` });
-    const object = claimObject({ name: input.name, environment: input.environment, module, preset, tags, monthly });
+    const added = current ? Math.round((monthly - current.cost.monthly) * 100) / 100 : monthly;
+    const object = claimObject({ name: input.name, environment: input.environment, module, preset, tags, monthly: added });
     const decision = options.admit ? await options.admit(principal, { object, owner, subjects: [`resource:${input.environment}/${input.name}`, `environment:${input.environment}`], dryRun }) : { allowed: true, denials: [] };
     denials.push(...decision.denials);
     const plan: PlanView = {
@@ -178,7 +195,7 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
       preset,
       inputs,
       tags,
-      creates: describeCreates(module.provider, physicalNames(input.environment, input.name), inputs),
+      creates: describeCreates(module.provider, physicalNames(input.environment, input.name, baseDomain), inputs),
       outputs: module.outputs,
       cost: { monthly, currency: module.cost.currency },
       warnings,
@@ -192,7 +209,7 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
    * may name a host only when no other team reserves it or holds a certificate for it.
    */
   async function checkHosts(provider: ProviderName, claim: { name: string; environment: string; inputs: Record<string, unknown> }, owner: string) {
-    const hostsOfClaim = (c: { provider: string; name: string; environment: string; inputs: Record<string, unknown> }) => (c.provider === 'dns' ? [dnsHost(c)] : c.provider === 'tls-certificate' ? certificateHostsOf(c) : []);
+    const hostsOfClaim = (c: { provider: string; name: string; environment: string; inputs: Record<string, unknown> }) => (c.provider === 'dns' ? [dnsHost(c, baseDomain)] : c.provider === 'tls-certificate' ? certificateHostsOf(c, baseDomain) : []);
     const wanted = hostsOfClaim({ provider, ...claim });
     if (wanted.length === 0) return;
     for (const other of await q.listClaims(store, { environment: claim.environment, limit: 10_000 })) {
@@ -201,6 +218,89 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
       if (provider === 'dns' && other.provider === 'dns') throw new ConflictError(`host ${clash} is held by claim ${other.environment}/${other.name} of ${other.owner}`);
       if (other.owner !== owner) throw new ConflictError(`host ${clash} belongs to ${other.owner} (claim ${other.environment}/${other.name}); name a host of your own`);
     }
+  }
+
+  /**
+   * Plans and admits a claim, then commits it with its apply job only if no other claim against the
+   * same spend keys committed since the decision began; undefined when one did (decide again).
+   */
+  async function decideAndCommit(principal: Principal, input: CreateClaimBody, keys: readonly string[], current?: Claim): Promise<{ claim: Claim; plan: PlanView } | undefined> {
+    const seen = await q.readSpendGenerations(store, keys);
+    const { plan, owner, tags } = await planFor(principal, input, false, current);
+    if (!plan.decision.allowed) throw new NotAllowedError(`${current ? 'upgrade of ' : ''}claim ${input.environment}/${input.name} refused: ${plan.decision.denials.map((d) => `${d.policy}: ${d.message}`).join('; ')}`);
+    if (current) return commitUpgrade(current, plan, seen);
+    const at = toIso(clock.now());
+    const claim: Claim = {
+      id: `rc-${newId().replaceAll('-', '').slice(0, 16)}`,
+      name: plan.name,
+      environment: plan.environment,
+      module: plan.module,
+      version: plan.version,
+      provider: plan.provider,
+      preset: plan.preset,
+      inputs: plan.inputs,
+      tags,
+      owner,
+      cost: plan.cost,
+      phase: 'provisioning',
+      step: null,
+      outputs: {},
+      lastError: null,
+      drift: null,
+      jobId: null,
+      createdBy: principalRef(principal),
+      createdAt: at,
+      updatedAt: at,
+      readyAt: null,
+      provisionMs: null,
+    };
+    try {
+      await store.transaction(async (tx) => {
+        if (!(await q.advanceSpendGenerations(tx, seen))) throw new SpendChanged();
+        await q.insertClaim(tx, store.dialect, claim);
+        const { job } = await jobs.enqueue({ kind: APPLY_JOB, payload: { claimId: claim.id }, idempotencyKey: `${APPLY_JOB}:${claim.id}`, maxAttempts: 8 }, { db: tx });
+        claim.jobId = job.id;
+        await q.updateClaim(tx, claim.id, { jobId: job.id }, at);
+        await ledger.append({ kind: 'resources.claim.requested', subjects: [`resource:${claim.environment}/${claim.name}`, owner, `environment:${claim.environment}`], actor: claim.createdBy, payload: { claimId: claim.id, name: claim.name, environment: claim.environment, module: claim.module, version: claim.version, preset: claim.preset, monthly: claim.cost.monthly } }, { db: tx });
+      });
+    } catch (err) {
+      if (err instanceof SpendChanged) return undefined;
+      throw err;
+    }
+    return { claim, plan };
+  }
+
+  /** Puts the upgraded spec on the claim (if it is still ready) and starts its apply job; undefined when the budget's spend moved. */
+  async function commitUpgrade(current: Claim, plan: PlanView, seen: ReadonlyMap<string, number>): Promise<{ claim: Claim; plan: PlanView } | undefined> {
+    const at = toIso(clock.now());
+    try {
+      await store.transaction(async (tx) => {
+        if (!(await q.advanceSpendGenerations(tx, seen))) throw new SpendChanged();
+        const spec = { version: plan.version, preset: plan.preset, inputs: plan.inputs, monthly: plan.cost.monthly, currency: plan.cost.currency };
+        if (!(await q.upgradeClaim(tx, current.id, spec, at))) throw new ConflictError(`claim ${current.environment}/${current.name} changed while upgrading; try again`);
+        // One apply job per upgrade (the claim's first one keeps its key).
+        const { job } = await jobs.enqueue({ kind: APPLY_JOB, payload: { claimId: current.id }, idempotencyKey: `${APPLY_JOB}:${current.id}:${newId()}`, maxAttempts: 8 }, { db: tx });
+        await q.updateClaim(tx, current.id, { jobId: job.id }, at);
+        await ledger.append({ kind: 'resources.claim.upgrade-requested', subjects: [`resource:${current.environment}/${current.name}`, current.owner, `environment:${current.environment}`], actor: 'system:resources', payload: { claimId: current.id, from: `${current.module}@${current.version}`, to: `${plan.module}@${plan.version}`, preset: plan.preset, monthly: plan.cost.monthly } }, { db: tx });
+      });
+    } catch (err) {
+      if (err instanceof SpendChanged) return undefined;
+      throw err;
+    }
+    return { claim: await q.selectClaim(store, current.id), plan };
+  }
+
+
+  async function upgradable(principal: Principal, id: string, input: UpgradeClaimBody): Promise<{ claim: Claim; body: CreateClaimBody }> {
+    const claim = await q.selectClaim(store, id);
+    authorize(principal, resourcePermissions.claim, { type: 'resource claim', id, ownerRef: claim.owner });
+    if (claim.phase !== 'ready') throw new ConflictError(`claim ${claim.environment}/${claim.name} is ${claim.phase}; an upgrade needs a ready claim`);
+    const body = upgradeBody(claim, input, ownInputs(findModule(claim.module, claim.version), claim.preset, claim.inputs));
+    const module = findModule(body.module, body.version);
+    if (module.version === claim.version && body.preset === claim.preset && JSON.stringify(resolveInputs(module, body.preset!, body.inputs)) === JSON.stringify(claim.inputs)) {
+      throw new InputError(`claim ${claim.environment}/${claim.name} already runs ${claim.module}@${claim.version} (${claim.preset}) with these inputs; name another version, preset or inputs`);
+    }
+    return { claim, body: { ...body, version: module.version } };
   }
 
   async function checkAllDrift(): Promise<{ checked: number; drifted: number }> {
@@ -294,43 +394,34 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     },
 
     async claim(principal, input) {
-      const { plan, owner, tags } = await planFor(principal, input, false);
-      if (!plan.decision.allowed) throw new NotAllowedError(`claim ${input.environment}/${input.name} refused: ${plan.decision.denials.map((d) => `${d.policy}: ${d.message}`).join('; ')}`);
-      const unavailable = await providers.get(plan.provider as ProviderName)!.unavailable();
-      if (unavailable) throw new ServiceUnavailableError(`cannot provision ${plan.module} now: ${unavailable}`);
-      const at = toIso(clock.now());
-      const claim: Claim = {
-        id: `rc-${newId().replaceAll('-', '').slice(0, 16)}`,
-        name: plan.name,
-        environment: plan.environment,
-        module: plan.module,
-        version: plan.version,
-        provider: plan.provider,
-        preset: plan.preset,
-        inputs: plan.inputs,
-        tags,
-        owner,
-        cost: plan.cost,
-        phase: 'provisioning',
-        step: null,
-        outputs: {},
-        lastError: null,
-        drift: null,
-        jobId: null,
-        createdBy: principalRef(principal),
-        createdAt: at,
-        updatedAt: at,
-        readyAt: null,
-        provisionMs: null,
-      };
-      await store.transaction(async (tx) => {
-        await q.insertClaim(tx, store.dialect, claim);
-        const { job } = await jobs.enqueue({ kind: APPLY_JOB, payload: { claimId: claim.id }, idempotencyKey: `${APPLY_JOB}:${claim.id}`, maxAttempts: 8 }, { db: tx });
-        claim.jobId = job.id;
-        await q.updateClaim(tx, claim.id, { jobId: job.id }, at);
-        await ledger.append({ kind: 'resources.claim.requested', subjects: [`resource:${claim.environment}/${claim.name}`, owner, `environment:${claim.environment}`], actor: claim.createdBy, payload: { claimId: claim.id, name: claim.name, environment: claim.environment, module: claim.module, version: claim.version, preset: claim.preset, monthly: claim.cost.monthly } }, { db: tx });
-      });
-      return { claim, plan };
+      // Known up front, so a server that is down answers 503 before any decision is recorded.
+      const provider = findModule(input.module, input.version).provider;
+      const unavailable = await providers.get(provider)!.unavailable();
+      if (unavailable) throw new ServiceUnavailableError(`cannot provision ${input.module} now: ${unavailable}`);
+      const keys = spendKeysOf(input);
+      // Budgets and claim limits are decided on the spend and count of committed claims: decisions on
+      // one team or cost-center take turns here, and across replicas the spend keys' generations
+      // (advanced by every commit) send a claim whose spend changed after its decision to a new one.
+      for (let attempt = 1; ; attempt++) {
+        const committed = await withSpendKeys(keys, () => decideAndCommit(principal, input, keys));
+        if (committed) return committed;
+        if (attempt >= MAX_DECISIONS) throw new ConflictError(`claim ${input.environment}/${input.name}: the budget of its team or cost-center kept changing while it was decided; try again`);
+      }
+    },
+
+    async planUpgrade(principal, id, input) {
+      const { claim, body } = await upgradable(principal, id, input);
+      return (await planFor(principal, body, true, claim)).plan;
+    },
+
+    async upgrade(principal, id, input) {
+      const { claim, body } = await upgradable(principal, id, input);
+      const keys = spendKeysOf(body);
+      for (let attempt = 1; ; attempt++) {
+        const committed = await withSpendKeys(keys, async () => decideAndCommit(principal, body, keys, (await upgradable(principal, id, input)).claim));
+        if (committed) return committed;
+        if (attempt >= MAX_DECISIONS) throw new ConflictError(`upgrade of claim ${claim.environment}/${claim.name}: the budget of its team or cost-center kept changing while it was decided; try again`);
+      }
     },
 
     async listClaims(principal, query) {
@@ -347,13 +438,27 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
       const claim = await q.selectClaim(store, id);
       authorize(principal, resourcePermissions.claim, { type: 'resource claim', id, ownerRef: claim.owner });
       if (claim.phase === 'deleting') return claim;
+      // The delete starts once the apply job and queued operations have ended (asked to stop here), so
+      // no step lands on the server after the resource was removed.
+      const pending = [...(claim.phase === 'ready' ? [] : [claim.jobId]), ...(await q.listOperations(store, id)).filter((op) => op.phase === 'queued').map((op) => op.jobId)].filter((j): j is string => j !== null);
       await store.transaction(async (tx) => {
         if (!(await q.updateClaim(tx, id, { phase: 'deleting', step: null }, toIso(clock.now()), claim.phase))) throw new ConflictError(`claim ${id} changed while deleting; try again`);
-        const { job } = await jobs.enqueue({ kind: DELETE_JOB, payload: { claimId: id }, idempotencyKey: `${DELETE_JOB}:${id}`, maxAttempts: 8 }, { db: tx });
+        const { job } = await jobs.enqueue({ kind: DELETE_JOB, payload: { claimId: id, after: pending }, idempotencyKey: `${DELETE_JOB}:${id}`, maxAttempts: 8 }, { db: tx });
         await q.updateClaim(tx, id, { jobId: job.id }, toIso(clock.now()));
         await ledger.append({ kind: 'resources.claim.deletion-requested', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner], actor: principalRef(principal), payload: { claimId: id, name: claim.name, environment: claim.environment } }, { db: tx });
       });
+      for (const jobId of pending) {
+        await jobs.cancel(jobId).catch((err: unknown) => {
+          // Ended meanwhile (or purged): nothing left to stop.
+          if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        });
+      }
       return q.selectClaim(store, id);
+    },
+
+    async orphans(principal) {
+      authorize(principal, resourcePermissions.manageModules);
+      return findOrphans(store, providers.values());
     },
 
     async checkDrift(principal) {
@@ -364,7 +469,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     async costs(principal, by) {
       authorize(principal, resourcePermissions.read);
       const claims = await q.listClaims(store, { limit: 100_000 });
-      return sumCosts(claims, (c) => (by === 'team' ? c.owner : by === 'cost-center' ? (c.tags['cost-center'] ?? '') : c.environment));
+      const keyOf: Record<CostGrouping, (c: Claim) => string> = { team: (c) => c.owner, 'cost-center': (c) => c.tags['cost-center'] ?? '', environment: (c) => c.environment, service: (c) => c.tags.service ?? '' };
+      return sumCosts(claims, keyOf[by]);
     },
 
     async backups(principal) {
@@ -380,3 +486,10 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
 }
 
 const digestOf = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Decisions a claim may take when other replicas keep committing claims against the same budget. */
+const MAX_DECISIONS = 5;
+
+/** Rolls a claim's transaction back: its budget's spend changed after the decision. */
+class SpendChanged extends Error {}
+

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,9 +8,10 @@ import { createLogger, type Config, type Principal } from '../../src/kernel/inde
 import { KEY_FILE, keyringOf, masterKeyFromBase64, PREVIOUS_KEYS_DIR, seal } from '../../src/resources/secrets/crypto.js';
 import type { RewrapStarted, SecretKeysView } from '../../src/resources/secrets/model.js';
 import { insertSecret } from '../../src/resources/store/index.js';
-import { ADMIN_PASSWORD, testConfig } from '../helpers/app.js';
+import { testConfig } from '../helpers/app.js';
 import { createTestDatabase, testDialects, type TestDatabase } from '../helpers/dialects.js';
 import { until } from '../helpers/kernel.js';
+import { adminToken, api, startServer as startProcess } from './master-key-harness.js';
 
 // kill -9 of a real server halfway through re-wrapping 2,000 secret versions (issue 8): every version
 // stays readable, and the restarted server resumes the run to the end, counting each version once.
@@ -18,46 +19,9 @@ import { until } from '../helpers/kernel.js';
 const dialects = await testDialects();
 const VERSIONS = 2000;
 const system: Principal = { kind: 'system', name: 'master-key-test' };
-const repoRoot = new URL('../../', import.meta.url).pathname;
 
 /** The server in key-file mode (keys/secrets.key current, keys/secrets.previous/*.key previous). */
-function startServer(db: TestDatabase): Promise<{ child: ChildProcess; url: string }> {
-  const args = ['--import', 'tsx', 'test/journeys/master-key-server.ts', '--data-dir', db.dataDir, '--port', '0', '--gateway-port', '0', '--no-demo', '--no-builtin-templates', ...(db.databaseUrl ? ['--database-url', db.databaseUrl] : [])];
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: { ...process.env, PLINTH_ADMIN_PASSWORD: ADMIN_PASSWORD, PLINTH_LOG_LEVEL: 'warn', PLINTH_LOG_FORMAT: 'json', PLINTH_SECRETS_KEY: '' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 60 s:\n${out}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /listening (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]! });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`the server exited with ${code}:\n${out}`)));
-  });
-}
-
-async function adminToken(url: string): Promise<string> {
-  const login = await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-  const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const token = await fetch(`${url}/api/auth/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrf }, body: JSON.stringify({ name: 'crash' }) });
-  return ((await token.json()) as { secret: string }).secret;
-}
-
-async function api<T>(url: string, token: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
+const startServer = (db: TestDatabase) => startProcess(db, { PLINTH_SECRETS_KEY: '' });
 
 /** An in-process app on the same database with the job worker off: it reads, and never runs the re-wrap. */
 async function startReader(db: TestDatabase, keys: { current: string; previous: string[] }): Promise<App> {

@@ -6,7 +6,7 @@ import type { BackupRecord, ClaimView, ModuleView } from '../../src/resources/in
 import { requireService } from '../../src/resources/testing/services.js';
 import { openBrowser } from '../helpers/browser.js';
 import { startGitTestApp, type GitTestApp } from '../helpers/git.js';
-import { budgetLines, changedInputs, menuEntries, presetValues } from '../../web/src/resources/view.js';
+import { budgetLines, changedInputs, menuEntries, presetValues, upgradeTarget } from '../../web/src/resources/view.js';
 
 // Self-service resources in the portal (issue #8) in a real Chromium against a real Plinth server
 // serving the built web/dist, provisioning on the real PostgreSQL at 127.0.0.1:5432, signed in as
@@ -172,6 +172,36 @@ describe.skipIf(!postgresUp)('resources portal journeys (Chromium, PostgreSQL pr
     expect(text).not.toContain(after.data.password);
   });
 
+  it('a newer module version is offered as an upgrade: planned with its price and decision, then applied', async () => {
+    const shipped = (await api<ModuleView>('GET', '/api/resources/modules/postgres?version=1.0.0', t.adminToken)).body;
+    expect(shipped.version).toBe('1.0.0');
+    const newer = `apiVersion: plinth.dev/v1alpha1
+kind: Module
+metadata: { name: postgres, version: 1.1.0, title: PostgreSQL database }
+spec:
+  provider: postgres
+  inputs: ${JSON.stringify(shipped.inputs)}
+  presets: { small: { connectionLimit: 12 }, medium: { connectionLimit: 40 }, large: { connectionLimit: 150 } }
+  outputs: ${JSON.stringify(shipped.outputs)}
+  cost: { currency: EUR, monthly: { small: 20, medium: 60, large: 240 } }
+`;
+    expect((await api('POST', '/api/resources/modules', t.adminToken, { yaml: newer })).status).toBe(201);
+    await page.reload();
+    await page.getByRole('button', { name: 'Upgrade to postgres@1.1.0' }).click();
+    const dialog = page.getByRole('dialog', { name: `Upgrade ${name} to postgres@1.1.0?` });
+    await dialog.getByLabel('Decision').getByText('Allowed by the guardrails').waitFor();
+    expect(await dialog.textContent()).toMatch(/postgres@1\.0\.0 → 1\.1\.0, preset small: .*15\.00\/month → .*20\.00\/month/);
+    await page.screenshot({ path: '/tmp/resources-upgrade.png', fullPage: true });
+    await dialog.getByRole('button', { name: 'Upgrade' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('postgres@1.1.0, preset small', { exact: false }).waitFor({ timeout: 20_000 });
+    await page.getByRole('button', { name: 'Delete' }).waitFor({ timeout: 20_000 });
+    expect(await page.getByRole('button', { name: 'Upgrade to postgres@1.1.0' }).count()).toBe(0);
+    const claim = (await api<ClaimView>('GET', `/api/resources/claims/${claimId}`, t.tokens.alice)).body;
+    expect(claim).toMatchObject({ phase: 'ready', version: '1.1.0', inputs: { connectionLimit: 12 } });
+    expect((await pgQuery<{ rolconnlimit: number }>('select rolconnlimit from pg_roles where rolname = $1', [physical])).rows[0]?.rolconnlimit).toBe(12);
+  });
+
   it('the owner deletes it after a confirmation that the final backup is kept; the database goes and the backup stays', async () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     const dialog = page.getByRole('dialog', { name: `Delete ${name}?` });
@@ -208,6 +238,12 @@ describe('resources portal view rules', () => {
     expect(entry!.current.version).toBe('1.0.0');
     expect(entry!.versions.map((v) => v.version)).toEqual(['2.0.0', '1.0.0', '0.9.0']);
     expect(menuEntries([module('2.0.0', 'postgres2@1.0.0')])[0]!.current.deprecation?.successor).toBe('postgres2@1.0.0');
+  });
+
+  it('offers the newest non-deprecated newer version of the claim’s module as its upgrade', () => {
+    const modules = [module('1.0.0'), module('1.1.0'), module('1.2.0', 'postgres@1.1.0'), { ...module('9.0.0'), name: 'redis' }];
+    expect(upgradeTarget({ module: 'postgres', version: '1.0.0' }, modules)?.version).toBe('1.1.0');
+    expect(upgradeTarget({ module: 'postgres', version: '1.1.0' }, modules)).toBeUndefined();
   });
 
   it('the budget check adds the claim to what the team and cost-center already commit', () => {

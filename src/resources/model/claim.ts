@@ -1,6 +1,7 @@
 /** Resource claims: what a team asked for (spec), where provisioning is (status), and the plan. */
 import { z } from 'zod';
 import { InputError } from '../../kernel/index.js';
+import { DEFAULT_BASE_DOMAIN, gatewayHostOf } from './host.js';
 import { presets, type Module, type PresetName, type ProviderName } from './module.js';
 
 /**
@@ -32,10 +33,27 @@ export const CreateClaimBody = z.strictObject({
   environment: environmentName,
   preset: z.enum(presets).optional(),
   inputs: z.record(z.string().max(100), z.unknown()).default({}),
-  /** `owner` (a group such as group:default/team-a) and `cost-center`; `environment` comes from the field above. */
-  tags: z.strictObject({ owner: tagValue.optional(), 'cost-center': tagValue.optional() }).default({}),
+  /**
+   * `owner` (a group such as group:default/team-a) and `cost-center`; `service`, the workload the claim
+   * serves (set for Score claims), for costs per service; `environment` comes from the field above.
+   */
+  tags: z.strictObject({ owner: tagValue.optional(), 'cost-center': tagValue.optional(), service: tagValue.optional() }).default({}),
 });
 export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
+
+/**
+ * An upgrade of a ready claim: another version of its module (or range), preset or inputs. Given inputs
+ * replace the claim's own; without them, the inputs the claim set itself are kept and the rest follow
+ * the (new version's) preset.
+ */
+export const UpgradeClaimBody = z.strictObject({
+  version: z.string().max(50).optional(),
+  preset: z.enum(presets).optional(),
+  inputs: z.record(z.string().max(100), z.unknown()).optional(),
+  /** Only plan: what would change, the cost and the guardrails' decision; nothing is changed or recorded. */
+  dryRun: z.boolean().default(false),
+});
+export type UpgradeClaimBody = z.infer<typeof UpgradeClaimBody>;
 
 export const CostView = z.object({ monthly: z.number(), currency: z.string() });
 export const DenialView = z.object({ policy: z.string(), rule: z.string(), message: z.string() });
@@ -90,7 +108,19 @@ export const ClaimListQuery = z.strictObject({
 });
 export type ClaimListQuery = z.infer<typeof ClaimListQuery>;
 
-export const CostQuery = z.strictObject({ by: z.enum(['team', 'cost-center', 'environment']).default('team') });
+/** An object on a provider's server named like a claim's that no claim holds (or a claim's secret whose claim is gone). */
+export const OrphanView = z.object({ provider: z.string(), kind: z.string(), name: z.string() });
+export type OrphanView = z.infer<typeof OrphanView>;
+export const OrphanReport = z.object({
+  items: z.array(OrphanView),
+  /** Providers whose servers could not be listed now, with the reason: their orphans are unknown. */
+  unreachable: z.array(z.object({ provider: z.string(), reason: z.string() })),
+});
+export type OrphanReport = z.infer<typeof OrphanReport>;
+
+export const costGroupings = ['team', 'cost-center', 'environment', 'service'] as const;
+export type CostGrouping = (typeof costGroupings)[number];
+export const CostQuery = z.strictObject({ by: z.enum(costGroupings).default('team') });
 export const CostLine = z.object({ key: z.string(), monthly: z.number(), currency: z.string(), claims: z.number() });
 export type CostLine = z.infer<typeof CostLine>;
 
@@ -106,7 +136,7 @@ export interface PhysicalNames {
   gatewayHost: string;
 }
 
-export function physicalNames(environment: string, name: string): PhysicalNames {
+export function physicalNames(environment: string, name: string, baseDomain = DEFAULT_BASE_DOMAIN): PhysicalNames {
   const id = `pl_${environment.replaceAll('-', '_')}__${name.replaceAll('-', '_')}`;
   return {
     identifier: id,
@@ -114,7 +144,7 @@ export function physicalNames(environment: string, name: string): PhysicalNames 
     natsStream: id.toUpperCase(),
     natsSubjects: `${environment}.${name}.>`,
     secretName: `claim.${environment}.${name}`,
-    gatewayHost: `${name}.${environment}.localhost`,
+    gatewayHost: gatewayHostOf(name, environment, baseDomain),
   };
 }
 
@@ -181,4 +211,25 @@ export function sumCosts<C extends Pick<Claim, 'cost'>>(claims: readonly C[], ke
     lines.set(key, line);
   }
   return [...lines.values()].sort((a, b) => b.monthly - a.monthly || a.key.localeCompare(b.key));
+}
+
+/** The budgets a claim is decided against: its team's and its cost-center's (none when its tags are invalid; planning then says so). */
+export function spendKeysOf(input: CreateClaimBody): string[] {
+  let team: string;
+  try {
+    team = teamOf(normalizeOwner(input.tags.owner ?? ''));
+  } catch {
+    return [];
+  }
+  const costCenter = (input.tags['cost-center'] ?? '').toLowerCase();
+  return [`team:${team}`, ...(costCenter === '' ? [] : [`cost-center:${costCenter}`])];
+}
+
+/**
+ * What an upgrade of a ready claim asks for, as a claim body: its identity and tags, the new version and
+ * preset, and the given inputs, else the ones the claim set itself (`own`), over the new preset's values.
+ */
+export function upgradeBody(claim: Claim, input: UpgradeClaimBody, own: Record<string, unknown>): CreateClaimBody {
+  const tags = { owner: claim.owner, 'cost-center': claim.tags['cost-center'] ?? '', ...(claim.tags.service ? { service: claim.tags.service } : {}) };
+  return { module: claim.module, version: input.version ?? claim.version, name: claim.name, environment: claim.environment, preset: input.preset ?? claim.preset, inputs: input.inputs ?? own, tags };
 }

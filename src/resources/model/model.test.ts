@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../kernel/index.js';
-import { claimObject, CreateClaimBody, describeCreates, normalizeOwner, physicalNames, sumCosts } from './claim.js';
-import { monthlyCost, parseModule, pickVersion, resolveInputs, type Module } from './module.js';
+import { claimObject, CreateClaimBody, describeCreates, normalizeOwner, physicalNames, spendKeysOf, sumCosts, upgradeBody, type Claim } from './claim.js';
+import { monthlyCost, ownInputs, parseModule, pickVersion, resolveInputs, type Module } from './module.js';
 import { claimsFromScore } from './score.js';
 import { parseSecretRef } from './secret.js';
 
@@ -129,10 +129,33 @@ describe('score resources', () => {
       ['dns', 'orders-dns', 'dns', undefined],
     ]);
     expect(result.claims[2]!.claim.inputs).toEqual({ service: 'orders' });
+    // Each claim says which workload it serves, for costs per service.
+    for (const { claim } of result.claims) expect(claim.tags).toEqual({ owner: 'group:default/team-a', 'cost-center': 'cc-1', service: 'orders' });
     expect(result.unsupported).toEqual([
       { resource: 'big', type: 'postgres', reason: 'class "huge" is not a preset of module postgres; use small, medium, large' },
     ]);
     for (const { claim } of result.claims) expect(CreateClaimBody.safeParse(claim).success).toBe(true);
+  });
+});
+
+describe('upgrades and budgets', () => {
+  const claim = { module: 'postgres', version: '1.0.0', name: 'orders', environment: 'staging', preset: 'small', owner: 'group:default/team-a', tags: { owner: 'group:default/team-a', 'cost-center': 'cc-1', environment: 'staging', service: 'shop' } } as const;
+
+  it('keeps the inputs a claim set itself and lets the rest follow the new preset', () => {
+    expect(ownInputs(postgres, 'small', { connectionLimit: 10, extensions: [] })).toEqual({});
+    expect(ownInputs(postgres, 'small', { connectionLimit: 30, extensions: ['citext'] })).toEqual({ connectionLimit: 30, extensions: ['citext'] });
+    expect(ownInputs(postgres, 'medium', { connectionLimit: 40, extensions: ['citext'] })).toEqual({ extensions: ['citext'] });
+    const own = { connectionLimit: 30 };
+    expect(upgradeBody({ ...claim, inputs: { connectionLimit: 30, extensions: [] } } as unknown as Claim, { version: '1.1.0', dryRun: false }, own)).toEqual({
+      module: 'postgres', version: '1.1.0', name: 'orders', environment: 'staging', preset: 'small', inputs: { connectionLimit: 30 }, tags: { owner: 'group:default/team-a', 'cost-center': 'cc-1', service: 'shop' },
+    });
+    expect(upgradeBody({ ...claim, inputs: {} } as unknown as Claim, { preset: 'large', inputs: { connectionLimit: 5 }, dryRun: false }, own)).toMatchObject({ version: '1.0.0', preset: 'large', inputs: { connectionLimit: 5 } });
+  });
+
+  it('decides a claim against its team’s and its cost-center’s budgets', () => {
+    expect(spendKeysOf({ module: 'postgres', name: 'a', environment: 'dev', inputs: {}, tags: { owner: 'group:default/Team-A', 'cost-center': 'CC-1' } })).toEqual(['team:team-a', 'cost-center:cc-1']);
+    expect(spendKeysOf({ module: 'postgres', name: 'a', environment: 'dev', inputs: {}, tags: { owner: 'team-b' } })).toEqual(['team:team-b']);
+    expect(spendKeysOf({ module: 'postgres', name: 'a', environment: 'dev', inputs: {}, tags: { owner: 'not a group!' } })).toEqual([]);
   });
 });
 

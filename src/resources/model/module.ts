@@ -149,6 +149,12 @@ export function resolveInputs(module: Module, preset: PresetName, given: Readonl
   return merged;
 }
 
+/** The inputs a claim set itself: those that differ from what its module's preset (and the schema defaults) give. */
+export function ownInputs(module: Module, preset: PresetName, inputs: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const base = resolveInputs(module, preset, {});
+  return Object.fromEntries(Object.entries(inputs).filter(([key, value]) => JSON.stringify(base[key]) !== JSON.stringify(value)));
+}
+
 /** A version or range (`1`, `1.2`, `^1.2.0`, `1.2.3`): the newest non-deprecated version that satisfies it (any version if all are deprecated). */
 export function pickVersion(candidates: readonly Module[], wanted: string | undefined): Module | undefined {
   const matching = candidates.filter((m) => wanted === undefined || (semver.validRange(wanted) !== null && semver.satisfies(m.version, wanted)));

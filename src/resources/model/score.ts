@@ -43,7 +43,7 @@ export function claimsFromScore(score: ScoreResources, modules: readonly Module[
         preset: spec.class as PresetName | undefined,
         // A dns resource names the workload's own gateway host unless its params say otherwise.
         inputs: newest.provider === 'dns' ? { service: score.metadata.name, ...spec.params } : (spec.params ?? {}),
-        tags: { owner: context.owner, 'cost-center': context.costCenter },
+        tags: { owner: context.owner, 'cost-center': context.costCenter, service: score.metadata.name.toLowerCase() },
       },
     });
   }

@@ -71,6 +71,12 @@ export function createNatsProvider(serverUrl: string): Provider {
     async backup() {
       return undefined;
     },
+    async inventory() {
+      const jsm = await (await nc()).jetstreamManager({ timeout: 3000 });
+      const names: string[] = [];
+      for await (const name of jsm.streams.names()) if (name.startsWith('PL_')) names.push(name);
+      return names.map((name) => ({ kind: 'stream', name }));
+    },
     async destroy(ctx) {
       const jsm = await (await nc()).jetstreamManager();
       try {

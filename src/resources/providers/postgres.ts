@@ -198,6 +198,11 @@ export function createPostgresProvider(adminUrl: string): Provider {
         return { closedSessions: closed.rowCount ?? 0 };
       },
     },
+    async inventory() {
+      const databases = await db().query<{ name: string }>(`select datname as name from pg_database where datname like 'pl\\_%'`);
+      const roles = await db().query<{ name: string }>(`select rolname as name from pg_roles where rolname like 'pl\\_%'`);
+      return [...databases.rows.map((r) => ({ kind: 'database', name: r.name })), ...roles.rows.map((r) => ({ kind: 'role', name: r.name }))];
+    },
     async destroy(ctx) {
       const name = ident(ctx.names.identifier);
       await db().query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

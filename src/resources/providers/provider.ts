@@ -50,6 +50,11 @@ export interface Provider {
   checkInputs?(claim: { name: string; environment: string; inputs: Record<string, unknown> }): string[];
   /** Whether the credentials must be renewed by `at` (a certificate close to its expiry); the scheduler then rotates them. */
   renewalDue?(ctx: ProvisionContext, at: Date): Promise<boolean>;
+  /**
+   * The objects on the server named like a claim's (`pl_…`), each with the claim identifier it would
+   * belong to (PhysicalNames.identifier or natsStream): what the orphan report compares with the claims.
+   */
+  inventory?(): Promise<{ kind: string; name: string }[]>;
   /** Removes everything apply created on the server; idempotent. */
   destroy(ctx: ProvisionContext): Promise<void>;
   close(): Promise<void>;

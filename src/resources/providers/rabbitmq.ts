@@ -175,6 +175,10 @@ export function createRabbitmqProvider(amqpUrl: string, managementUrl: string): 
         return { closedSessions: closed };
       },
     },
+    async inventory() {
+      const named = async (what: 'vhosts' | 'users', kind: string) => ((await api<{ name: string }[]>('GET', at(what))) ?? []).filter((o) => o.name.startsWith('pl_')).map((o) => ({ kind, name: o.name }));
+      return [...(await named('vhosts', 'vhost')), ...(await named('users', 'user'))];
+    },
     async destroy(ctx) {
       await api('DELETE', at('vhosts', ctx.names.identifier));
       await api('DELETE', at('users', ctx.names.identifier));

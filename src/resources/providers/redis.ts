@@ -2,6 +2,7 @@
  * Redis provider: an ACL user with a generated password, limited to keys and channels under the
  * claim's prefix (`<environment>:<name>:`) and to data commands (no @dangerous, no @admin).
  */
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { newSecret } from '../../kernel/index.js';
 import type { Provider, ProvisionContext } from './provider.js';
@@ -30,6 +31,36 @@ export function createRedisProvider(adminUrl: string): Provider {
     return ['reset', 'on', `>${password}`, `~${ctx.names.redisKeyPrefix}*`, 'resetchannels', ...(pubsub ? [`&${ctx.names.redisKeyPrefix}*`] : []), ...CATEGORIES, ...(pubsub ? ['+@pubsub'] : [])];
   };
 
+  /**
+   * Grants widened outside Plinth, asked of the server itself (ACL DRYRUN, Redis 7; Redis normalizes
+   * command rules, so comparing their text would not do): commands the user must not run, and
+   * channels outside its prefix. Older servers cannot answer; then nothing is reported.
+   */
+  async function widenedGrants(ctx: ProvisionContext): Promise<string[]> {
+    const user = ctx.names.identifier;
+    const outside = `${ctx.names.redisKeyPrefix.replace(/:$/, '')}-outside:x`;
+    const probes: [what: string, command: string[]][] = [
+      ['FLUSHALL', ['FLUSHALL']],
+      ['CONFIG', ['CONFIG', 'GET', 'maxmemory']],
+      ['KEYS', ['KEYS', '*']],
+      ['ACL', ['ACL', 'LIST']],
+      ['SHUTDOWN', ['SHUTDOWN']],
+      [`PUBLISH to ${outside}`, ['PUBLISH', outside, 'x']],
+      ...(ctx.claim.inputs.pubsub === true ? [] : ([[`PUBLISH to ${ctx.names.redisKeyPrefix}x`, ['PUBLISH', `${ctx.names.redisKeyPrefix}x`, 'x']]] as [string, string[]][])),
+    ];
+    const problems: string[] = [];
+    for (const [what, command] of probes) {
+      let answer: unknown;
+      try {
+        answer = await redis().call('ACL', 'DRYRUN', user, ...command);
+      } catch {
+        return [];
+      }
+      if (answer === 'OK') problems.push(`ACL user ${user} may run ${what} (widened outside Plinth)`);
+    }
+    return problems;
+  }
+
   return {
     name: 'redis',
     async unavailable() {
@@ -56,6 +87,11 @@ export function createRedisProvider(adminUrl: string): Provider {
       const flags = (fields.get('flags') as string[] | undefined) ?? [];
       if (!flags.includes('on')) problems.push(`ACL user ${ctx.names.identifier} is disabled`);
       if (String(fields.get('keys')) !== `~${ctx.names.redisKeyPrefix}*`) problems.push(`ACL user ${ctx.names.identifier} reaches keys ${String(fields.get('keys'))}, not ~${ctx.names.redisKeyPrefix}*`);
+      const { password } = await credentials(ctx);
+      // The server keeps SHA-256 digests; during a rotation's grace period the old one is there too.
+      const digests = ((fields.get('passwords') as string[] | undefined) ?? []).map(String);
+      if (!digests.includes(createHash('sha256').update(password!).digest('hex'))) problems.push(`ACL user ${ctx.names.identifier}'s password is not the stored one (changed outside Plinth)`);
+      problems.push(...(await widenedGrants(ctx)));
       return problems;
     },
     async backup() {
@@ -69,10 +105,16 @@ export function createRedisProvider(adminUrl: string): Provider {
         await redis().call('ACL', 'SETUSER', ctx.names.identifier, `>${password!}`);
       },
       async revoke(ctx) {
+        // A user deleted meanwhile (its claim with it) stays deleted: SETUSER would create it again.
+        if ((await redis().call('ACL', 'GETUSER', ctx.names.identifier)) === null) return { closedSessions: 0 };
         // Only the current password remains; connections already authenticated stay (Redis cannot tell which password they used).
         await setUser(ctx);
         return { closedSessions: 0 };
       },
+    },
+    async inventory() {
+      const users = (await redis().call('ACL', 'USERS')) as string[];
+      return users.filter((u) => u.startsWith('pl_')).map((name) => ({ kind: 'acl-user', name }));
     },
     async destroy(ctx) {
       await redis().call('ACL', 'DELUSER', ctx.names.identifier);

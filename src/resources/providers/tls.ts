@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gatewayHostOf, hostNameProblem } from '../model/host.js';
 import { TerminalProvisioningError, type Provider, type ProvisionContext } from './provider.js';
 
 const run = promisify(execFile);
@@ -59,13 +60,14 @@ export function certificateHosts(cert: X509Certificate): string[] {
   return (cert.subjectAltName ?? '').split(/,\s*/).filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
 }
 
-/** The host names a certificate claim names (its `hosts`, else `<name>.<environment>.localhost`). */
-export const hostsOf = (claim: { name: string; environment: string; inputs: Record<string, unknown> }): string[] =>
-  Array.isArray(claim.inputs.hosts) && claim.inputs.hosts.length > 0 ? (claim.inputs.hosts as string[]) : [`${claim.name}.${claim.environment}.localhost`];
+/** The host names a certificate claim names (its `hosts`, else `<name>.<environment>.<base domain>`). */
+export const hostsOf = (claim: { name: string; environment: string; inputs: Record<string, unknown> }, baseDomain: string): string[] =>
+  Array.isArray(claim.inputs.hosts) && claim.inputs.hosts.length > 0 ? claim.inputs.hosts.map(String) : [gatewayHostOf(claim.name, claim.environment, baseDomain)];
 
-export function createTlsProvider(): Provider {
+export function createTlsProvider(baseDomain: string): Provider {
+  const hostsOfClaim = (claim: { name: string; environment: string; inputs: Record<string, unknown> }) => hostsOf(claim, baseDomain);
   const authority = (ctx: ProvisionContext) => ctx.secrets.ensureClaimSecret({ name: CA_SECRET, ownerRef: CA_OWNER, claimId: null }, createAuthority);
-  const generate = async (ctx: ProvisionContext) => issueCertificate(await authority(ctx), hostsOf(ctx.claim), Number(ctx.claim.inputs.validityDays ?? 90));
+  const generate = async (ctx: ProvisionContext) => issueCertificate(await authority(ctx), hostsOfClaim(ctx.claim), Number(ctx.claim.inputs.validityDays ?? 90));
   const certificate = async (ctx: ProvisionContext) => new X509Certificate((await ctx.secrets.ensureClaimSecret({ name: ctx.names.secretName, ownerRef: ctx.claim.owner, claimId: ctx.claim.id }, () => generate(ctx)))['tls.crt']!);
 
   return {
@@ -80,8 +82,15 @@ export function createTlsProvider(): Provider {
     },
     checkInputs(claim) {
       // A claim names hosts of its own environment only: a staging claim cannot get a production name.
-      const suffix = `.${claim.environment}.localhost`;
-      const problems = hostsOf(claim).filter((h) => !h.endsWith(suffix)).map((h) => `inputs.hosts: "${h}" is not a host name of environment ${claim.environment}; use <service>${suffix}`);
+      // Each is an RFC 1123 name even when a published module's schema is looser: the names go into
+      // openssl's extension file, where a newline or comma would add extensions (CA:TRUE) or names.
+      const suffix = `.${claim.environment}.${baseDomain}`;
+      const problems: string[] = [];
+      for (const host of hostsOfClaim(claim)) {
+        const problem = hostNameProblem(host, { wildcard: true });
+        if (problem !== undefined) problems.push(`inputs.hosts: ${JSON.stringify(host.slice(0, 80))} ${problem}`);
+        else if (!host.endsWith(suffix)) problems.push(`inputs.hosts: "${host}" is not a host name of environment ${claim.environment}; use <service>${suffix}`);
+      }
       if (Number(claim.inputs.renewBeforeDays ?? 0) >= Number(claim.inputs.validityDays ?? 90)) problems.push('inputs.renewBeforeDays: must be less than validityDays');
       return problems;
     },
@@ -91,7 +100,7 @@ export function createTlsProvider(): Provider {
     ],
     async outputs(ctx) {
       const s = ctx.names.secretName;
-      return { hosts: hostsOf(ctx.claim).join(','), secretRef: s, certRef: `${s}/tls.crt`, keyRef: `${s}/tls.key`, caRef: `${s}/ca.crt` };
+      return { hosts: hostsOfClaim(ctx.claim).join(','), secretRef: s, certRef: `${s}/tls.crt`, keyRef: `${s}/tls.key`, caRef: `${s}/ca.crt` };
     },
     async observe(ctx) {
       const cert = await certificate(ctx);
@@ -99,7 +108,7 @@ export function createTlsProvider(): Provider {
       const problems: string[] = [];
       if (!cert.verify(ca.publicKey)) problems.push(`certificate ${ctx.names.secretName} is not signed by the current internal CA`);
       const hosts = certificateHosts(cert);
-      if (hosts.join(',') !== hostsOf(ctx.claim).join(',')) problems.push(`certificate ${ctx.names.secretName} names ${hosts.join(', ')}, not ${hostsOf(ctx.claim).join(', ')}`);
+      if (hosts.join(',') !== hostsOfClaim(ctx.claim).join(',')) problems.push(`certificate ${ctx.names.secretName} names ${hosts.join(', ')}, not ${hostsOfClaim(ctx.claim).join(', ')}`);
       if (new Date(cert.validTo) < new Date()) problems.push(`certificate ${ctx.names.secretName} expired at ${new Date(cert.validTo).toISOString()}`);
       return problems;
     },

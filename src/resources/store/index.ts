@@ -77,6 +77,20 @@ export async function addSecretVersion(db: Db, name: string, expected: number, v
   return expected + 1;
 }
 
+/** Claim credentials whose claim is gone (a step that landed after its delete, or a crash between the two). */
+export async function listOrphanClaimSecrets(db: Db): Promise<string[]> {
+  const rows = await t(db)
+    .selectFrom('resources_secrets as s')
+    .leftJoin('resources_claims as c', 'c.id', 's.claim_id')
+    .select('s.name')
+    .where('s.claim_id', 'is not', null)
+    .where('c.id', 'is', null)
+    .orderBy('s.name')
+    .limit(1000)
+    .execute();
+  return rows.map((r) => r.name);
+}
+
 export async function deleteSecret(db: Db, name: string): Promise<boolean> {
   await t(db).deleteFrom('resources_secret_versions').where('name', '=', name).execute();
   const result = await t(db).deleteFrom('resources_secrets').where('name', '=', name).executeTakeFirst();
@@ -225,11 +239,23 @@ export async function updateClaim(db: Db, id: string, patch: Partial<{ phase: Cl
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** Puts an upgraded spec on a ready claim and sends it back to provisioning from its first step; false when it is not ready. */
+export async function upgradeClaim(db: Db, id: string, spec: { version: string; preset: string; inputs: Record<string, unknown>; monthly: number; currency: string }, at: string): Promise<boolean> {
+  const result = await t(db)
+    .updateTable('resources_claims')
+    .set({ module_version: spec.version, preset: spec.preset, inputs: JSON.stringify(spec.inputs), monthly_cost: spec.monthly, currency: spec.currency, phase: 'provisioning', step: null, last_error: null, updated_at: at })
+    .where('id', '=', id)
+    .where('phase', '=', 'ready')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
 export async function deleteClaimRow(db: Db, id: string): Promise<void> {
   await t(db).deleteFrom('resources_operations').where('claim_id', '=', id).execute();
   await t(db).deleteFrom('resources_claims').where('id', '=', id).execute();
 }
 
 export { insertBackup, listBackups, findBackup, backupTaken, markBackupRemoved, type BackupKind, type BackupRecord } from './backups.js';
+export { readSpendGenerations, advanceSpendGenerations } from './spend-keys.js';
 export { insertOperation, updateOperation, selectOperation, listOperations } from './operations.js';
 export { countVersionsByKey, selectVersionsAfter, replaceWrappedKey, insertRewrap, selectRewrap, latestRewrap, advanceRewrap, finishRewrap, type WrappedVersion } from './secret-keys.js';

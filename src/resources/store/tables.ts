@@ -48,6 +48,7 @@ export interface ResourcesTables {
     provision_ms: number | null;
   };
   resources_backups: { id: string; claim_id: string; claim_name: string; environment: string; module: string; owner_ref: string; kind: string; path: string; bytes: number; created_at: string; expires_at: string; removed_at: string | null };
+  resources_spend_keys: { key: string; generation: number };
   resources_operations: { id: string; claim_id: string; kind: string; phase: string; backup_id: string | null; detail: string | null; error: string | null; job_id: string | null; created_by: string; created_at: string; updated_at: string; finished_at: string | null };
 }
 

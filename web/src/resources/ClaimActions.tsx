@@ -1,16 +1,23 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 import Alert from '@mui/material/Alert';
 import Box from '@mui/material/Box';
 import Button from '@mui/material/Button';
+import Dialog from '@mui/material/Dialog';
+import DialogActions from '@mui/material/DialogActions';
+import DialogContent from '@mui/material/DialogContent';
+import DialogContentText from '@mui/material/DialogContentText';
+import DialogTitle from '@mui/material/DialogTitle';
 import { ConfirmDialog } from '../components/ConfirmDialog';
-import { useBackupClaim, useDeleteClaim, useRestoreClaim, useRotateClaim, type ClaimView, type Operation } from './api';
-import { hasBackups, hasRotation } from './view';
+import { useBackupClaim, useDeleteClaim, useModules, useRestoreClaim, useRotateClaim, useUpgradeClaim, useUpgradePlan, type ClaimView, type ModuleView, type Operation } from './api';
+import { formatMonthly, hasBackups, hasRotation, upgradeTarget } from './view';
 
-type Dialog = 'delete' | 'rotate' | 'restore' | undefined;
+type Dialog = 'delete' | 'rotate' | 'restore' | 'upgrade' | undefined;
 
-/** The owner's actions on a ready (or failed) claim: back up, restore the newest backup, rotate credentials, delete. */
+/** The owner's actions on a ready (or failed) claim: back up, restore the newest backup, rotate credentials, upgrade, delete. */
 export function ClaimActions({ claim }: { claim: ClaimView }) {
   const [dialog, setDialog] = useState<Dialog>();
+  const modules = useModules();
+  const target = claim.phase === 'ready' ? upgradeTarget(claim, modules.data ?? []) : undefined;
   const [queued, setQueued] = useState<Operation | undefined>();
   const remove = useDeleteClaim(claim.id);
   const backup = useBackupClaim(claim.id);
@@ -37,6 +44,11 @@ export function ClaimActions({ claim }: { claim: ClaimView }) {
         {ready && hasRotation(claim.provider) && (
           <Button variant="outlined" onClick={() => setDialog('rotate')}>
             Rotate credentials
+          </Button>
+        )}
+        {target !== undefined && (
+          <Button variant="outlined" onClick={() => setDialog('upgrade')}>
+            Upgrade to {target.name}@{target.version}
           </Button>
         )}
         <Button variant="outlined" color="error" onClick={() => setDialog('delete')}>
@@ -78,7 +90,49 @@ export function ClaimActions({ claim }: { claim: ClaimView }) {
         New credentials (a new password on the server, or a new certificate) are stored as a new version of the claim’s secret, and the workloads reading it are restarted or reloaded. The old ones keep working for the grace period, then they are revoked.
       </ConfirmDialog>
       <RestoreDialog claim={claim} open={dialog === 'restore'} backupId={undefined} onClose={() => setDialog(undefined)} onQueued={done} mutation={restore} />
+      {dialog === 'upgrade' && target !== undefined && <UpgradeDialog claim={claim} target={target} onClose={() => setDialog(undefined)} />}
     </Box>
+  );
+}
+
+/** Plans the upgrade when it opens and shows the new price and the guardrails' decision; only an allowed plan can be applied. */
+function UpgradeDialog({ claim, target, onClose }: { claim: ClaimView; target: ModuleView; onClose: () => void }) {
+  const titleId = useId();
+  const plan = useUpgradePlan(claim.id, target.version);
+  const upgrade = useUpgradeClaim(claim.id);
+  const planned = plan.data;
+  const error = plan.error ?? upgrade.error;
+  return (
+    <Dialog open onClose={upgrade.isPending ? undefined : onClose} aria-labelledby={titleId} maxWidth="xs" fullWidth>
+      <DialogTitle id={titleId}>{`Upgrade ${claim.name} to ${target.name}@${target.version}?`}</DialogTitle>
+      <DialogContent>
+        {planned === undefined ? (
+          plan.isPending && <DialogContentText>Planning the upgrade…</DialogContentText>
+        ) : (
+          <>
+            <DialogContentText>
+              {`${claim.module}@${claim.version} → ${planned.version}, preset ${planned.preset}: ${formatMonthly(claim.cost.monthly, claim.cost.currency)} → ${formatMonthly(planned.cost.monthly, planned.cost.currency)}. Its apply steps run again with the new version; the credentials and the data stay.`}
+            </DialogContentText>
+            <Alert severity={planned.decision.allowed ? 'success' : 'error'} aria-label="Decision" sx={{ mt: 2 }}>
+              {planned.decision.allowed ? 'Allowed by the guardrails' : `Denied by the guardrails: ${planned.decision.denials.map((d) => `${d.policy}/${d.rule}: ${d.message}`).join('; ')}`}
+            </Alert>
+          </>
+        )}
+        {error !== null && (
+          <Alert severity="error" sx={{ mt: 2 }}>
+            {error.message}
+          </Alert>
+        )}
+      </DialogContent>
+      <DialogActions sx={{ px: 3, pb: 2 }}>
+        <Button onClick={onClose} disabled={upgrade.isPending}>
+          Cancel
+        </Button>
+        <Button variant="contained" onClick={() => upgrade.mutate(target.version, { onSuccess: onClose })} loading={upgrade.isPending} disabled={planned?.decision.allowed !== true}>
+          Upgrade
+        </Button>
+      </DialogActions>
+    </Dialog>
   );
 }
 

@@ -144,6 +144,20 @@ export function useRestoreClaim(id: string) {
   return useClaimAction(id, (backupId: string | undefined) => http.post<Operation>(`${base}/claims/${encodeURIComponent(id)}/restore`, backupId === undefined ? {} : { backupId }));
 }
 
+/** The plan of upgrading a claim to `version`: a dry run, so nothing changes; read afresh each time it is shown. */
+export function useUpgradePlan(id: string, version: string) {
+  return useQuery({
+    queryKey: [...claimKey(id), 'upgrade-plan', version],
+    queryFn: async () => (await http.post<{ plan: PlanView }>(`${base}/claims/${encodeURIComponent(id)}/upgrade`, { version, dryRun: true })).plan,
+    staleTime: 0,
+    gcTime: 0,
+  });
+}
+
+export function useUpgradeClaim(id: string) {
+  return useClaimAction(id, (version: string) => http.post<{ claim: ClaimView; plan: PlanView }>(`${base}/claims/${encodeURIComponent(id)}/upgrade`, { version }));
+}
+
 export function useRotateClaim(id: string) {
   return useClaimAction(id, () => http.post<Operation>(`${base}/claims/${encodeURIComponent(id)}/rotate`, {}));
 }

@@ -60,6 +60,13 @@ export function menuEntries(modules: readonly ModuleView[]): { current: ModuleVi
     });
 }
 
+/** The version a claim can be upgraded to: the newest non-deprecated version of its module newer than its own; undefined when none. */
+export function upgradeTarget(claim: Pick<ClaimView, 'module' | 'version'>, modules: readonly ModuleView[]): ModuleView | undefined {
+  return modules
+    .filter((m) => m.name === claim.module && m.deprecation === null && compareVersions(m.version, claim.version) > 0)
+    .sort((a, b) => compareVersions(b.version, a.version))[0];
+}
+
 /** Semantic versions compared by their numeric parts (module versions are plain x.y.z). */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.+-]/).map((p) => Number.parseInt(p, 10));

@@ -1,0 +1,39 @@
+/**
+ * Host names the gateway routes (`<service>.<environment>.<base domain>`) and certificates name. The
+ * base domain is the platform's (`localhost` by default: `*.localhost` resolves to loopback without a
+ * DNS server, RFC 6761 §6.3); every name is checked against RFC 1123 before it reaches a certificate
+ * request or the gateway, so no input can smuggle syntax into either.
+ */
+import { InputError } from '../../kernel/index.js';
+
+export const DEFAULT_BASE_DOMAIN = 'localhost';
+
+/** One RFC 1123 label: letters, digits and inner hyphens, 1 to 63 characters (lower case: names are compared as written). */
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Room left under the 253-character limit for `<service (≤ 63)>.<environment (≤ 20)>.` before the base domain. */
+const BASE_DOMAIN_MAX = 253 - 63 - 20 - 2;
+
+/** Why `host` is not a DNS host name (RFC 1123; a leading `*.` when `wildcard`); undefined when it is one. */
+export function hostNameProblem(host: string, options: { wildcard?: boolean } = {}): string | undefined {
+  const name = options.wildcard && host.startsWith('*.') ? host.slice(2) : host;
+  if (host.length > 253) return 'is longer than 253 characters';
+  const labels = name.split('.');
+  const bad = labels.find((l) => !LABEL.test(l));
+  if (bad !== undefined) return bad === '' ? 'has an empty label' : `has the label "${bad.slice(0, 70)}"; a label is 1 to 63 lower-case letters, digits and inner "-"`;
+  // An all-numeric last label reads as an IPv4 address, not a name (RFC 1123 §2.1).
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return 'ends in a number; a host name ends in a label with a letter';
+  return undefined;
+}
+
+/** The platform's base domain from configuration (`PLINTH_BASE_DOMAIN`): an InputError naming the problem when it is not one. */
+export function parseBaseDomain(value: string, source = 'the base domain'): string {
+  const domain = value.trim().toLowerCase().replace(/\.$/, '');
+  const problem = domain.length > BASE_DOMAIN_MAX ? `is longer than ${BASE_DOMAIN_MAX} characters (room is kept for <service>.<environment>.)` : hostNameProblem(domain);
+  if (problem !== undefined) throw new InputError(`${source}: "${value.slice(0, 80)}" ${problem}; use a domain such as localhost or apps.example.com`);
+  return domain;
+}
+
+/** The gateway host of a service in an environment. */
+export function gatewayHostOf(service: string, environment: string, baseDomain: string): string {
+  return `${service}.${environment}.${baseDomain}`;
+}
