@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseTemplate, validateValues } from './model.js';
+import { parseTemplate } from './model.js';
+import { validateValues } from './parameters.js';
 import { resolveInside, writeInside } from './workspace.js';
 
 const actions = { has: (id: string) => ['debug:log', 'fetch:template', 'publish:plinth'].includes(id) };
@@ -55,6 +56,58 @@ describe('validateValues', () => {
   it('checks a page only when its `when` holds', () => {
     expect(validateValues(pages, { name: 'ok', tier: 'a' })).toEqual([]);
     expect(validateValues(pages, { name: 'ok', tier: 'b' })).toEqual([{ field: 'bOnly', message: 'is required' }]);
+  });
+});
+
+describe('validateValues with conditional parts', () => {
+  // A two-page template whose first page shows `expiry` only for experimental components (dependencies
+  // + oneOf, as rjsf renders it) and whose second page asks for an on-call rotation only when the first
+  // page's answer was production (if/then/else on the whole values).
+  const pages = [
+    {
+      required: ['name', 'lifecycle'],
+      properties: { name: { type: 'string' }, lifecycle: { type: 'string', enum: ['production', 'experimental'] } },
+      dependencies: {
+        lifecycle: {
+          oneOf: [
+            { properties: { lifecycle: { const: 'production' } } },
+            { properties: { lifecycle: { const: 'experimental' }, expiry: { type: 'string', format: 'date' } }, required: ['expiry'] },
+          ],
+        },
+      },
+    },
+    {
+      properties: { repoUrl: { type: 'string' } },
+      required: ['repoUrl'],
+      if: { properties: { lifecycle: { const: 'production' } }, required: ['lifecycle'] },
+      then: { properties: { oncall: { type: 'string', minLength: 3 } }, required: ['oncall'] },
+      else: { properties: { sandbox: { type: 'boolean' } } },
+    },
+  ];
+  const base = { name: 'svc', repoUrl: 'plinth?owner=team-a&repo=svc' };
+
+  it('asks for the fields of the branch the answer chose, one message each, and nothing about other branches', () => {
+    expect(validateValues(pages, { ...base, lifecycle: 'experimental' })).toEqual([{ field: 'expiry', message: 'is required' }]);
+    expect(validateValues(pages, { ...base, lifecycle: 'experimental', expiry: 'soon' })).toEqual([{ field: 'expiry', message: 'must match format "date"' }]);
+    expect(validateValues(pages, { ...base, lifecycle: 'experimental', expiry: '2027-01-31' })).toEqual([]);
+  });
+
+  it('checks a later page against an earlier page’s answer (if/then/else)', () => {
+    expect(validateValues(pages, { ...base, lifecycle: 'production' })).toEqual([{ field: 'oncall', message: 'is required' }]);
+    expect(validateValues(pages, { ...base, lifecycle: 'production', oncall: 'x' })).toEqual([{ field: 'oncall', message: 'must NOT have fewer than 3 characters' }]);
+    expect(validateValues(pages, { ...base, lifecycle: 'production', oncall: 'sre-primary' })).toEqual([]);
+    // The else branch has no required field: experimental components need no rotation.
+    expect(validateValues(pages, { ...base, lifecycle: 'experimental', expiry: '2027-01-31' })).toEqual([]);
+  });
+
+  it('reports a value outside every branch on its field, not as "must match exactly one schema"', () => {
+    expect(validateValues(pages, { ...base, lifecycle: 'retired' })).toEqual([{ field: 'lifecycle', message: 'must be one of "production", "experimental"' }]);
+    expect(validateValues(pages, { ...base })).toEqual([{ field: 'lifecycle', message: 'is required' }]);
+  });
+
+  it('keeps the summary when several oneOf branches match at once (nothing narrower to say)', () => {
+    const ambiguous = [{ properties: { kind: { type: 'string' } }, dependencies: { kind: { oneOf: [{ properties: { kind: { type: 'string' } } }, { properties: { kind: { minLength: 1 } } }] } } }];
+    expect(validateValues(ambiguous, { kind: 'x' })).toEqual([{ field: '(values)', message: 'must match exactly one schema in oneOf' }]);
   });
 });
 

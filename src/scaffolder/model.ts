@@ -1,13 +1,11 @@
-import { Ajv, type ErrorObject } from 'ajv';
-import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { InputError } from '../kernel/index.js';
-import { expressionProblem, isTruthy, renderValue, stringsIn } from './expressions.js';
+import { expressionProblem, stringsIn } from './expressions.js';
+import { schemaProblem, type JsonSchema } from './parameters.js';
 
 // ---- templates ----------------------------------------------------------------------------------
 
-/** A JSON Schema object as templates write it (parameters pages); `ui:*` keys ride along. */
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema };
 
 export interface TemplateStep {
   id: string;
@@ -34,6 +32,8 @@ export interface Template {
   output: TemplateOutput;
   /** The folder holding template.yaml when it came from a file location: skeletons resolve against it. */
   baseDir?: string;
+  /** The URL of the folder holding template.yaml when it came from a url location (hosted git): skeletons resolve against it. */
+  baseUrl?: string;
 }
 
 /** What the loader needs to know of actions: whether an id exists, or why it is unavailable. */
@@ -85,7 +85,7 @@ export function actionProblem(id: string, actions: ActionCatalogue): string | un
  * Loads a Template entity: its structure, every action (known, not external) and every `${{ }}`
  * expression (parses). Throws one InputError listing every problem with its field path.
  */
-export function parseTemplate(entity: unknown, actions: ActionCatalogue, source: { baseDir?: string; /** false: only the form matters (parameter schema), not whether the steps can run here. */ runnable?: boolean } = {}): Template {
+export function parseTemplate(entity: unknown, actions: ActionCatalogue, source: { baseDir?: string; baseUrl?: string; /** false: only the form matters (parameter schema), not whether the steps can run here. */ runnable?: boolean } = {}): Template {
   const parsed = templateSchema.safeParse(entity);
   if (!parsed.success) {
     throw new InputError(`template is not a v1beta3 Template: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
@@ -125,83 +125,8 @@ export function parseTemplate(entity: unknown, actions: ActionCatalogue, source:
     steps,
     output: (spec.output ?? {}) as TemplateOutput,
     ...(source.baseDir !== undefined ? { baseDir: source.baseDir } : {}),
+    ...(source.baseUrl !== undefined ? { baseUrl: source.baseUrl } : {}),
   };
-}
-
-// ---- parameters ---------------------------------------------------------------------------------
-
-// ajv-formats is CommonJS whose callable is `module.exports.default`; require sidesteps NodeNext's
-// default-import typing of it.
-const addFormats = (createRequire(import.meta.url)('ajv-formats') as { default: (ajv: Ajv) => Ajv }).default;
-
-/** ajv for template parameters: unknown keywords (`ui:*`, `when`) are hints for the form, not rules. */
-function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false, validateFormats: true });
-  addFormats(ajv);
-  // rjsf's file widget value (Backstage's kitchen-sink template uses it).
-  ajv.addFormat('data-url', /^data:[^,]*,/);
-  return ajv;
-}
-
-let sharedAjv: Ajv | undefined;
-const ajv = () => (sharedAjv ??= createAjv());
-
-function schemaProblem(page: JsonSchema): string | undefined {
-  try {
-    ajv().compile(page);
-    return undefined;
-  } catch (err) {
-    return `not a valid JSON Schema: ${(err as Error).message}`;
-  }
-}
-
-export interface FieldProblem {
-  /** Dotted path of the field in the values (`owner`, `advanced.replicas`). */
-  field: string;
-  message: string;
-}
-
-function fieldOf(error: ErrorObject): string {
-  const base = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
-  if (error.keyword === 'required') {
-    const missing = (error.params as { missingProperty: string }).missingProperty;
-    return base === '' ? missing : `${base}.${missing}`;
-  }
-  if (error.keyword === 'dependencies' || error.keyword === 'dependentRequired') {
-    const missing = (error.params as { missingProperty: string }).missingProperty;
-    return base === '' ? missing : `${base}.${missing}`;
-  }
-  return base === '' ? '(values)' : base;
-}
-
-function messageOf(error: ErrorObject): string {
-  if (error.keyword === 'required') return 'is required';
-  if (error.keyword === 'enum') return `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-  return error.message ?? 'is invalid';
-}
-
-/**
- * Checks values against every parameter page whose `when` holds (Backstage scaffolder ≥ 4.3 shows a
- * page only then), returning one problem per field.
- */
-export function validateValues(parameters: readonly JsonSchema[], values: Record<string, unknown>): FieldProblem[] {
-  const problems = new Map<string, string>();
-  for (const page of parameters) {
-    if (page.when !== undefined && !isTruthy(renderValue(page.when, { parameters: values }))) continue;
-    const validate = ajv().compile(page);
-    if (validate(values)) continue;
-    for (const error of validate.errors ?? []) {
-      const field = fieldOf(error);
-      if (!problems.has(field)) problems.set(field, messageOf(error));
-    }
-  }
-  return [...problems].map(([field, message]) => ({ field, message }));
-}
-
-/** Throws one InputError naming every field that violates the schema, one message per field. */
-export function assertValidValues(parameters: readonly JsonSchema[], values: Record<string, unknown>): void {
-  const problems = validateValues(parameters, values);
-  if (problems.length > 0) throw new InputError(`values do not match the template's parameters: ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`);
 }
 
 // ---- tasks --------------------------------------------------------------------------------------
@@ -242,7 +167,7 @@ export interface TaskSpec {
   output: TemplateOutput;
   parameters: Record<string, unknown>;
   user: { ref?: string; entity?: unknown };
-  templateInfo: { entityRef: string; baseDir?: string };
+  templateInfo: { entityRef: string; baseDir?: string; baseUrl?: string };
 }
 
 export interface Task {
@@ -268,6 +193,38 @@ export interface TaskEvent {
   type: TaskEventType;
   body: Record<string, unknown>;
   createdAt: string;
+}
+
+// ---- workspaces ---------------------------------------------------------------------------------
+
+/**
+ * How long a failed task's workspace stays on disk so that it can be retried from the failed step. A
+ * day covers "fix the cause, press Retry"; past it the folder is removed and a retry is refused (start
+ * a new task). Completed and cancelled tasks' workspaces go when their run ends.
+ */
+export const FAILED_WORKSPACE_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What to do with a task's workspace folder now:
+ * - keep: the task is open or processing (a first run or a retry is using it)
+ * - keep-until: a failed task within its retention; look again then
+ * - remove: no such task, a completed or cancelled task, or a failed one past its retention
+ */
+/** A retention for messages: "24 h", "90 min", "30 s". */
+export function formatRetention(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+export type WorkspaceDisposition = { kind: 'keep' } | { kind: 'keep-until'; until: Date } | { kind: 'remove' };
+
+export function workspaceDisposition(task: Pick<Task, 'status' | 'finishedAt'> | undefined, now: Date, retentionMs: number): WorkspaceDisposition {
+  if (task === undefined) return { kind: 'remove' };
+  if (task.status === 'open' || task.status === 'processing') return { kind: 'keep' };
+  if (task.status !== 'failed' || task.finishedAt === null) return { kind: 'remove' };
+  const until = new Date(Date.parse(task.finishedAt) + retentionMs);
+  return now.getTime() >= until.getTime() ? { kind: 'remove' } : { kind: 'keep-until', until };
 }
 
 // ---- API shapes ---------------------------------------------------------------------------------
@@ -306,6 +263,9 @@ export const ListTasksQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
+
+/** Plinth's: which parameter pages the form shows for the values so far (their `when`, rendered in the sandbox). */
+export const ShownStepsInput = z.strictObject({ values });
 
 export const EventStreamQuery = z.strictObject({ after: z.coerce.number().int().min(0).optional() });
 

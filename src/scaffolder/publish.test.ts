@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../test/helpers/dialects.js';
 import { cloneUrl, runGitClient, gitClientEnv, startGitTestApp, type GitTestApp } from '../../test/helpers/git.js';
+import { parsePlinthRepoUrl } from './actions/publish.js';
 
 // publish:plinth end to end through the HTTP API (issue #4): the node-service golden path creates a
 // repository on the hosted git that a real `git clone` over smart HTTP fetches, and registers its
@@ -41,6 +42,15 @@ spec:
       - { title: Repository, url: '\${{ steps.publish.output.remoteUrl }}' }
 `,
 );
+
+describe('parsePlinthRepoUrl', () => {
+  it('reads owner and repo of a RepoUrlPicker value on Plinth’s host, and refuses other hosts and incomplete values', () => {
+    expect(parsePlinthRepoUrl('plinth?owner=team-a&repo=payments')).toEqual({ owner: 'team-a', name: 'payments' });
+    expect(parsePlinthRepoUrl('plinth?repo=payments&owner=team-a')).toEqual({ owner: 'team-a', name: 'payments' });
+    expect(() => parsePlinthRepoUrl('github.com?owner=team-a&repo=payments')).toThrow('repoUrl: host "github.com" is not Plinth\'s hosted git');
+    expect(() => parsePlinthRepoUrl('plinth?owner=team-a')).toThrow(/needs owner and repo/);
+  });
+});
 
 interface TaskBody {
   status: string;
@@ -109,6 +119,62 @@ describe.each(await testDialects())('publishing golden paths (%s)', (dialect) =>
     expect(again.json<{ error: { name: string; message: string } }>().error).toEqual({ name: 'ConflictError', message: 'repoUrl: repository team-a/orders already exists and has commits; choose another name' });
     expect(await count()).toBe(before);
     expect(await head()).toBe(headBefore);
+  });
+
+  it('reads skeletons from the hosted git: relative to a template registered from there, or by absolute URL', async () => {
+    const repo = `golden-paths-${dialect}`;
+    const created = await t.app.server.inject({ method: 'POST', url: '/api/git/repos', headers: { authorization: `Bearer ${t.tokens.alice}` }, payload: { owner: 'team-a', name: repo } });
+    expect(created.statusCode, created.body).toBe(201);
+    const src = join(t.workDir, repo);
+    mkdirSync(join(src, 'tpl', 'skeleton', 'bin'), { recursive: true });
+    mkdirSync(join(src, 'shared'), { recursive: true });
+    const contents = `${t.url}/api/git/repos/team-a/${repo}/contents/main`;
+    writeFileSync(
+      join(src, 'tpl', 'template.yaml'),
+      JSON.stringify({
+        apiVersion: 'scaffolder.backstage.io/v1beta3',
+        kind: 'Template',
+        metadata: { name: `hosted-${dialect}` },
+        spec: {
+          type: 'service',
+          parameters: [{ properties: { name: { type: 'string' } } }],
+          steps: [
+            { id: 'fetch', action: 'fetch:template', input: { url: './skeleton', values: { name: '${{ parameters.name }}' } } },
+            { id: 'license', action: 'fetch:plain:file', input: { url: `${contents}/shared/LICENSE`, targetPath: 'LICENSE' } },
+            { id: 'docs', action: 'fetch:plain', input: { url: '../shared', targetPath: 'shared' } },
+          ],
+        },
+      }),
+    );
+    writeFileSync(join(src, 'tpl', 'skeleton', 'README.md'), '# ${{ values.name }}\n');
+    writeFileSync(join(src, 'tpl', 'skeleton', 'bin', 'run.sh'), '#!/bin/sh\necho ${{ values.name }}\n', { mode: 0o755 });
+    writeFileSync(join(src, 'shared', 'LICENSE'), 'Apache-2.0\n');
+    const env = gitClientEnv(t.workDir);
+    for (const args of [['init', '--quiet', '-b', 'main'], ['add', '--all'], ['commit', '--quiet', '-m', 'golden paths'], ['push', '--quiet', cloneUrl(t.url, t.tokens.alice, `team-a/${repo}`), 'main']]) {
+      const result = await runGitClient(args, { cwd: src, env });
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const location = await t.app.server.inject({ method: 'POST', url: '/api/catalog/locations', headers: { authorization: `Bearer ${t.tokens.admin}` }, payload: { type: 'url', target: `${contents}/tpl/template.yaml` } });
+    expect(location.statusCode, location.body).toBe(201);
+
+    const dry = await api('POST', '/api/scaffolder/v2/dry-run', t.tokens.alice, { templateRef: `template:default/hosted-${dialect}`, values: { name: 'ledger' } });
+    expect(dry.statusCode, dry.body).toBe(200);
+    const body = dry.json<{ status: string; error?: { message: string }; directoryContents: { path: string; executable: boolean; base64Content: string }[] }>();
+    expect(body.status, body.error?.message).toBe('completed');
+    const files = Object.fromEntries(body.directoryContents.map((f) => [f.path, { executable: f.executable, text: Buffer.from(f.base64Content, 'base64').toString('utf8') }]));
+    expect(files).toEqual({
+      'README.md': { executable: false, text: '# ledger\n' },
+      'bin/run.sh': { executable: true, text: '#!/bin/sh\necho ledger\n' },
+      LICENSE: { executable: false, text: 'Apache-2.0\n' },
+      'shared/LICENSE': { executable: false, text: 'Apache-2.0\n' },
+    });
+
+    // Elsewhere is refused, saying what to use instead.
+    const elsewhere = await api('POST', '/api/scaffolder/v2/dry-run', t.tokens.alice, {
+      template: { apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template', metadata: { name: 'elsewhere' }, spec: { type: 'x', steps: [{ id: 'fetch', action: 'fetch:plain', input: { url: 'https://example.com/skeleton' } }] } },
+      values: {},
+    });
+    expect(elsewhere.json<{ status: string; error: { message: string } }>()).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('"https://example.com/skeleton" is not on Plinth\'s hosted git') } });
   });
 
   it('retries a failed task from its failed step, reusing the workspace and earlier outputs', async () => {

@@ -51,6 +51,43 @@ writeFileSync(join(fixture, 'demo', 'template.yaml'), templateYaml);
 writeFileSync(join(fixture, 'demo', 'skeleton', '${{ values.name }}', 'README.md'), '# ${{ values.name }}\n');
 writeFileSync(join(fixture, 'demo', 'skeleton', 'catalog-info.yaml'), 'metadata:\n  name: ${{ values.name | dump }}\n');
 
+// Conditional form parts (issue #4 "dependencies"): the first page shows `expiry` only for experimental
+// components (dependencies + oneOf); the second asks for an on-call rotation only when the first page's
+// answer was production (if/then/else across pages). The server checks them as the form shows them.
+mkdirSync(join(fixture, 'conditional'));
+writeFileSync(
+  join(fixture, 'conditional', 'template.yaml'),
+  `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: conditional }
+spec:
+  type: service
+  parameters:
+    - title: Component
+      required: [name, lifecycle]
+      properties:
+        name: { type: string }
+        lifecycle: { type: string, enum: [production, experimental] }
+      dependencies:
+        lifecycle:
+          oneOf:
+            - properties: { lifecycle: { const: production } }
+            - properties: { lifecycle: { const: experimental }, expiry: { type: string, format: date } }
+              required: [expiry]
+    - title: Operations
+      if: { properties: { lifecycle: { const: production } }, required: [lifecycle] }
+      then: { properties: { oncall: { type: string, minLength: 3 } }, required: [oncall] }
+    - title: Sandbox
+      when: \${{ parameters.lifecycle === 'experimental' }}
+      required: [sandbox]
+      properties: { sandbox: { type: string } }
+  steps:
+    - id: log
+      action: debug:log
+      input: { message: 'on call: \${{ parameters.oncall or "nobody" }}' }
+`,
+);
+
 interface TaskBody {
   status: string;
   steps: { id: string; status: string; startedAt?: string; endedAt?: string }[];
@@ -99,6 +136,13 @@ describe.each(await testDialects())('scaffolder API (%s)', (dialect) => {
     expect(actions.find((a) => a.id === 'publish:plinth')!.supportsDryRun).toBe(false);
   });
 
+  it('names what keeps a template from running, for a check at registration', () => {
+    const template = (steps: unknown[]) => ({ apiVersion: 'scaffolder.backstage.io/v1beta3', kind: 'Template', metadata: { name: 'x' }, spec: { type: 'service', steps } });
+    expect(t.app.scaffolder.templateProblems(template([{ action: 'debug:log', input: { message: '${{ parameters.a }}' } }]))).toEqual([]);
+    const [problem] = t.app.scaffolder.templateProblems(template([{ action: 'publish:github' }, { action: 'debug:log', input: { message: '${{ parameters.a ' } }]));
+    expect(problem).toMatch(/^template:default\/x cannot be used: spec\.steps\[0\]\.action: action "publish:github" is not available in this installation.*; spec\.steps\[1\]\.input\.message: broken expression/);
+  });
+
   it('answers values that violate the parameters with 400 and one message per field', async () => {
     const res = await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/demo', values: { name: 'Bad Name', tier: 'bronze', waitMs: 'soon' } });
     expect(res.statusCode).toBe(400);
@@ -110,6 +154,43 @@ describe.each(await testDialects())('scaffolder API (%s)', (dialect) => {
     expect((await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/demo' })).statusCode).toBe(400);
     expect((await api('POST', '/tasks', t.tokens.vera, { templateRef: 'template:default/demo', values: { name: 'x' } })).statusCode).toBe(403);
     expect((await t.app.server.inject({ method: 'GET', url: '/api/scaffolder/v2/tasks' })).statusCode).toBe(401);
+  });
+
+  it('checks conditional parameters (dependencies/oneOf, if/then across pages) as the form shows them, one message per field', async () => {
+    await t.app.catalog.addLocation({ kind: 'system', name: 'test' }, { type: 'file', target: join(fixture, 'conditional', 'template.yaml') }, { dryRun: false });
+    const schema = (await api('GET', '/templates/default/template/conditional/parameter-schema', t.tokens.alice)).json<{ steps: { schema: Record<string, unknown> }[] }>();
+    expect(Object.keys(schema.steps[0]!.schema)).toContain('dependencies');
+    expect(Object.keys(schema.steps[1]!.schema)).toEqual(expect.arrayContaining(['if', 'then']));
+
+    const refused = async (values: Record<string, unknown>) => {
+      const res = await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/conditional', values });
+      expect(res.statusCode, res.body).toBe(400);
+      return res.json<{ error: { message: string } }>().error.message;
+    };
+    const prefix = "values do not match the template's parameters: ";
+    expect(await refused({ name: 'a', lifecycle: 'experimental' })).toBe(`${prefix}expiry: is required; sandbox: is required`);
+    expect(await refused({ name: 'a', lifecycle: 'production' })).toBe(`${prefix}oncall: is required`);
+    expect(await refused({ name: 'a', lifecycle: 'production', oncall: 'x' })).toBe(`${prefix}oncall: must NOT have fewer than 3 characters`);
+    expect(await refused({ name: 'a', lifecycle: 'retired' })).toBe(`${prefix}lifecycle: must be one of "production", "experimental"`);
+    // The dry run checks the same way.
+    const dry = await api('POST', '/dry-run', t.tokens.alice, { templateRef: 'template:default/conditional', values: { name: 'a', lifecycle: 'production' } });
+    expect(dry.statusCode).toBe(400);
+    expect(dry.json<{ error: { message: string } }>().error.message).toBe(`${prefix}oncall: is required`);
+
+    const created = await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/conditional', values: { name: 'a', lifecycle: 'production', oncall: 'sre-primary' } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect((await finished(created.json<{ id: string }>().id)).status).toBe('completed');
+    const experimental = await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/conditional', values: { name: 'b', lifecycle: 'experimental', expiry: '2027-01-31', sandbox: 'lab' } });
+    expect(experimental.statusCode, experimental.body).toBe(201);
+
+    // A page's `when` (Backstage's conditional pages): the form asks the server which pages show.
+    const shown = async (values: Record<string, unknown>) => (await api('POST', '/templates/default/template/conditional/shown-steps', t.tokens.alice, { values })).json<{ shown: boolean[] }>().shown;
+    expect(await shown({ lifecycle: 'production' })).toEqual([true, true, false]);
+    expect(await shown({ lifecycle: 'experimental' })).toEqual([true, true, true]);
+    expect(await shown({})).toEqual([true, true, false]);
+    const bad = await api('POST', '/templates/default/template/conditional/shown-steps', t.tokens.alice, { values: {}, extra: 1 });
+    expect(bad.statusCode).toBe(400);
+    expect((await api('POST', '/templates/default/template/nope/shown-steps', t.tokens.alice, { values: {} })).statusCode).toBe(404);
   });
 
   it('runs a task as a job: steps in order, per-step state, output, log and completion over SSE, workspace removed', async () => {

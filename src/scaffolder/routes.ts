@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses, idParam, type EventStreams } from '../kernel/index.js';
-import { CreateTaskInput, DryRunInput, RetryTaskInput, EventStreamQuery, ListTasksQuery, TaskEventView, TaskView, TemplateParams } from './model.js';
+import { CreateTaskInput, DryRunInput, RetryTaskInput, EventStreamQuery, ListTasksQuery, ShownStepsInput, TaskEventView, TaskView, TemplateParams } from './model.js';
 import type { Scaffolder } from './service.js';
 
 const tags = ['scaffolder'];
@@ -13,6 +13,12 @@ export function scaffolderRoutes(scaffolder: Scaffolder, streams: EventStreams):
       '/v2/templates/:namespace/:kind/:name/parameter-schema',
       { schema: { tags, summary: "A template's parameter pages as JSON Schema", params: TemplateParams, response: { 200: z.object({ title: z.string(), description: z.string().optional(), steps: z.array(z.object({ title: z.string(), description: z.string().optional(), schema: z.record(z.string(), z.unknown()) })) }), ...errorResponses } } },
       async (request) => scaffolder.getParameterSchema(request.principal!, request.params),
+    );
+
+    app.post(
+      '/v2/templates/:namespace/:kind/:name/shown-steps',
+      { schema: { tags, summary: "Plinth's: which parameter pages show for the values so far (each page's `when`)", params: TemplateParams, body: ShownStepsInput, response: { 200: z.object({ shown: z.array(z.boolean()) }), ...errorResponses } } },
+      async (request) => ({ shown: await scaffolder.shownSteps(request.principal!, request.params, request.body.values) }),
     );
 
     app.get(

@@ -5,10 +5,13 @@ import { ANNOTATION_LOCATION, parseRef, refKey, type Catalog } from '../catalog/
 import type { Git } from '../git/index.js';
 import { authorize, ConflictError, InputError, newId, NotFoundError, toIso, userRef, type Kernel, type Permission, type Principal } from '../kernel/index.js';
 import { actionSchemas, createBuiltinRegistry, type ActionRegistry } from './actions/index.js';
+import { createWorkspaceCleanup } from './cleanup.js';
 import {
-  assertValidValues,
+  FAILED_WORKSPACE_RETENTION_MS,
+  formatRetention,
   isTaskFinished,
   parseTemplate,
+  workspaceDisposition,
   type CreateTaskInput,
   type DryRunInput,
   type ListTasksQuery,
@@ -18,6 +21,7 @@ import {
   type TaskSpec,
   type Template,
 } from './model.js';
+import { assertValidValues, isPageShown } from './parameters.js';
 import { preflightSteps } from './preflight.js';
 import { runSteps, type RunResult } from './runner.js';
 import * as q from './store.js';
@@ -54,7 +58,14 @@ export interface Scaffolder {
   /** Actions templates may use; later layers register theirs before the app starts. */
   readonly actions: ActionRegistry;
   getParameterSchema(principal: Principal, ref: { namespace: string; kind: string; name: string }): Promise<ParameterSchema>;
+  /** Which parameter pages the form shows for the values so far (Backstage's `when` on a page), in page order. */
+  shownSteps(principal: Principal, ref: { namespace: string; kind: string; name: string }, values: Record<string, unknown>): Promise<boolean[]>;
   listActions(principal: Principal): { id: string; description: string; schema: { input: unknown; output?: unknown }; supportsDryRun: boolean }[];
+  /**
+   * Why a Template entity cannot run here (unknown or unavailable actions, broken expressions, invalid
+   * parameter schemas), or [] — for the catalog to refuse such a template when it is registered.
+   */
+  templateProblems(entity: unknown): string[];
   /** Loads and checks a catalog Template (actions available, expressions parse). */
   loadTemplate(principal: Principal, templateRef: string, options?: { runnable?: boolean }): Promise<Template>;
   createTask(principal: Principal, input: CreateTaskInput): Promise<{ id: string }>;
@@ -70,10 +81,24 @@ export interface Scaffolder {
    */
   retryTask(principal: Principal, id: string, input?: { secrets?: Record<string, string> }): Promise<Task>;
   dryRun(principal: Principal, input: DryRunInput): Promise<DryRunResult>;
+  /**
+   * Removes task workspaces no task needs any more (finished tasks', failed ones past their retention,
+   * folders without a task, stale dry runs); runs at start, returns the task ids whose folder went.
+   */
+  sweepWorkspaces(): Promise<{ removed: string[] }>;
   start(): void;
 }
 
-export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 'getEntityByRef' | 'addLocation'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef'> }): Scaffolder {
+export interface ScaffolderOptions {
+  /** How long a failed task's workspace stays for a retry; default FAILED_WORKSPACE_RETENTION_MS (24 h). */
+  failedWorkspaceRetentionMs?: number;
+}
+
+export function createScaffolder(
+  kernel: Kernel,
+  deps: { catalog: Pick<Catalog, 'getEntityByRef' | 'addLocation'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef' | 'readTree' | 'readFile'> },
+  options: ScaffolderOptions = {},
+): Scaffolder {
   const { store, jobs, clock, auth, config } = kernel;
   const log = kernel.logger.child({ layer: 'scaffolder' });
   const actions = createBuiltinRegistry(deps);
@@ -82,6 +107,8 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
   // Cancels requested in this process reach a running task at once; other replicas see the job's
   // cancel flag at their next heartbeat.
   const localCancels = new Map<string, AbortController>();
+  const retentionMs = options.failedWorkspaceRetentionMs ?? FAILED_WORKSPACE_RETENTION_MS;
+  const cleanup = createWorkspaceCleanup(kernel, { root, retentionMs, record: (taskId, message) => record(taskId, 'log', { message }) });
 
   function serverUrl(): string | undefined {
     const address = kernel.server.addresses().find((a) => typeof a !== 'string');
@@ -98,7 +125,9 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
     if (!entity) throw new NotFoundError(`Template ${key} not found`);
     const location = entity.metadata.annotations?.[ANNOTATION_LOCATION];
     const baseDir = location?.startsWith('file:') ? dirname(location.slice('file:'.length)) : undefined;
-    return parseTemplate(entity, actions, { baseDir, ...options });
+    // A url location's folder (`…/contents/main/templates/svc/`): relative skeleton urls resolve against it.
+    const baseUrl = location?.startsWith('url:') ? new URL('.', location.slice('url:'.length)).toString() : undefined;
+    return parseTemplate(entity, actions, { baseDir, baseUrl, ...options });
   }
 
   async function record(taskId: string, type: TaskEvent['type'], body: Record<string, unknown>) {
@@ -111,7 +140,13 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
   async function finish(task: Task, result: RunResult, from: Task['status'][]) {
     const output = result.status === 'completed' ? result.output : undefined;
     const error = result.status === 'failed' ? result.error : undefined;
-    const moved = await q.updateStatus(store, task.id, from, { status: result.status, now: now(), output, error: error?.message, finished: true });
+    const at = now();
+    const moved = await store.transaction(async (tx) => {
+      const updated = await q.updateStatus(tx, task.id, from, { status: result.status, now: at, output, error: error?.message, finished: true });
+      // The workspace a failure leaves (for a retry) is removed when its retention ends.
+      if (updated && result.status === 'failed') await cleanup.schedule({ id: task.id, finishedAt: at }, tx);
+      return updated;
+    });
     if (!moved) return;
     await record(task.id, 'completion', { message: `Run completed with status: ${result.status}`, ...(output ? { output } : {}), ...(error ? { error } : {}) });
   }
@@ -187,12 +222,28 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
       };
     },
 
+    async shownSteps(principal, ref, values) {
+      if (ref.kind.toLowerCase() !== 'template') throw new InputError(`kind: "${ref.kind}" is not template`);
+      const template = await loadTemplate(principal, `template:${ref.namespace}/${ref.name}`, { runnable: false });
+      return template.parameters.map((page, index) => isPageShown(page, index, values));
+    },
+
     listActions(principal) {
       authorize(principal, scaffolderPermissions.read);
       return actions.list().map((a) => ({ id: a.id, description: a.description, schema: actionSchemas(a), supportsDryRun: a.supportsDryRun }));
     },
 
     loadTemplate,
+
+    templateProblems(entity) {
+      try {
+        parseTemplate(entity, actions);
+        return [];
+      } catch (err) {
+        if (err instanceof InputError) return [err.message];
+        throw err;
+      }
+    },
 
     async createTask(principal, input) {
       authorize(principal, scaffolderPermissions.createTask);
@@ -209,7 +260,7 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
         output: template.output,
         parameters: input.values,
         user,
-        templateInfo: { entityRef: template.ref, ...(template.baseDir !== undefined ? { baseDir: template.baseDir } : {}) },
+        templateInfo: { entityRef: template.ref, ...(template.baseDir !== undefined ? { baseDir: template.baseDir } : {}), ...(template.baseUrl !== undefined ? { baseUrl: template.baseUrl } : {}) },
       };
       // The task acts as its creator through a token that lives as long as the task (revoked at the end).
       const created =
@@ -297,6 +348,10 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
       authorize(principal, scaffolderPermissions.retryTask, { type: 'scaffolder-task', id, ownerRef: task.createdBy.startsWith('user:') ? task.createdBy : undefined });
       if (task.status !== 'failed') throw new ConflictError(`task ${id} is ${task.status}; only a failed task can be retried`);
       const workspacePath = join(root, 'workspaces', id);
+      // Past its retention the workspace is (about to be) removed: a retry then would race the removal.
+      if (workspaceDisposition(task, clock.now(), retentionMs).kind === 'remove') {
+        throw new ConflictError(`task ${id} failed more than ${formatRetention(retentionMs)} ago and its workspace was removed; start a new task`);
+      }
       if (!existsSync(workspacePath)) throw new ConflictError(`the workspace of task ${id} is gone (it ran on another replica or was cleaned up); start a new task`);
       const failedAt = task.steps.findIndex((s) => s.status !== 'completed' && s.status !== 'skipped');
       const steps: StepState[] = task.steps.map((s, i) => (i < failedAt || failedAt < 0 ? s : { id: s.id, name: s.name, action: s.action, status: 'open' }));
@@ -337,7 +392,7 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
         const userEntityRef = principal.kind === 'user' ? userRef(principal.username) : undefined;
         const result = await runSteps(
           {
-            spec: { apiVersion: 'scaffolder.backstage.io/v1beta3', steps: template.steps, output: template.output, parameters: input.values, user: userEntityRef ? { ref: userEntityRef } : {}, templateInfo: { entityRef: template.ref, baseDir: input.templateRef !== undefined ? template.baseDir : baseDir } },
+            spec: { apiVersion: 'scaffolder.backstage.io/v1beta3', steps: template.steps, output: template.output, parameters: input.values, user: userEntityRef ? { ref: userEntityRef } : {}, templateInfo: input.templateRef !== undefined ? { entityRef: template.ref, ...(template.baseDir !== undefined ? { baseDir: template.baseDir } : {}), ...(template.baseUrl !== undefined ? { baseUrl: template.baseUrl } : {}) } : { entityRef: template.ref, baseDir } },
             workspacePath,
             actions,
             dryRun: true,
@@ -363,7 +418,11 @@ export function createScaffolder(kernel: Kernel, deps: { catalog: Pick<Catalog, 
       }
     },
 
+    sweepWorkspaces: () => cleanup.sweep(),
+
     start() {
+      cleanup.register();
+      void cleanup.sweep().catch((err: unknown) => log.warn({ err }, 'could not sweep task workspaces'));
       jobs.register(RUN_TASK_JOB, async (job, ctx) => {
         const payload = job.payload as { taskId?: unknown } | null;
         if (typeof payload?.taskId !== 'string') return { kind: 'fail', reason: 'payload has no taskId' };

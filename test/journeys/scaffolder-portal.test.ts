@@ -168,6 +168,159 @@ describe('scaffolder portal journeys (Chromium)', () => {
     expect(JSON.stringify(pages[0]!.schema)).not.toContain('ui:');
   });
 
+  it('creates a component with the OwnedEntityPicker, conditional fields and the RepoUrlPicker, and lands on its catalog page', async () => {
+    // A template of the kind platform teams bring (served over HTTP like any url location), with three
+    // systems: two that alice owns (through team-a and herself) and one of team-b she must not be offered.
+    const componentName = `ledger-${randomBytes(3).toString('hex')}`;
+    const repoName = `${componentName}-repo`;
+    const docs = [
+      ...[['payments', 'group:default/team-a'], ['alice-lab', 'user:default/alice'], ['billing', 'group:default/team-b']].map(([name, owner]) => ({ apiVersion: 'backstage.io/v1alpha1', kind: 'System', metadata: { name }, spec: { owner } })),
+      {
+        apiVersion: 'scaffolder.backstage.io/v1beta3',
+        kind: 'Template',
+        metadata: { name: 'repo-component', title: 'Component in a repository of your choice', tags: ['test'] },
+        spec: {
+          owner: 'group:default/team-a',
+          type: 'service',
+          parameters: [
+            {
+              title: 'Component',
+              required: ['name', 'system', 'lifecycle'],
+              properties: {
+                name: { title: 'Name', type: 'string', 'ui:field': 'EntityNamePicker' },
+                system: { title: 'System', type: 'string', 'ui:field': 'OwnedEntityPicker', 'ui:options': { catalogFilter: { kind: 'System' }, allowArbitraryValues: false } },
+                lifecycle: { title: 'Lifecycle', type: 'string', enum: ['production', 'experimental'], default: 'production' },
+              },
+              dependencies: {
+                lifecycle: {
+                  oneOf: [
+                    { properties: { lifecycle: { const: 'production' } } },
+                    { properties: { lifecycle: { const: 'experimental' }, reviewBy: { title: 'Review by', type: 'string' } }, required: ['reviewBy'] },
+                  ],
+                },
+              },
+            },
+            {
+              title: 'Repository',
+              required: ['repoUrl'],
+              properties: { repoUrl: { title: 'Repository location', type: 'string', 'ui:field': 'RepoUrlPicker' } },
+              if: { properties: { lifecycle: { const: 'production' } }, required: ['lifecycle'] },
+              then: { properties: { oncall: { title: 'On-call rotation', type: 'string', minLength: 3 } }, required: ['oncall'] },
+            },
+            // A page's `when` (Backstage's conditional pages): asked only of experimental components.
+            { title: 'Sandbox', when: "${{ parameters.lifecycle === 'experimental' }}", required: ['sandbox'], properties: { sandbox: { title: 'Sandbox', type: 'string' } } },
+          ],
+          steps: [
+            {
+              id: 'write',
+              name: 'Write catalog-info.yaml',
+              action: 'catalog:write',
+              input: {
+                entity: {
+                  apiVersion: 'backstage.io/v1alpha1',
+                  kind: 'Component',
+                  metadata: { name: '${{ parameters.name }}', description: "on call: ${{ parameters.oncall or 'none' }}" },
+                  spec: {
+                    type: 'service',
+                    lifecycle: '${{ parameters.lifecycle }}',
+                    owner: "group:default/${{ parameters.repoUrl | parseRepoUrl | pick('owner') }}",
+                    system: "${{ parameters.system | parseEntityRef | pick('name') }}",
+                  },
+                },
+              },
+            },
+            { id: 'publish', name: 'Publish', action: 'publish:plinth', input: { repoUrl: '${{ parameters.repoUrl }}' } },
+            { id: 'register', name: 'Register', action: 'catalog:register', input: { repoContentsUrl: '${{ steps.publish.output.repoContentsUrl }}', catalogInfoPath: '/catalog-info.yaml' } },
+          ],
+          output: { links: [{ title: 'Repository', url: '${{ steps.publish.output.remoteUrl }}' }, { title: 'Open in catalog', icon: 'catalog', entityRef: '${{ steps.register.output.entityRef }}' }] },
+        },
+      },
+    ];
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/yaml' }).end(docs.map((d) => JSON.stringify(d)).join('\n---\n')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const registered = await fetch(`${t.url}/api/catalog/locations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t.tokens.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'url', target: `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo-component.yaml` }),
+      });
+      expect(registered.status).toBe(201);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+
+    await page.goto(`${t.url}/create/templates/default/repo-component`);
+    const sandboxStep = () => page.getByLabel('Form steps').getByText('Sandbox', { exact: true }).count();
+    await page.getByRole('textbox', { name: 'Name' }).fill(componentName);
+    expect(await sandboxStep()).toBe(1);
+    // OwnedEntityPicker: the systems owned by alice or team-a, not team-b's.
+    const system = page.getByRole('combobox', { name: 'System' });
+    await system.click();
+    await page.getByRole('option', { name: 'system:default/payments' }).waitFor();
+    await expect.poll(async () => (await page.getByRole('option').allTextContents()).sort()).toEqual(['system:default/alice-lab', 'system:default/payments']);
+    await page.getByRole('option', { name: 'system:default/payments' }).click();
+    expect(await system.inputValue()).toBe('system:default/payments');
+
+    // dependencies/oneOf: "Review by" shows only for experimental components; a value typed there and
+    // left behind by switching back is neither reviewed nor sent.
+    expect(await page.getByRole('textbox', { name: 'Review by' }).count()).toBe(0);
+    await page.getByRole('combobox', { name: 'Lifecycle' }).click();
+    await page.getByRole('option', { name: 'experimental' }).click();
+    await page.getByRole('textbox', { name: 'Review by' }).fill('next quarter');
+    await page.getByRole('combobox', { name: 'Lifecycle' }).click();
+    await page.getByRole('option', { name: 'production' }).click();
+    await expect.poll(() => page.getByRole('textbox', { name: 'Review by' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    // RepoUrlPicker on Plinth's hosted git: the owners alice can push to; an existing repository is refused on the form.
+    const location = page.getByRole('group', { name: 'Repository location' });
+    await location.waitFor();
+    // The Sandbox page's `when` is false for a production component: the stepper drops it.
+    expect(await sandboxStep()).toBe(0);
+    expect(await location.getByRole('combobox', { name: 'Host' }).textContent()).toContain("Plinth's hosted git");
+    await location.getByRole('combobox', { name: 'Owner' }).click();
+    expect((await page.getByRole('option').allTextContents()).sort()).toEqual(['alice', 'team-a']);
+    await page.getByRole('option', { name: 'team-a' }).click();
+    const repository = location.getByRole('textbox', { name: 'Repository' });
+    await repository.fill(serviceName);
+    await location.getByText(`team-a/${serviceName} already exists on Plinth's hosted git; choose another name`).waitFor();
+    // if/then on the first page's answer: production components name their on-call rotation.
+    await page.getByRole('textbox', { name: 'On-call rotation' }).fill('sre-primary');
+    await page.getByRole('button', { name: 'Next' }).click();
+    // Next is refused: the problem now also shows as the field's error, and the page stays.
+    await expect.poll(() => page.getByText(`team-a/${serviceName} already exists on Plinth's hosted git; choose another name`).count()).toBe(2);
+    expect(await page.getByRole('table', { name: 'Values to create with' }).count()).toBe(0);
+    await repository.fill('Bad_Repo');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('"Bad_Repo" is not a repository name', { exact: false }).first().waitFor();
+    await repository.fill(repoName);
+    await expect.poll(() => location.getByText('already exists').count()).toBe(0);
+    await page.screenshot({ path: '/tmp/scaffolder-repo-url-picker.png', fullPage: true });
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    const review = page.getByRole('table', { name: 'Values to create with' });
+    await review.waitFor();
+    const rows = Object.fromEntries(
+      await review.getByRole('row').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')?.textContent ?? '', tr.querySelectorAll('td')[0]?.textContent ?? ''])),
+    ) as Record<string, string>;
+    expect(rows).toEqual({ Name: componentName, System: 'system:default/payments', Lifecycle: 'production', 'Repository location': `plinth?owner=team-a&repo=${repoName}`, 'On-call rotation': 'sre-primary' });
+    await page.getByRole('button', { name: 'Create' }).click();
+
+    await page.waitForURL(/\/create\/tasks\/[^/]+$/);
+    const taskId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
+    await page.getByRole('status', { name: 'Task status' }).getByText('completed').waitFor({ timeout: 30_000 });
+    const task = await api<TaskBody & { spec: { parameters: Record<string, unknown> } }>(`/api/scaffolder/v2/tasks/${taskId}`);
+    expect(task.spec.parameters).toEqual({ name: componentName, system: 'system:default/payments', lifecycle: 'production', repoUrl: `plinth?owner=team-a&repo=${repoName}`, oncall: 'sre-primary' });
+    expect(task.output?.links?.find((l) => l.title === 'Repository')?.url).toBe(`${t.url}/git/team-a/${repoName}.git`);
+    await page.getByRole('link', { name: 'Open in catalog' }).click();
+    await page.waitForURL(`**/catalog/default/component/${componentName}`);
+    await page.getByRole('heading', { name: componentName }).waitFor();
+    const entity = await api<{ spec: { owner: string; system: string }; metadata: { description: string } }>(`/api/catalog/entities/by-name/component/default/${componentName}`);
+    expect(entity.spec).toMatchObject({ owner: 'group:default/team-a', system: 'payments' });
+    expect(entity.metadata.description).toBe('on call: sre-primary');
+    expect(pageErrors).toEqual([]);
+  });
+
   it('cancels a running task, retries a failed one (the stream follows the new run) and lists both', async () => {
     // Two more templates, served over HTTP and registered like any url location.
     const templates = [

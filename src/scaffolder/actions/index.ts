@@ -2,7 +2,7 @@ import type { Catalog } from '../../catalog/index.js';
 import type { Git } from '../../git/index.js';
 import { catalogActions } from './catalog.js';
 import { debugLog, debugWait } from './debug.js';
-import { fetchPlain, fetchPlainFile, fetchTemplate } from './fetch.js';
+import { fetchActions } from './fetch.js';
 import { fsDelete, fsRename } from './fs.js';
 import { publishActions } from './publish.js';
 import { createActionRegistry, type ActionRegistry, type TemplateAction } from './registry.js';
@@ -10,12 +10,10 @@ import { createActionRegistry, type ActionRegistry, type TemplateAction } from '
 export { createActionRegistry, createTemplateAction, actionSchemas, exampleOutput, type ActionRegistry, type ActionContext, type TemplateAction } from './registry.js';
 
 /** The registry with every built-in action. */
-export function createBuiltinRegistry(deps: { catalog: Pick<Catalog, 'addLocation' | 'getEntityByRef'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef'> }): ActionRegistry {
+export function createBuiltinRegistry(deps: { catalog: Pick<Catalog, 'addLocation' | 'getEntityByRef'>; git: Pick<Git, 'createRepository' | 'getRepository' | 'resolveRef' | 'readTree' | 'readFile'> }): ActionRegistry {
   const registry = createActionRegistry();
   const builtins: TemplateAction<never>[] = [
-    fetchTemplate,
-    fetchPlain,
-    fetchPlainFile,
+    ...fetchActions(deps.git),
     fsDelete,
     fsRename,
     debugLog,

@@ -4,9 +4,20 @@ import { ConflictError, InputError, NotFoundError, ServiceUnavailableError, type
 import { resolveInside } from '../workspace.js';
 import { createTemplateAction } from './registry.js';
 
-/** Owner and name from a RepoUrlPicker value (`<host>?owner=team-a&repo=payments`); the host is Plinth itself. */
+/** The host of Plinth's hosted git in RepoUrlPicker values (`plinth?owner=…&repo=…`); the portal's picker offers it by default. */
+export const PLINTH_GIT_HOST = 'plinth';
+
+/**
+ * Owner and name from a RepoUrlPicker value (`plinth?owner=team-a&repo=payments`). Another host
+ * (`github.com?…`, from a template written for another installation) is refused rather than silently
+ * published here.
+ */
 export function parsePlinthRepoUrl(repoUrl: string): { owner: string; name: string } {
   const q = repoUrl.indexOf('?');
+  const host = (q < 0 ? repoUrl : repoUrl.slice(0, q)).replace(/^https?:\/\//, '').replace(/\/$/, '');
+  if (host !== PLINTH_GIT_HOST) {
+    throw new InputError(`repoUrl: host "${host}" is not Plinth's hosted git; publish:plinth publishes to ${PLINTH_GIT_HOST}?owner=<team>&repo=<name> (RepoUrlPicker's allowedHosts: [${PLINTH_GIT_HOST}])`);
+  }
   const params = new URLSearchParams(q < 0 ? '' : repoUrl.slice(q + 1));
   const owner = params.get('owner') ?? params.get('organization');
   const name = params.get('repo');

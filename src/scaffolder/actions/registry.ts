@@ -17,7 +17,8 @@ export interface ActionContext<Input> {
   principal: Principal;
   user: { ref?: string; entity?: unknown };
   secrets: Readonly<Record<string, string>>;
-  templateInfo: { entityRef: string; baseDir?: string };
+  /** Where the template came from: the folder of its file, or the URL of its folder on the hosted git; relative skeleton urls resolve against it. */
+  templateInfo: { entityRef: string; baseDir?: string; baseUrl?: string };
   /** A token secret of the task's user, for actions that call Plinth over HTTP (git push); absent in dry runs. */
   userToken?: string;
   /** Plinth's own base URL (`http://127.0.0.1:7007`), once the server listens. */

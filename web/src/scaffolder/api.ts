@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { Entity } from '../../../src/catalog/index.js';
 import type { ParameterSchema, Task, TaskEvent, TaskStatus } from '../../../src/scaffolder/index.js';
-import { http } from '../app/http';
+import { http, isApiError } from '../app/http';
+import { toFilterParams } from './picker-options';
 
 export type { ParameterSchema, Task, TaskEvent, TaskStatus };
 
@@ -36,10 +37,18 @@ export function useParameterSchema(namespace: string, name: string) {
   });
 }
 
+/** Which parameter pages show for the values so far (each page's `when`, rendered by the server's sandbox). */
+export function useShownSteps(namespace: string, name: string) {
+  return useMutation({
+    mutationFn: async (values: Record<string, unknown>) =>
+      (await http.post<{ shown: boolean[] }>(`${base}/templates/${encodeURIComponent(namespace)}/template/${encodeURIComponent(name)}/shown-steps`, { values })).shown,
+  });
+}
+
 export function useCreateTask() {
   const queryClient = useQueryClient();
   return useMutation({
-    mutationFn: (input: { templateRef: string; values: Record<string, unknown> }) => http.post<{ id: string }>(`${base}/tasks`, input),
+    mutationFn: (input: { templateRef: string; values: Record<string, unknown>; secrets?: Record<string, string> }) => http.post<{ id: string }>(`${base}/tasks`, input),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: [...scaffolderKey, 'tasks'] }),
   });
 }
@@ -101,14 +110,41 @@ export function usePickerEntities(catalogFilter: unknown, text: string) {
   });
 }
 
-/** Backstage's catalogFilter (`{ kind: [Group, User] }`, or a list of such) as `filter=` values, as catalog-client sends them. */
-export function toFilterParams(catalogFilter: unknown): string[] {
-  const items = Array.isArray(catalogFilter) ? catalogFilter : catalogFilter === undefined || catalogFilter === null ? [] : [catalogFilter];
-  return items.flatMap((item: unknown) => {
-    if (typeof item !== 'object' || item === null) return [];
-    const parts = Object.entries(item).flatMap(([key, value]) =>
-      [value].flat().flatMap((v: unknown) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? [`${key}=${String(v)}`] : typeof v === 'object' && v !== null && 'exists' in v ? [key] : [])),
-    );
-    return parts.length > 0 ? [parts.join(',')] : [];
+
+/**
+ * Whether a repository exists on the hosted git (GET /api/git/repos/:owner/:name: 200 or 404), so the
+ * RepoUrlPicker can say so before the task is refused with a 409. Undefined while unknown (not asked,
+ * loading, or not readable by this user).
+ */
+export function useRepositoryExists(owner: string, name: string, enabled: boolean): boolean | undefined {
+  const query = useQuery({
+    queryKey: ['git', 'repository-exists', owner, name],
+    queryFn: async ({ signal }) => {
+      try {
+        await http.get(`/api/git/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`, { signal });
+        return true;
+      } catch (error) {
+        if (isApiError(error, 404)) return false;
+        throw error;
+      }
+    },
+    enabled,
+    retry: false,
+    staleTime: 10_000,
+  });
+  return enabled ? query.data : undefined;
+}
+
+/** The tags entities use (the catalog's `metadata.tags` facet), for EntityTagsPicker; `kinds` narrows to entities of those kinds. */
+export function useEntityTags(kinds: readonly string[]) {
+  return useQuery({
+    queryKey: ['catalog', 'picker-tags', kinds],
+    queryFn: async ({ signal }) => {
+      const params = new URLSearchParams([['facet', 'metadata.tags']]);
+      if (kinds.length > 0) params.append('filter', kinds.map((kind) => `kind=${kind}`).join(','));
+      const { facets } = await http.get<{ facets: Record<string, { value: string; count: number }[]> }>(`/api/catalog/entity-facets?${params.toString()}`, { signal });
+      return facets['metadata.tags'] ?? [];
+    },
+    staleTime: 60_000,
   });
 }

@@ -1,4 +1,5 @@
-import type { ErrorSchema, RJSFSchema, UiSchema } from '@rjsf/utils';
+import { retrieveSchema, type ErrorSchema, type RJSFSchema, type UiSchema } from '@rjsf/utils';
+import validator from '@rjsf/validator-ajv8';
 
 /** One parameter page ready for rjsf: the JSON Schema without `ui:*` keys, and those keys as a uiSchema. */
 export interface FormPage {
@@ -6,7 +7,14 @@ export interface FormPage {
   description?: string;
   schema: RJSFSchema;
   uiSchema: UiSchema;
+  /** Backstage's `when: ${{ … }}`: the page shows only when it holds; the server renders it (POST …/shown-steps). */
+  when?: string;
 }
+
+/** Which pages show: `shown[i] === false` hides page i; unknown (undefined) counts as shown. */
+export type ShownPages = readonly (boolean | undefined)[];
+
+const isShown = (shown: ShownPages | undefined, index: number) => shown?.[index] !== false;
 
 type JsonObject = Record<string, unknown>;
 
@@ -17,7 +25,8 @@ function isObject(value: unknown): value is JsonObject {
 /**
  * Moves Backstage's inline `ui:*` hints out of a parameter page into a uiSchema of the same shape, as
  * Backstage's extractSchemaFromStep does: properties and array items nest, while the branches of
- * anyOf/oneOf/allOf and dependencies describe the same fields, so their hints merge into this level.
+ * anyOf/oneOf/allOf, dependencies and if/then/else describe the same fields, so their hints merge into
+ * this level.
  */
 export function extractUiSchema(input: JsonObject): { schema: JsonObject; uiSchema: JsonObject } {
   const schema = structuredClone(input);
@@ -32,7 +41,7 @@ function visit(schema: JsonObject, uiSchema: JsonObject): void {
     uiSchema[key] = schema[key];
     delete schema[key];
   }
-  const { properties, items, anyOf, oneOf, allOf, dependencies } = schema;
+  const { properties, items, anyOf, oneOf, allOf, dependencies, then: thenBranch, else: elseBranch, if: condition } = schema;
   if (isObject(properties)) {
     for (const [name, node] of Object.entries(properties)) {
       if (!isObject(node)) continue;
@@ -49,6 +58,9 @@ function visit(schema: JsonObject, uiSchema: JsonObject): void {
   for (const branch of [anyOf, oneOf, allOf]) {
     if (Array.isArray(branch)) for (const node of branch) if (isObject(node)) visit(node, uiSchema);
   }
+  for (const branch of [thenBranch, elseBranch]) if (isObject(branch)) visit(branch, uiSchema);
+  // A condition only tests values; hints written there show nowhere, but must not reach rjsf's schema.
+  if (isObject(condition)) visit(condition, {});
   if (isObject(dependencies)) {
     for (const node of Object.values(dependencies)) if (isObject(node)) visit(node, uiSchema);
   }
@@ -60,7 +72,15 @@ export function toFormPages(steps: { title: string; description?: string; schema
     // The stepper shows the page title; rjsf would repeat it as a heading inside the form.
     delete schema.title;
     delete schema.description;
-    return { title: step.title, ...(step.description !== undefined ? { description: step.description } : {}), schema: schema as RJSFSchema, uiSchema: uiSchema as UiSchema };
+    const when = typeof schema.when === 'string' ? schema.when : undefined;
+    delete schema.when;
+    return {
+      title: step.title,
+      ...(step.description !== undefined ? { description: step.description } : {}),
+      schema: schema as RJSFSchema,
+      uiSchema: uiSchema as UiSchema,
+      ...(when !== undefined ? { when } : {}),
+    };
   });
 }
 
@@ -105,11 +125,29 @@ export function toErrorSchema(errors: FieldError[]): ErrorSchema {
   return root as ErrorSchema;
 }
 
+/**
+ * A page's top-level properties for the values given: those of its conditional parts (dependencies,
+ * if/then/else) included as rjsf shows them, those of branches the values did not choose left out.
+ */
+export function visibleProperties(page: FormPage, values: Record<string, unknown>): JsonObject {
+  const resolved = retrieveSchema(validator, page.schema, page.schema, values);
+  return isObject(resolved.properties) ? resolved.properties : {};
+}
+
 /** The page that asks for a field (by its top-level property), so a server error sends the user back there. */
-export function pageOfField(pages: FormPage[], field: string): number {
+export function pageOfField(pages: FormPage[], field: string, values: Record<string, unknown> = {}, shown?: ShownPages): number {
   const top = field.split('.')[0] ?? field;
-  const index = pages.findIndex((page) => isObject(page.schema.properties) && top in page.schema.properties);
-  return index;
+  return pages.findIndex((page, index) => isShown(shown, index) && top in visibleProperties(page, values));
+}
+
+/**
+ * The values a form submits: those of fields some page shows for these values. A field of a
+ * conditional branch the user switched away from keeps its value in rjsf's data; it is not on the
+ * review and is not sent either (rjsf's omitExtraData, across pages).
+ */
+export function submittedValues(pages: FormPage[], values: Record<string, unknown>, shown?: ShownPages): Record<string, unknown> {
+  const fields = new Set(pages.flatMap((page, index) => (isShown(shown, index) ? Object.keys(visibleProperties(page, values)) : [])));
+  return Object.fromEntries(Object.entries(values).filter(([key]) => fields.has(key)));
 }
 
 export interface ReviewRow {
@@ -120,10 +158,11 @@ export interface ReviewRow {
   value: string;
 }
 
-/** Every value of every page, labelled by its title, for the review step; passwords are masked. */
-export function reviewRows(pages: FormPage[], values: Record<string, unknown>): ReviewRow[] {
+/** Every value of every shown page, labelled by its title, for the review step; passwords are masked. */
+export function reviewRows(pages: FormPage[], values: Record<string, unknown>, shown?: ShownPages): ReviewRow[] {
   return pages.flatMap((page, pageIndex) => {
-    const properties = isObject(page.schema.properties) ? page.schema.properties : {};
+    if (!isShown(shown, pageIndex)) return [];
+    const properties = visibleProperties(page, values);
     return Object.entries(properties).flatMap(([field, node]) => {
       const ui = isObject(page.uiSchema[field]) ? (page.uiSchema[field] as JsonObject) : {};
       // Backstage's review hints: `ui:backstage: { review: { show: false } }` or `{ review: { mask: '***' } }`.
@@ -131,7 +170,7 @@ export function reviewRows(pages: FormPage[], values: Record<string, unknown>): 
       const review = isObject(backstage.review) ? backstage.review : {};
       if (review.show === false || ui['ui:widget'] === 'hidden') return [];
       const title = isObject(node) && typeof node.title === 'string' ? node.title : field;
-      const mask = typeof review.mask === 'string' ? review.mask : ui['ui:widget'] === 'password' ? '••••••' : undefined;
+      const mask = typeof review.mask === 'string' ? review.mask : ui['ui:widget'] === 'password' || ui['ui:field'] === 'Secret' ? '••••••' : undefined;
       return [{ page: pageIndex, field, label: title, value: mask !== undefined && values[field] !== undefined ? mask : formatValue(values[field]) }];
     });
   });
@@ -142,4 +181,10 @@ export function formatValue(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'Yes' : 'No';
   if (typeof value === 'string' || typeof value === 'number') return String(value);
   return JSON.stringify(value);
+}
+
+/** The page to go to from `from` in direction `step` (+1 next, -1 back), skipping hidden pages; `pages.length` is the review. */
+export function nextPage(pageCount: number, from: number, step: 1 | -1, shown?: ShownPages): number {
+  for (let index = from + step; index >= 0 && index < pageCount; index += step) if (isShown(shown, index)) return index;
+  return step === 1 ? pageCount : from;
 }
