@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnOffThread } from './spawn-pool.js';
 
 /**
  * The environment of every git child process. It is the process environment a spawned program needs
@@ -16,10 +16,8 @@ function baseEnv(): Record<string, string> {
   return { ...env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
 }
 
-/** Starts `git <args>` with the sanitised environment plus `extraEnv`; `signal` kills it. */
-export function spawnGit(args: readonly string[], options: { cwd?: string; extraEnv?: Record<string, string>; signal?: AbortSignal } = {}): ChildProcessWithoutNullStreams {
-  return spawn('git', [...args], { cwd: options.cwd, env: { ...baseEnv(), ...options.extraEnv }, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
-}
+/** The sanitised environment plus `extraEnv`, for git started elsewhere (spawnOffThread). */
+export const gitEnv = (extraEnv: Record<string, string> = {}): Record<string, string> => ({ ...baseEnv(), ...extraEnv });
 
 /** A git command that failed; `stderr` is kept for the log, never sent to clients. */
 export class GitCommandError extends Error {
@@ -59,7 +57,8 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
   const maxOutputBytes = options.maxOutputBytes ?? 16 * 1024 * 1024;
   const okExitCodes = options.okExitCodes ?? [0];
   return new Promise((resolve, reject) => {
-    const child = spawnGit(args, { cwd: options.cwd, extraEnv: options.extraEnv, signal: options.signal });
+    // Off the event loop: a server pushing, cloning and reading repositories for many runs spawns git often.
+    const child = spawnOffThread('git', args, { cwd: options.cwd, env: gitEnv(options.extraEnv), signal: options.signal, input: options.input ?? '' });
     const chunks: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -77,13 +76,11 @@ export function runGit(args: readonly string[], options: RunGitOptions = {}): Pr
       if (stderr.length < 8192) stderr += chunk.toString('utf8');
     });
     child.on('error', reject);
-    child.stdin.on('error', () => undefined); // git may exit before reading all input; its exit code says why
-    child.on('close', (code) => {
+    child.on('close', (code: number | null) => {
       if (tooLarge) return reject(new GitOutputTooLargeError(maxOutputBytes));
       if (code !== null && okExitCodes.includes(code)) return resolve({ stdout: Buffer.concat(chunks), exitCode: code });
       reject(new GitCommandError(args, code, stderr));
     });
-    child.stdin.end(options.input ?? '');
   });
 }
 

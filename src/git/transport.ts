@@ -2,7 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { AuthenticationError, newId, principalRef, type Ledger, type Logger, type Principal } from '../kernel/index.js';
 import { authorizeOwned } from './access.js';
 import type { RepositoryDisk } from './disk.js';
-import { spawnGit } from './git-process.js';
+import { gitEnv } from './git-process.js';
+import { spawnOffThread } from './spawn-pool.js';
 import { basicAuthPassword, gitPermissions, repositoryResource, type GitService, type Repository } from './model/index.js';
 import { buildPushEvents, takePushReport } from './push-events.js';
 
@@ -86,7 +87,9 @@ export function createTransport(deps: TransportDeps): GitTransport {
       const reportPath = service === 'receive-pack' && !options.advertiseRefs ? disk.newReportPath() : undefined;
       // Policy travels on the command line, not in each repository's config: a changed limit or hook
       // applies to every repository at once, and a repository's own config cannot switch it off.
-      const child = spawnGit(
+      // Started off the event loop (see spawn-pool.ts): every clone, fetch and push spawns git here.
+      const child = spawnOffThread(
+        'git',
         [
           '-c', `core.hooksPath=${disk.hooksDir}`,
           '-c', `receive.maxInputSize=${limits.maxPackBytes}`,
@@ -94,26 +97,27 @@ export function createTransport(deps: TransportDeps): GitTransport {
           service, '--stateless-rpc', ...(options.advertiseRefs ? ['--advertise-refs'] : []), gitDir,
         ],
         {
-          extraEnv: {
+          env: gitEnv({
             ...(options.protocol !== undefined ? { GIT_PROTOCOL: options.protocol } : {}),
             ...(reportPath !== undefined ? { PLINTH_PUSH_REPORT: reportPath } : {}),
-          },
+          }),
+          stdin: 'pipe',
         },
       );
       // git closing its end early (a refused pack) or dying shows in its exit code and report; these
       // stream errors carry nothing more, and unhandled they would crash the process.
-      child.stdin.on('error', () => undefined);
+      child.stdin!.on('error', () => undefined);
       child.stdout.on('error', () => undefined);
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => {
         stderr = (stderr + chunk.toString('utf8')).slice(-4096);
       });
       const exited = new Promise<number | null>((resolve) => {
-        child.once('error', (err) => {
+        child.once('error', (err: Error) => {
           log.error({ err }, 'could not start git');
           resolve(null);
         });
-        child.once('close', (code) => resolve(code));
+        child.once('close', (code: number | null) => resolve(code));
       });
       const done = exited.then(async (exitCode) => {
         if (reportPath !== undefined) {
@@ -125,7 +129,7 @@ export function createTransport(deps: TransportDeps): GitTransport {
       });
       running.add(done);
       void done.finally(() => running.delete(done));
-      return { repository, stdin: child.stdin, stdout: child.stdout, done, kill: () => void child.kill('SIGKILL') };
+      return { repository, stdin: child.stdin!, stdout: child.stdout, done, kill: () => void child.kill('SIGKILL') };
     },
   };
 }

@@ -125,4 +125,11 @@ export const pipelinesMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // Which runner ran a run: the kernel job's worker id says it only while the job is leased.
+    name: '20270121_10_pipelines_run_runner',
+    async up(db) {
+      await db.schema.alterTable('pipelines_runs').addColumn('runner', 'text').execute();
+    },
+  },
 ];

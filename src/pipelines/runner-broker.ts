@@ -5,7 +5,7 @@
  * over. Platform steps (scans, signing, deploys) run in the server, on a copy of the runner's workspace
  * the runner uploads when a platform step needs it.
  */
-import { spawn } from 'node:child_process';
+import { spawnOffThread } from '../git/index.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -74,7 +74,7 @@ export interface RunnerBrokerDeps {
   root: string;
   sourceOf(run: Run): Promise<CheckoutSource | { problem: string }>;
   secretsFor(run: Run): Promise<Record<string, string>>;
-  beginRun(run: Run): Promise<boolean>;
+  beginRun(run: Run, runner: string): Promise<boolean>;
   finishRun(run: Run, status: RunStatus): Promise<void>;
   storeRecorder(run: Run, runPlatformStep: PlatformStepRunner): Promise<RunRecorder>;
   platformStepRunner(run: Run): PlatformStepRunner;
@@ -143,7 +143,7 @@ export function createRunnerBroker(deps: RunnerBrokerDeps): RunnerBroker {
           await jobs.leases.settle(job, { kind: 'done' });
           continue;
         }
-        const resumed = await deps.beginRun(run);
+        const resumed = await deps.beginRun(run, input.name);
         const from = await deps.sourceOf(run);
         if ('problem' in from) {
           const entry = await activate(job, run);
@@ -248,7 +248,9 @@ export function createRunnerBroker(deps: RunnerBrokerDeps): RunnerBroker {
 /** Extracts a .tar.gz stream into `dir` with the system's tar (no owners, no absolute or `..` paths); refuses more than `maxBytes`. */
 function untar(body: Readable, dir: string, maxBytes: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const tar = spawn('tar', ['-xzf', '-', '-C', dir, '--no-same-owner', '--no-overwrite-dir'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Spawned (and read) off the event loop, which serves every runner's log lines meanwhile.
+    const tar = spawnOffThread('tar', ['-xzf', '-', '-C', dir, '--no-same-owner', '--no-overwrite-dir'], { stdin: 'pipe' });
+    tar.stdout.resume(); // -x writes nothing there
     let bytes = 0;
     let stderr = '';
     let failure: Error | undefined;
@@ -257,7 +259,7 @@ function untar(body: Readable, dir: string, maxBytes: number): Promise<number> {
       bytes += chunk.length;
       if (bytes > maxBytes && !failure) {
         failure = new InputError(`the workspace is larger than ${maxBytes} bytes compressed; clean build outputs the platform steps do not need`);
-        body.unpipe(tar.stdin);
+        body.unpipe(tar.stdin!);
         tar.kill('SIGKILL');
       }
     });
@@ -265,10 +267,10 @@ function untar(body: Readable, dir: string, maxBytes: number): Promise<number> {
       failure ??= err;
       tar.kill('SIGKILL');
     });
-    tar.stdin.on('error', () => undefined);
-    body.pipe(tar.stdin);
+    tar.stdin!.on('error', () => undefined);
+    body.pipe(tar.stdin!);
     tar.on('error', reject);
-    tar.on('close', (code) => {
+    tar.on('close', (code: number | null) => {
       if (failure) return reject(failure);
       if (code !== 0) return reject(new InputError(`the workspace archive could not be unpacked: ${stderr.trim() || `tar exited with ${code}`}`));
       resolve(bytes);

@@ -26,7 +26,7 @@ import {
   runnerLabelsOf,
 } from './model/index.js';
 import { createBuildArtifactStep } from './artifacts/step.js';
-import { findExecutable, type Sandbox, type StepLimits } from './runner/process.js';
+import { defaultStepLimits, findExecutable, findSandbox, type Sandbox, type StepLimits } from './runner/process.js';
 import { runPipeline, type PlatformStepHandler, type PlatformStepRunner, type RunRecorder } from './runner/run.js';
 import { createRunnerBroker, runJobKind, runJobKinds, type RunnerBroker } from './runner-broker.js';
 import { sweepCaches } from './runner/cache.js';
@@ -84,8 +84,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
   const logEvents = new EventEmitter();
   logEvents.setMaxListeners(0);
   const root = join(kernel.config.dataDir, 'pipelines');
-  const limits: StepLimits = { cpuSeconds: 3600, dataBytes: 4 * 1024 ** 3, processes: 1024, ...options.limits };
-  let sandbox: Sandbox = { prlimit: undefined, bwrap: undefined };
+  const limits: StepLimits = { ...defaultStepLimits, ...options.limits };
+  let sandbox: Sandbox = { prlimit: undefined, bwrap: undefined, nice: undefined };
   let available = new Set<Toolchain>();
   let subscription: Subscription | undefined;
   let pushChain: Promise<unknown> = Promise.resolve();
@@ -108,8 +108,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     }
   }
 
-  async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt'>, db: Db = store): Promise<Run | undefined> {
-    const run: Run = { ...input, id: newId(), status: 'queued', definitionVersion: STANDARD_PIPELINE_VERSION, jobId: null, createdAt: now(), startedAt: null, finishedAt: null };
+  async function createRun(input: Omit<Run, 'id' | 'status' | 'definitionVersion' | 'jobId' | 'createdAt' | 'startedAt' | 'finishedAt' | 'runner'>, db: Db = store): Promise<Run | undefined> {
+    const run: Run = { ...input, id: newId(), status: 'queued', definitionVersion: STANDARD_PIPELINE_VERSION, jobId: null, createdAt: now(), startedAt: null, finishedAt: null, runner: null };
     // Runs needing labels are jobs of their own kind, claimed only by runners offering every one of them.
     const kind = runJobKind(await requiredLabels(run.repository, run.sha));
     return db.transaction(async (tx) => {
@@ -156,7 +156,8 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
         const numbered = lines.map((l) => ({ ...l, seq: ++seq }));
         appending = appending.then(async () => {
           await q.insertLogLines(store, run.id, numbered);
-          logEvents.emit(run.id);
+          // Followers get the stored lines themselves: no read back per follower and batch.
+          logEvents.emit(run.id, numbered);
         });
         return appending;
       },
@@ -172,12 +173,12 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     };
   }
 
-  /** Marks a claimed run running (with its ledger event the first time); true when it was already running (resumed). */
-  async function beginRun(run: Run): Promise<boolean> {
+  /** Marks a claimed run running on `runner` (with its ledger event the first time); true when it was already running (resumed). */
+  async function beginRun(run: Run, runner: string): Promise<boolean> {
     const resumed = run.status === 'running';
     const startedAt = now();
     await store.transaction(async (tx) => {
-      if (await q.transitionRun(tx, run.id, ['queued', 'running'], { status: 'running', startedAt: run.startedAt ?? startedAt })) {
+      if (await q.transitionRun(tx, run.id, ['queued', 'running'], { status: 'running', startedAt: run.startedAt ?? startedAt, runner })) {
         if (!resumed) await append({ db: tx }, 'pipelines.run.started', run, { runId: run.id, repository: run.repository, sha: run.sha });
       }
     });
@@ -194,7 +195,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
     if (!payload.success) return { kind: 'fail', reason: 'malformed pipelines.run payload' };
     const run = await q.findRun(store, payload.data.runId);
     if (!run || isTerminalRun(run.status)) return { kind: 'done' };
-    const resumed = await beginRun(run);
+    const resumed = await beginRun(run, `embedded@${job.workerId ?? 'server'}`);
     const from = await sourceOf(run);
     if ('problem' in from) {
       await q.insertLogLines(store, run.id, [{ seq: (await q.lastLogSeq(store, run.id)) + 1, time: now(), step: 'checkout', stream: 'system', text: from.problem }]);
@@ -280,6 +281,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       let reading: Promise<void> | undefined;
       let again = false;
       // Wake-ups say "something new"; the store says what. A poll covers runs on other replicas.
+      // Lines are only sent once stored, so a client resuming with Last-Event-ID misses none.
       const pump = () => {
         if (reading) {
           again = true;
@@ -304,13 +306,20 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
           .catch((err: unknown) => log.warn({ err, runId: id }, 'reading logs for a follower failed'))
           .finally(() => (reading = undefined));
       };
-      logEvents.on(id, pump);
+      // A wake-up carrying the lines right after the last one sent delivers them as they are; any gap
+      // (a line stored elsewhere, a read in progress) goes through the store, in order.
+      const wake = (lines?: readonly LogLine[]) => {
+        if (reading || closed || lines === undefined || lines.length === 0 || lines[0]!.seq !== last + 1) return pump();
+        for (const line of lines) listener(line);
+        last = lines[lines.length - 1]!.seq;
+      };
+      logEvents.on(id, wake);
       const poll = setInterval(pump, 1000);
       poll.unref();
       pump();
       return () => {
         closed = true;
-        logEvents.off(id, pump);
+        logEvents.off(id, wake);
         clearInterval(poll);
       };
     },
@@ -356,7 +365,7 @@ export function createPipelines(kernel: Kernel, deps: { git: Git; options?: Pipe
       await sweepCaches(join(root, 'caches'));
       const found = await Promise.all(toolchains.map(async (tool) => [tool, await findExecutable(tool, process.env)] as const));
       available = new Set(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
-      sandbox = { prlimit: await findExecutable('prlimit', process.env), bwrap: await findExecutable('bwrap', process.env) };
+      sandbox = await findSandbox(process.env);
       log.info({ toolchains: [...available], sandbox }, 'pipeline runner ready');
       // The embedded runner takes the runs that need no label, or only labels of the toolchains found here.
       if (options.embeddedRunner !== false) for (const kind of runJobKinds([...available])) jobs.register(kind, handleRun);

@@ -19,6 +19,7 @@ export interface PipelinesTables {
     created_at: string;
     started_at: string | null;
     finished_at: string | null;
+    runner: string | null;
   };
   pipelines_steps: {
     run_id: string;
@@ -63,6 +64,7 @@ const toRun = (r: RunRow): Run => ({
   createdAt: r.created_at,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
+  runner: r.runner,
 });
 
 const toStep = (r: StepRow): Step => ({
@@ -95,7 +97,7 @@ export async function insertRun(db: Db, run: Run): Promise<Run | undefined> {
   const row: RunRow = {
     id: run.id, repository: run.repository, owner_ref: run.ownerRef, ref: run.ref, sha: run.sha, is_default_branch: run.isDefaultBranch ? 1 : 0,
     attempt: run.attempt, trigger: run.trigger, status: run.status, definition_version: run.definitionVersion, job_id: run.jobId,
-    created_by: run.createdBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt,
+    created_by: run.createdBy, created_at: run.createdAt, started_at: run.startedAt, finished_at: run.finishedAt, runner: run.runner ?? null,
   };
   const result = await t(db).insertInto('pipelines_runs').values(row).onConflict((oc) => oc.columns(['repository', 'sha', 'attempt']).doNothing()).executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0 ? run : undefined;
@@ -132,10 +134,10 @@ export async function selectRuns(db: Db, query: { repository?: string; status?: 
 }
 
 /** Moves a run between phases only from the phase expected; false when another writer moved it first. */
-export async function transitionRun(db: Db, id: string, from: readonly RunStatus[], change: { status: RunStatus; startedAt?: string; finishedAt?: string | null }): Promise<boolean> {
+export async function transitionRun(db: Db, id: string, from: readonly RunStatus[], change: { status: RunStatus; startedAt?: string; finishedAt?: string | null; runner?: string }): Promise<boolean> {
   const result = await t(db)
     .updateTable('pipelines_runs')
-    .set({ status: change.status, ...(change.startedAt !== undefined ? { started_at: change.startedAt } : {}), ...(change.finishedAt !== undefined ? { finished_at: change.finishedAt } : {}) })
+    .set({ status: change.status, ...(change.startedAt !== undefined ? { started_at: change.startedAt } : {}), ...(change.finishedAt !== undefined ? { finished_at: change.finishedAt } : {}), ...(change.runner !== undefined ? { runner: change.runner } : {}) })
     .where('id', '=', id)
     .where('status', 'in', [...from])
     .executeTakeFirst();

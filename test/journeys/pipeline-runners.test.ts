@@ -22,7 +22,7 @@ interface RunnerProcess {
   output: () => string;
 }
 
-interface RunBody { id: string; sha: string; ref: string; status: string; stages: { name: string; status: string; steps: { name: string; status: string; message: string | null }[] }[]; tests: { name: string; outcome: string }[] }
+interface RunBody { id: string; sha: string; ref: string; status: string; runner: string | null; stages: { name: string; status: string; steps: { name: string; status: string; message: string | null }[] }[]; tests: { name: string; outcome: string }[] }
 
 let t: GitTestApp;
 let repoDir: string;
@@ -149,6 +149,8 @@ describe(`external runners (plinth runner) on ${dialect}`, () => {
     }
     const workers = await Promise.all(runs.map((run) => workerOf(run)));
     expect(new Set(workers.map((w) => w.workerId))).toEqual(new Set(['runner:runner-a', 'runner:runner-b']));
+    // The run says which runner ran it, by the name the runner was started with (the job's lease is gone by now).
+    for (const [i, run] of runs.entries()) expect(`runner:${run.runner}`).toBe(workers[i]!.workerId);
     const logs = await api<string>('GET', `/api/pipelines/runs/${runs[0]!.id}/logs`, t.tokens.admin, undefined, { accept: 'text/plain' });
     expect(logs.body).toContain('[lint] token ***');
     expect(logs.body).not.toContain(secret);
@@ -170,6 +172,8 @@ describe(`external runners (plinth runner) on ${dialect}`, () => {
     expect(run.status).toBe('passed');
     const job = await workerOf(run);
     expect(job.workerId).not.toBe(holder);
+    // The runner that took the run over is the one the run names.
+    expect(`runner:${run.runner}`).toBe(job.workerId);
     expect(job.attempts).toBe(2);
     const events = await t.app.kernel.ledger.query({ subject: `pipeline-run:${run.id}`, kinds: ['pipelines.run.finished'] }, 10);
     expect(events).toHaveLength(1);

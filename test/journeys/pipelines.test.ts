@@ -34,7 +34,7 @@ async function commitAndPush(message: string): Promise<string> {
   return (await runGitClient(['rev-parse', 'HEAD'], { cwd: repoDir })).stdout.trim();
 }
 
-interface RunBody { id: string; sha: string; status: string; stages: { name: string; status: string; steps: { name: string; status: string; message: string | null }[] }[]; tests: { name: string; outcome: string; file: string | null }[] }
+interface RunBody { id: string; sha: string; status: string; runner: string | null; stages: { name: string; status: string; steps: { name: string; status: string; message: string | null }[] }[]; tests: { name: string; outcome: string; file: string | null }[] }
 
 async function waitForRun(sha: string): Promise<RunBody> {
   const deadline = Date.now() + 90_000;
@@ -81,6 +81,8 @@ describe.each(dialects)('push to pipeline on %s', (dialect) => {
     expect(stepOf(first, 'deploy')).toMatchObject({ status: 'skipped', message: expect.stringContaining('no score.yaml in the repository') });
     expect(first.status).toBe('passed');
     expect(first.tests).toEqual([expect.objectContaining({ name: 'adds', outcome: 'passed' })]);
+    // The server's own runner ran it.
+    expect(first.runner).toMatch(/^embedded@/);
   }, 120_000);
 
   it('masks secrets in stored logs, also base64-encoded', async () => {
@@ -116,6 +118,47 @@ describe.each(dialects)('push to pipeline on %s', (dialect) => {
     expect(stepOf(run, 'hang')).toMatchObject({ status: 'timed-out', message: 'killed at its time limit of 2s' });
     expect(run.status).toBe('failed');
     expect(Date.now() - started).toBeLessThan(60_000);
+  }, 120_000);
+
+  it('streams a running step\'s lines over SSE as they are printed, each once and in order, and resumes after Last-Event-ID', async () => {
+    const ticks = 'for i in $(seq 1 30); do echo tick $i; sleep 0.05; done';
+    writeProject('assert.ok(true);', { 'plinth.yaml': `stages:\n  build:\n    steps:\n      ticks: { command: ${JSON.stringify(ticks)} }\n` });
+    const sha = await commitAndPush('ticks');
+    let runId: string | undefined;
+    for (const deadline = Date.now() + 30_000; !runId && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+      const list = await t.app.server.inject({ url: '/api/pipelines/runs?repository=team-a/svc', headers: { authorization: `Bearer ${t.tokens.vera}` } });
+      runId = (list.json() as { items: { id: string; sha: string }[] }).items.find((r) => r.sha === sha)?.id;
+    }
+    const follow = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(`${t.url}/api/pipelines/runs/${runId}/logs/stream`, { headers: { authorization: `Bearer ${t.tokens.vera}`, accept: 'text/event-stream', ...headers } });
+      expect(res.status).toBe(200);
+      const events: { id: number; text: string; at: number }[] = [];
+      let buffer = '';
+      let ended = false;
+      const decoder = new TextDecoder();
+      const reader = res.body!.getReader();
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        buffer += decoder.decode(read.value, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (/^event: end$/m.test(block)) ended = true;
+          const id = /^id: (\d+)$/m.exec(block);
+          const data = /^data: (.*)$/m.exec(block);
+          if (id && data) events.push({ id: Number(id[1]), text: (JSON.parse(data[1]!) as { text: string }).text, at: Date.now() });
+        }
+      }
+      expect(ended).toBe(true);
+      return events;
+    };
+    const live = await follow();
+    expect(live.map((e) => e.id)).toEqual(live.map((_, i) => i + 1));
+    const tickEvents = live.filter((e) => /^tick \d+$/.test(e.text));
+    expect(tickEvents.map((e) => e.text)).toEqual(Array.from({ length: 30 }, (_, i) => `tick ${i + 1}`));
+    // Printed over ~1.5 s and delivered as printed, not all at the end of the run.
+    expect(tickEvents.at(-1)!.at - tickEvents[0]!.at).toBeGreaterThan(700);
+    const resumed = await follow({ 'last-event-id': String(live[9]!.id) });
+    expect(resumed.map((e) => e.id)).toEqual(live.slice(10).map((e) => e.id));
   }, 120_000);
 
   it('fails an invalid plinth.yaml at the config step with file, line and column', async () => {

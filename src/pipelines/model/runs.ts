@@ -26,6 +26,11 @@ export interface Run {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /**
+   * The runner that took the run last: an external runner's name, or `embedded@<worker id>` for a
+   * server's own; null until one does. Always set on runs read from the store (optional for fixtures).
+   */
+  runner?: string | null;
 }
 
 export interface Step {
@@ -93,6 +98,8 @@ export const RunView = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** Null until a runner takes the run. */
+  runner: z.string().nullable().optional(),
 });
 
 export const StepView = z.object({

@@ -5,7 +5,7 @@
  * runner's workspace. A runner that dies stops heartbeating; its lease expires and the run goes back to
  * the queue for another runner, and anything the dead runner sends afterwards is refused.
  */
-import { spawn } from 'node:child_process';
+import { spawnOffThread } from '../../git/index.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { ASKPASS } from '../external/index.js';
 import { toolchains, type Run, type Toolchain } from '../model/index.js';
 import type { RunnerAssignment, RunnerOutcome } from '../runner-broker.js';
 import { sweepCaches } from './cache.js';
-import { findExecutable, type Sandbox, type StepLimits } from './process.js';
+import { defaultStepLimits, findExecutable, findSandbox, type Sandbox, type StepLimits } from './process.js';
 import { runPipeline, type LogEntry, type PlatformStepResult, type RunRecorder } from './run.js';
 
 export interface RunnerAgentOptions {
@@ -91,8 +91,8 @@ export async function runRunnerAgent(options: RunnerAgentOptions): Promise<void>
   await chmod(askpass, 0o700);
   const found = await Promise.all(toolchains.map(async (tool) => [tool, await findExecutable(tool, process.env)] as const));
   const available = new Set<Toolchain>(found.filter(([, path]) => path !== undefined).map(([tool]) => tool));
-  const sandbox: Sandbox = { prlimit: await findExecutable('prlimit', process.env), bwrap: await findExecutable('bwrap', process.env) };
-  const limits: StepLimits = { cpuSeconds: 3600, dataBytes: 4 * 1024 ** 3, processes: 1024, ...options.limits };
+  const sandbox: Sandbox = await findSandbox(process.env);
+  const limits: StepLimits = { ...defaultStepLimits, ...options.limits };
   const labels = [...new Set([...available, ...options.labels])].sort();
   options.say(`runner ${options.name} on ${options.server}: labels ${labels.join(', ') || '(none)'}; ${options.concurrency} at a time; sandbox ${sandbox.bwrap ? 'bubblewrap' : sandbox.prlimit ? 'prlimit only' : 'none'}`);
 
@@ -163,6 +163,8 @@ async function execute(api: Api, assignment: RunnerAssignment, ctx: ExecuteConte
       source, sourceEnv, maskValues: [...assignment.maskValues, ctx.token], workspace, home,
       caches: { root: join(ctx.workDir, 'caches'), maxBytes: ctx.cacheMaxBytes ?? 2 * 1024 ** 3 },
       now: () => new Date().toISOString(),
+      // Each write is a request to the server: batch as before (one per 50 ms at most while lines keep coming).
+      logFlushMs: 50,
     });
     if (abort.signal.aborted) outcome = abort.signal.reason === 'cancelled' ? 'cancelled' : 'interrupted';
   } catch (err) {
@@ -198,7 +200,9 @@ function remoteRecorder(api: Api, leasePath: string, headers: Record<string, str
   const upload = (): Promise<number> => {
     if (uploaded?.generation === generation) return uploaded.done.then(() => uploaded!.generation);
     const g = generation;
-    const tar = spawn('tar', ['-czf', '-', '-C', workspace, '.'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // Off the runner's event loop, which streams the run's log lines meanwhile.
+    const tar = spawnOffThread('tar', ['-czf', '-', '-C', workspace, '.']);
+    tar.stderr.resume();
     const done = api.send('PUT', `${leasePath}/workspace/${g}`, { body: tar.stdout, headers: { ...headers, 'content-type': 'application/gzip' } }).then(() => undefined);
     uploaded = { generation: g, done };
     done.catch(() => (uploaded = undefined));

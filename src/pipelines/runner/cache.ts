@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawnOffThread } from '../../git/index.js';
 import { cp, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '../../kernel/index.js';
@@ -43,9 +43,9 @@ export async function treeBytes(path: string): Promise<number> {
 async function copyTree(from: string, to: string): Promise<void> {
   await mkdir(join(to, '..'), { recursive: true });
   const code = await new Promise<number | 'missing'>((resolve) => {
-    const child = spawn('cp', ['-a', '--', from, to], { stdio: 'ignore' });
+    const child = spawnOffThread('cp', ['-a', '--', from, to], { output: 'ignore' });
     child.on('error', () => resolve('missing'));
-    child.on('close', (c) => resolve(c ?? 1));
+    child.on('close', (c: number | null) => resolve(c ?? 1));
   });
   if (code === 'missing') await cp(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   else if (code !== 0) throw new Error(`copying ${from} failed (cp exited with ${code})`);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { spawnOffThread } from '../../git/index.js';
 import { createLineMasker } from '../model/index.js';
 
 /** Limits applied to every step process (STYLE: quantities carry units). */
@@ -13,12 +14,27 @@ export interface StepLimits {
   dataBytes: number;
   /** RLIMIT_NPROC: processes of the runner's user; not enforced for root (the kernel exempts it). */
   processes: number;
+  /**
+   * The steps' CPU priority (nice value, 0–19; 0 leaves it): steps share the machine with the server or
+   * runner that streams their logs and serves the API, which must stay responsive while they compile.
+   */
+  niceness: number;
 }
+
+/** Default limits of a step (the embedded runner's and `plinth runner`'s). */
+export const defaultStepLimits: StepLimits = { cpuSeconds: 3600, dataBytes: 4 * 1024 ** 3, processes: 1024, niceness: 10 };
 
 /** How steps are confined on this machine, found once at start. */
 export interface Sandbox {
   prlimit: string | undefined;
   bwrap: string | undefined;
+  nice: string | undefined;
+}
+
+/** Finds the confinement tools of this machine (once, at start). */
+export async function findSandbox(env: NodeJS.ProcessEnv): Promise<Sandbox> {
+  const [prlimit, bwrap, nice] = await Promise.all(['prlimit', 'bwrap', 'nice'].map((tool) => findExecutable(tool, env)));
+  return { prlimit, bwrap, nice };
 }
 
 export function findExecutable(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -38,9 +54,10 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv): Promise<st
  */
 export function confinedArgv(sandbox: Sandbox, limits: StepLimits, input: { command: string; workspace: string; home: string; dataDir: string }): string[] {
   const shell = ['/bin/sh', '-c', input.command];
+  const prioritized = sandbox.nice !== undefined && limits.niceness > 0 ? [sandbox.nice, '-n', String(limits.niceness), ...shell] : shell;
   const limited = sandbox.prlimit !== undefined
-    ? [sandbox.prlimit, `--cpu=${limits.cpuSeconds}`, `--data=${limits.dataBytes}`, `--nproc=${limits.processes}`, '--', ...shell]
-    : shell;
+    ? [sandbox.prlimit, `--cpu=${limits.cpuSeconds}`, `--data=${limits.dataBytes}`, `--nproc=${limits.processes}`, '--', ...prioritized]
+    : prioritized;
   if (sandbox.bwrap === undefined) return limited;
   return [
     sandbox.bwrap, '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
@@ -71,17 +88,12 @@ export function runProcess(input: {
 }): Promise<ProcessOutcome> {
   return new Promise((resolve) => {
     const [file, ...args] = input.argv;
-    const child = spawn(file!, args, { cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // From a worker thread: a fork of the server blocks whoever calls spawn (issue 5).
+    const child = spawnOffThread(file!, args, { cwd: input.cwd, env: input.env, detached: true });
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // The group is gone already.
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals) => child.killGroup(signal);
     const stop = () => {
       killGroup('SIGTERM');
       killTimer ??= setTimeout(() => killGroup('SIGKILL'), 2000);
@@ -113,12 +125,12 @@ export function runProcess(input: {
       if (killTimer) clearTimeout(killTimer);
       resolve({ exitCode, timedOut, cancelled });
     };
-    child.on('error', (err) => {
+    child.on('error', (err: Error) => {
       input.onLine('stderr', `could not start the step: ${err.message}`);
       finish(null);
     });
     // A background process left holding stdout would keep 'close' from firing: the step is over when its shell exits.
     child.on('exit', () => killGroup('SIGKILL'));
-    child.on('close', (code) => finish(code));
+    child.on('close', (code: number | null) => finish(code));
   });
 }

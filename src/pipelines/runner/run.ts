@@ -84,15 +84,25 @@ interface RunInput {
   /** Where package-manager caches live and how much they may take (see cache.ts). */
   caches: CacheLocation;
   now: () => string;
+  /** Least time between two log writes while lines keep coming (default 20 ms). */
+  logFlushMs?: number;
 }
 
-/** Buffers log lines and writes them in batches; every line is masked before it is kept anywhere. */
+/**
+ * Buffers log lines and writes them in batches; every line is masked before it is kept anywhere. A line
+ * after a quiet spell goes out at once; while lines keep coming, at most one batch per `logFlushMs`, so
+ * a chatty step costs one write per interval rather than one per line.
+ */
 function createLogSink(input: RunInput, patterns: readonly string[]) {
+  const intervalMs = input.logFlushMs ?? 20;
   let buffer: LogEntry[] = [];
   let flushing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  let lastFlushMs = -Infinity;
   const flush = () => {
+    if (timer) clearTimeout(timer);
     timer = undefined;
+    lastFlushMs = performance.now();
     const lines = buffer;
     buffer = [];
     flushing = flushing.then(() => (lines.length > 0 ? input.recorder.appendLogs(lines) : undefined));
@@ -102,12 +112,9 @@ function createLogSink(input: RunInput, patterns: readonly string[]) {
     write(step: string, stream: LogLine['stream'], text: string) {
       buffer.push({ time: input.now(), step, stream, text: maskText(text, patterns) });
       if (buffer.length >= 200) void flush();
-      else timer ??= setTimeout(() => void flush(), 50);
+      else timer ??= setTimeout(() => void flush(), Math.max(0, lastFlushMs + intervalMs - performance.now()));
     },
-    flush: () => {
-      if (timer) clearTimeout(timer);
-      return flush();
-    },
+    flush,
   };
 }
 

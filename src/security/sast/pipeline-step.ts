@@ -1,7 +1,8 @@
 import type { PlatformStepHandler } from '../../pipelines/index.js';
 import { toScanOutputs } from '../findings/model.js';
 import { fromSast } from '../findings/normalize.js';
-import { formatSastFinding, scanSast } from './scan.js';
+import { scanOffThread } from '../workers/scan-pool.js';
+import { formatSastFinding } from './scan.js';
 
 const MAX_LOGGED_FINDINGS = 200;
 
@@ -12,7 +13,7 @@ const MAX_LOGGED_FINDINGS = 200;
  * only when it cannot scan. `plinth:allow-sast RULE` on a line accepts it in the code, where review sees it.
  */
 export const sastScanStep: PlatformStepHandler = async (ctx) => {
-  const result = await scanSast(ctx.workspace, { signal: ctx.signal });
+  const result = await scanOffThread({ kind: 'sast', path: ctx.workspace }, ctx.signal);
   const blocking = result.findings.filter((f) => f.severity === 'critical' || f.severity === 'high');
   ctx.log(`SAST: ${result.filesScanned} files; ${result.findings.length} finding(s), ${blocking.length} critical or high, ${result.suppressed} allowed in code`);
   for (const s of result.skipped.slice(0, 50)) ctx.log(`skipped ${s.file}: ${s.reason}`);

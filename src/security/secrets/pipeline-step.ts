@@ -2,7 +2,7 @@ import type { PlatformStepHandler } from '../../pipelines/index.js';
 import { toScanOutputs } from '../findings/model.js';
 import { fromSecret } from '../findings/normalize.js';
 import { formatFinding } from './report.js';
-import { scanSecrets } from './scan.js';
+import { scanOffThread } from '../workers/scan-pool.js';
 
 /** The most findings written to a step log; the count is always reported. */
 const MAX_LOGGED_FINDINGS = 200;
@@ -14,7 +14,7 @@ const MAX_LOGGED_FINDINGS = 200;
  * redacted secrets reach the log and the outputs.
  */
 export const secretsScanStep: PlatformStepHandler = async (ctx) => {
-  const result = await scanSecrets({ path: ctx.workspace, signal: ctx.signal });
+  const result = await scanOffThread({ kind: 'secrets', path: ctx.workspace }, ctx.signal);
   ctx.log(`secrets scan (${result.configSource}): ${result.filesScanned} files, ${result.bytesScanned} bytes; ${result.findings.length} finding(s), ${result.suppressed} accepted by the baseline`);
   for (const p of result.problems) ctx.log(`rule ${p.ruleId} not loaded: ${p.reason}`);
   for (const s of result.skipped.slice(0, 50)) ctx.log(`skipped ${s.file}: ${s.reason}`);

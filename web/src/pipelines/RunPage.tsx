@@ -114,6 +114,7 @@ function RunView(props: { run: RunDetail; log: RunLog; live: boolean; selectedSt
           <Fact label="Attempt" value={String(run.attempt)} />
           <Fact label="Queued" value={formatDateTime(run.createdAt, true)} />
           <Fact label="Started" value={formatDateTime(run.startedAt, true)} />
+          <Fact label="Runner" value={run.runner ?? '—'} mono />
           <Fact label="Duration" value={formatMs(runDurationMs(run, Date.now()))} />
         </Paper>
         {rerun.isError && <Alert severity="error">{rerun.error.message}</Alert>}
