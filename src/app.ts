@@ -107,6 +107,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await server.register(gitRoutes(git), { prefix: '/api/git' });
   await server.register(gitHttpRoutes(git), { prefix: '/git' });
   const scaffolder = createScaffolder(kernel, { catalog, git });
+  // A Template with an unknown action or a broken expression is an error at registration, not only at task creation.
+  catalog.addEntityCheck((entity) => (entity.kind === 'Template' ? scaffolder.templateProblems(entity) : []));
   await server.register(scaffolderRoutes(scaffolder, kernel.streams), { prefix: '/api/scaffolder' });
   const pipelines = createPipelines(kernel, { git, options: { embeddedRunner: config.embeddedRunner, ...options.pipelines } });
   pipelines.registerStep('security.secrets-scan', secretsScanStep);

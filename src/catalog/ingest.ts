@@ -87,6 +87,11 @@ export interface IngestDeps {
   clock: Clock;
   parseFile?: (job: FileJob) => Promise<ParsedFileDocument[]>;
   /**
+   * Checks another layer makes of an entity it interprets (a Template's actions and expressions):
+   * each problem is an error on the entity's status and on its location; the entity is still stored.
+   */
+  checkEntity?: (entity: Entity) => string[];
+  /**
    * Entity writes per transaction (default WRITE_BATCH). A first full batch into a catalog holding fewer
    * entities than that starts a bulk load (store/bulk-indexes.ts).
    */
@@ -149,6 +154,11 @@ async function ingestTree(
           continue;
         }
         seen.set(p.ref, p.locationRef);
+        const checked = deps.checkEntity?.(p.entity) ?? [];
+        if (checked.length > 0) {
+          p = { ...p, problems: [...p.problems, ...checked.map((message) => processingItem('error', message))] };
+          for (const message of checked) problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: ${message}` });
+        }
         processed.push(p);
       } catch (err) {
         const message = `${docLabel(item)}: ${(err as Error).message}`;

@@ -71,6 +71,11 @@ export interface Catalog {
   /** Re-reads a location now; returns what changed. */
   refreshLocation(id: string): Promise<IngestSummary>;
   refreshEntity(principal: Principal, ref: string): Promise<void>;
+  /**
+   * Adds a check that later layers make of the entities they interpret (the scaffolder: a Template's
+   * actions and expressions). Its problems become errors on the entity and its location at ingestion.
+   */
+  addEntityCheck(check: (entity: Entity) => string[]): void;
   queryEntities(principal: Principal, query: EntityQuery & { fields?: string[]; withTotal: boolean }): Promise<EntityPage>;
   /**
    * The same page as JSON text, for routes that send whole entities: the stored body is served with
@@ -124,6 +129,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
   const running = new Map<string, Promise<IngestSummary>>();
   // YAML parsing and validation run on worker threads while this thread writes (issue #3 ingest target).
   const parsePool = createParsePool();
+  const entityChecks: ((entity: Entity) => string[])[] = [];
   // Totals and facets scan every match; they are cached until an entity changes here or (through the
   // ledger) in another replica.
   const scans = createQueryCache();
@@ -158,7 +164,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       const location = await locations.selectLocation(store, id);
       let summary: IngestSummary;
       try {
-        summary = await ingestLocation({ store, clock, parseFile: parsePool.parse }, location, (hooks) => readLocationTree(location, readerOptions, hooks));
+        summary = await ingestLocation({ store, clock, parseFile: parsePool.parse, checkEntity: (entity) => entityChecks.flatMap((check) => check(entity)) }, location, (hooks) => readLocationTree(location, readerOptions, hooks));
       } finally {
         scans.invalidate();
       }
@@ -323,6 +329,10 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     },
 
     refreshLocation: refresh,
+
+    addEntityCheck(check) {
+      entityChecks.push(check);
+    },
 
     async refreshEntity(principal, ref) {
       authorize(principal, catalogPermissions.refresh);

@@ -143,6 +143,23 @@ describe.each(await testDialects())('scaffolder API (%s)', (dialect) => {
     expect(problem).toMatch(/^template:default\/x cannot be used: spec\.steps\[0\]\.action: action "publish:github" is not available in this installation.*; spec\.steps\[1\]\.input\.message: broken expression/);
   });
 
+  it('puts what keeps a template from running on the entity and its location when it is registered', async () => {
+    mkdirSync(join(fixture, 'broken'), { recursive: true });
+    writeFileSync(
+      join(fixture, 'broken', 'template.yaml'),
+      `apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: { name: broken-${dialect} }\nspec:\n  type: service\n  steps:\n    - { id: a, action: publish:github }\n    - { id: b, action: debug:log, input: { message: '\${{ parameters.a ' } }\n`,
+    );
+    const { location } = await t.app.catalog.addLocation({ kind: 'system', name: 'test' }, { type: 'file', target: join(fixture, 'broken', 'template.yaml') }, { dryRun: false });
+    const entity = await t.app.catalog.getEntityByRef({ kind: 'system', name: 'test' }, `template:default/broken-${dialect}`);
+    const items = (entity as { status?: { items?: { level: string; message: string }[] } } | undefined)?.status?.items ?? [];
+    expect(items.filter((i) => i.level === 'error').map((i) => i.message).join('\n')).toMatch(/action "publish:github" is not available in this installation.*broken expression/s);
+    const problems = (await t.app.catalog.getLocation({ kind: 'system', name: 'test' }, location.id)).problems.map((p) => p.message);
+    expect(problems.join('\n')).toMatch(/publish:github/);
+    // The good template registered before carries no such error.
+    const demo = await t.app.catalog.getEntityByRef({ kind: 'system', name: 'test' }, 'template:default/demo');
+    expect(((demo as { status?: { items?: unknown[] } } | undefined)?.status?.items ?? []).length).toBe(0);
+  });
+
   it('answers values that violate the parameters with 400 and one message per field', async () => {
     const res = await api('POST', '/tasks', t.tokens.alice, { templateRef: 'template:default/demo', values: { name: 'Bad Name', tier: 'bronze', waitMs: 'soon' } });
     expect(res.statusCode).toBe(400);
