@@ -54,6 +54,13 @@ describe('plinth deploy, rollout, env, logs', () => {
     expect(listed.stdout).toMatch(/production\s+canary 10% → 25% → 50% → 100%, bake 60s/);
     expect((await plinth('env', 'create', 'qa', '--strategy', 'blueGreen')).stdout).toContain('Created environment qa: blue/green');
     expect((await plinth('env', 'create', 'qa', '--strategy', 'rainbow')).code).toBe(2);
+    expect((await plinth('env', 'set', 'qa', 'GREETING=hello', 'URL=http://x/?a=b', 'EMPTY=')).stdout).toContain('Set GREETING, URL, EMPTY in qa (3 variables)');
+    expect((await plinth('env', 'unset', 'qa', 'EMPTY')).stdout).toContain('Removed EMPTY from qa (2 variables)');
+    expect((await plinth('env', 'vars', 'qa')).stdout).toBe('GREETING=hello\nURL=http://x/?a=b\n');
+    const bad = await plinth('env', 'set', 'qa', '9LIVES=x');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/9LIVES.*must be a variable name/);
+    expect((await plinth('env', 'set', 'qa', 'novalue')).code).toBe(2);
     expect((await plinth('env', 'delete', 'qa')).stdout).toContain('Deleted environment qa');
   });
 

@@ -14,7 +14,14 @@ function describeStrategy(e: Environment): string {
   return 'direct replace after readiness and smoke test';
 }
 
-/** `plinth env list|create|delete`. */
+/** `KEY=VALUE`: the value may hold '=' and be empty. */
+function parseAssignment(pair: string): [string, string] {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected KEY=VALUE; got "${pair}"`);
+  return [pair.slice(0, eq), pair.slice(eq + 1)];
+}
+
+/** `plinth env list|create|delete|vars|set|unset`. */
 export function registerEnvCommands(program: Command, cli: Cli): void {
   const env = program.command('env').description('deployment environments and their rollout strategies');
 
@@ -36,6 +43,41 @@ export function registerEnvCommands(program: Command, cli: Cli): void {
       const { client } = await cli.connect(cmd);
       const created = await client.json<Environment>('POST', '/api/delivery/environments', { body: { name, description: opts.description, strategy: { kind: opts.strategy } } });
       cli.out(`Created environment ${created.name}: ${describeStrategy(created)}`);
+    });
+
+  env.command('vars').description('an environment\'s variables (what a Score `environment` resource reads)').argument('<name>', 'the environment name', parseLabel).option('--json', 'print them as JSON')
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { client } = await cli.connect(cmd);
+      const { variables } = await client.json<Environment>('GET', `/api/delivery/environments/${name}`);
+      if (opts.json === true) return cli.printJson(variables);
+      for (const [key, value] of Object.entries(variables).sort(([a], [b]) => (a < b ? -1 : 1))) cli.out(`${key}=${value}`);
+    });
+
+  /** Read, change, write back: the API replaces the variables as a whole. */
+  const changeVariables = async (cmd: Command, name: string, change: (variables: Record<string, string>) => void) => {
+    const { client } = await cli.connect(cmd);
+    const { variables } = await client.json<Environment>('GET', `/api/delivery/environments/${name}`);
+    const next = { ...variables };
+    change(next);
+    await client.json<Environment>('PATCH', `/api/delivery/environments/${name}`, { body: { variables: next } });
+    return next;
+  };
+
+  env.command('set').description('set variables of an environment (platform admins); running workloads see them at their next deploy').argument('<name>', 'the environment name', parseLabel).argument('<KEY=VALUE...>', 'variables to set')
+    .action(async (name: string, pairs: string[], _opts: unknown, cmd: Command) => {
+      const assignments = pairs.map(parseAssignment);
+      const next = await changeVariables(cmd, name, (variables) => {
+        for (const [key, value] of assignments) variables[key] = value;
+      });
+      cli.out(`Set ${assignments.map(([key]) => key).join(', ')} in ${name} (${Object.keys(next).length} variables)`);
+    });
+
+  env.command('unset').description('remove variables from an environment (platform admins)').argument('<name>', 'the environment name', parseLabel).argument('<KEY...>', 'variables to remove')
+    .action(async (name: string, keys: string[], _opts: unknown, cmd: Command) => {
+      const next = await changeVariables(cmd, name, (variables) => {
+        for (const key of keys) delete variables[key];
+      });
+      cli.out(`Removed ${keys.join(', ')} from ${name} (${Object.keys(next).length} variables)`);
     });
 
   env.command('delete').description('delete an environment with nothing running in it (platform admins)').argument('<name>', 'the environment name', parseLabel)

@@ -78,4 +78,11 @@ export const deliveryMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // Per-environment configuration: variables that Score's `environment` resource type reads.
+    name: '20270127_10_delivery_environment_variables',
+    async up(db) {
+      await db.schema.alterTable('delivery_environments').addColumn('variables', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+    },
+  },
 ];

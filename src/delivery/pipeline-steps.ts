@@ -19,7 +19,7 @@ import { InputError, type Principal } from '../kernel/index.js';
 import type { PlatformStepContext, PlatformStepHandler, PlatformStepResult } from '../pipelines/index.js';
 import { parseScore, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
 import { COST_CENTER_ANNOTATION, isTerminalRollout, type RolloutView } from './model/index.js';
-import { resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
+import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import type { Delivery } from './service.js';
 
 const PIPELINES: Principal = { kind: 'system', name: 'pipelines' };
@@ -109,10 +109,12 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
     const costCenter = d.score.metadata.annotations?.[COST_CENTER_ANNOTATION];
     let resources: ResolvedResources = { outputs: {}, secrets: {} };
     if (Object.keys(d.score.resources ?? {}).length > 0) {
-      if (!deps.resources) return failed(`${SCORE_FILE} declares resources, and this installation has no resources layer to claim them`);
-      if (typeof costCenter !== 'string') return failed(`${SCORE_FILE} declares resources: name the cost-center they are billed to in metadata.annotations["${COST_CENTER_ANNOTATION}"]`);
+      const claims = Object.values(d.score.resources ?? {}).some((r) => r.type !== ENVIRONMENT_RESOURCE_TYPE);
+      if (claims && !deps.resources) return failed(`${SCORE_FILE} declares resources, and this installation has no resources layer to claim them`);
+      if (claims && typeof costCenter !== 'string') return failed(`${SCORE_FILE} declares resources: name the cost-center they are billed to in metadata.annotations["${COST_CENTER_ANNOTATION}"]`);
       try {
-        resources = await resolveScoreResources({ resources: deps.resources, principal: PIPELINES, score: d.score, environment, owner: ctx.run.ownerRef, costCenter, signal: ctx.signal, log: ctx.log });
+        const { variables } = await delivery.getEnvironment(PIPELINES, environment);
+        resources = await resolveScoreResources({ resources: deps.resources, principal: PIPELINES, score: d.score, environment, environmentVariables: variables, owner: ctx.run.ownerRef, costCenter: typeof costCenter === 'string' ? costCenter : undefined, signal: ctx.signal, log: ctx.log });
       } catch (err) {
         return failed((err as Error).message);
       }

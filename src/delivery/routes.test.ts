@@ -90,6 +90,36 @@ for (const dialect of await testDialects()) {
       expect(history.items.map((r) => [r.version, r.phase])).toEqual([['1.0.0', 'succeeded']]);
     });
 
+    it('keeps variables per environment, which a Score `environment` resource reads', { timeout: 40_000 }, async () => {
+      const refused = await call('POST', '/api/delivery/environments', t.adminToken, { name: 'qa', variables: { '1BAD': 'x' } });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: { message: expect.stringMatching(/variables.*must be a variable name/) } });
+      const created = await call('POST', '/api/delivery/environments', t.adminToken, { name: 'qa', variables: { GREETING: 'hello' } });
+      expect(created.statusCode, created.body).toBe(201);
+      expect((await call('PATCH', '/api/delivery/environments/qa', viewer, { variables: {} })).statusCode).toBe(403);
+      const patched = await call('PATCH', '/api/delivery/environments/qa', t.adminToken, { variables: { GREETING: 'hello', WHO: 'qa team' } });
+      expect(patched.json()).toMatchObject({ name: 'qa', variables: { GREETING: 'hello', WHO: 'qa team' } });
+      const score = (variable: string) => [
+        'apiVersion: score.dev/v1b1', 'metadata:', '  name: greeter', 'containers:', '  main:', '    image: greeter:1.0.0',
+        `    command: ["${process.execPath}", "server.mjs"]`, '    variables:', `      GREETING: "\${resources.env.${variable}} from \${metadata.name}"`,
+        '    resources:', '      requests: { cpu: 100m, memory: 64Mi }', '      limits: { memory: 256Mi }',
+        '    readinessProbe:', '      httpGet: { path: /healthz, port: 8080 }', '    livenessProbe:', '      httpGet: { path: /healthz, port: 8080 }',
+        'service:', '  ports:', '    web: { port: 8080 }', 'resources:', '  env:', '    type: environment',
+      ].join('\n');
+      const input = (variable: string) => ({ score: score(variable), environment: 'qa', version: '1.0.0', artifact: { kind: 'directory', path: fixtureDir, digest }, labels: { owner: 'shop', 'cost-center': 'cc-1' } });
+      const missing = await call('POST', '/api/delivery/rollouts', t.adminToken, input('NOPE'));
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json()).toMatchObject({ error: { message: expect.stringMatching(/resources\.env\.NOPE.*has no output "NOPE"/) } });
+      const started = await call('POST', '/api/delivery/rollouts', t.adminToken, input('GREETING'));
+      expect(started.statusCode, started.body).toBe(201);
+      const view = started.json() as RolloutView;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${view.id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);
+      // The release's Deployment carries the resolved value.
+      const manifests = (await call('GET', `/api/runtime/releases/${view.releaseId}/manifests`, viewer)).json() as { items: { kind: string; spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } }[] };
+      const env = manifests.items.find((m) => m.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+      expect(env).toContainEqual({ name: 'GREETING', value: 'hello from greeter' });
+    });
+
     it('canary through the API: approve gate recorded in the audit log, conflict on a second deploy, promote', { timeout: 40_000 }, async () => {
       const first = (await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'shop', '1.0.0') })).json() as RolloutView;
       await until(async () => ((await call('GET', `/api/delivery/rollouts/${first.id}`, viewer)).json() as RolloutView).phase === 'succeeded', 15_000, 50);

@@ -34,22 +34,39 @@ export function scoreOutputsOf(claim: Pick<Claim, 'outputs'>): { outputs: Record
   return { outputs, secrets };
 }
 
+/** Score's resource type read from the environment's variables rather than claimed. */
+export const ENVIRONMENT_RESOURCE_TYPE = 'environment';
+
 export async function resolveScoreResources(input: {
-  resources: ClaimResources;
+  /** Absent: a workload that declares anything to claim is refused. */
+  resources: ClaimResources | undefined;
   principal: Principal;
   score: ScoreWorkload;
   environment: string;
+  /** The environment's variables: the outputs of every resource of type `environment`. */
+  environmentVariables: Readonly<Record<string, string>>;
   owner: string;
-  costCenter: string;
+  /** What claims are billed to; needed only when the workload declares something to claim. */
+  costCenter: string | undefined;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }): Promise<ResolvedResources> {
   const { resources, principal, environment } = input;
-  const wanted = await resources.claimsFromScore(input.score, { environment, owner: input.owner, costCenter: input.costCenter });
+  const declared = Object.entries(input.score.resources ?? {});
+  const claimed = { ...input.score, resources: Object.fromEntries(declared.filter(([, r]) => r.type !== ENVIRONMENT_RESOURCE_TYPE)) };
+  const resolved: ResolvedResources = { outputs: {}, secrets: {} };
+  for (const [resource, r] of declared) {
+    if (r.type !== ENVIRONMENT_RESOURCE_TYPE) continue;
+    resolved.outputs[resource] = { ...input.environmentVariables };
+    input.log?.(`resource "${resource}" is the variables of environment ${environment} (${Object.keys(input.environmentVariables).length})`);
+  }
+  if (Object.keys(claimed.resources).length === 0) return resolved;
+  if (!resources) throw new Error(`score.yaml declares resources to claim (${Object.keys(claimed.resources).join(', ')}), and this installation has no resources layer to claim them`);
+  if (input.costCenter === undefined) throw new Error(`score.yaml declares resources to claim (${Object.keys(claimed.resources).join(', ')}): name the cost-center they are billed to`);
+  const wanted = await resources.claimsFromScore(claimed, { environment, owner: input.owner, costCenter: input.costCenter });
   if (wanted.unsupported.length > 0) {
     throw new Error(`score.yaml: ${wanted.unsupported.map((u) => `resource "${u.resource}" (${u.type}): ${u.reason}`).join('; ')}`);
   }
-  const resolved: ResolvedResources = { outputs: {}, secrets: {} };
   for (const { resource, claim: body } of wanted.claims) {
     let [claim] = await resources.listClaims(principal, { environment, name: body.name, limit: 1 });
     if (claim && claim.module !== body.module) throw new Error(`resource "${resource}": claim ${body.name} in ${environment} is a ${claim.module}, not a ${body.module}`);

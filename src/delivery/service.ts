@@ -1,6 +1,6 @@
 import type { Git } from '../git/index.js';
 import { COST_CENTER_ANNOTATION } from './model/index.js';
-import { resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
+import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import { authorize, ConflictError, InputError, newId, NotFoundError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
 import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runtime/index.js';
 import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
@@ -124,14 +124,16 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       if (!artifact.success) throw new InputError(artifact.error.issues.map((i) => `artifact.${i.path.join('.')}: ${i.message}`).join('; '));
       const score = parseScore(input.score, 'score.yaml');
       let resolved: ResolvedResources = { outputs: {}, secrets: {} };
-      if (Object.keys(score.resources ?? {}).length > 0 && deps.resources) {
-        // The workload's resources are claimed for its owner, billed to its cost-center (labels or the Score annotation).
+      if (Object.keys(score.resources ?? {}).length > 0) {
+        // The workload's resources are claimed for its owner, billed to its cost-center (labels or the Score annotation);
+        // `environment` resources are the environment's variables and claim nothing.
+        const claims = Object.values(score.resources ?? {}).some((r) => r.type !== ENVIRONMENT_RESOURCE_TYPE);
         const owner = input.labels?.owner;
         const costCenter = input.labels?.['cost-center'] ?? score.metadata.annotations?.[COST_CENTER_ANNOTATION];
-        if (!owner || typeof costCenter !== 'string') throw new InputError(`score: resources (${Object.keys(score.resources ?? {}).join(', ')}) are claimed for an owner and a cost-center: pass labels owner and cost-center`);
-        await environment(input.environment);
+        if (claims && (!owner || typeof costCenter !== 'string')) throw new InputError(`score: resources (${Object.keys(score.resources ?? {}).join(', ')}) are claimed for an owner and a cost-center: pass labels owner and cost-center`);
+        const { variables } = await environment(input.environment);
         try {
-          resolved = await resolveScoreResources({ resources: deps.resources, principal, score, environment: input.environment, owner: `group:default/${owner.toLowerCase()}`, costCenter });
+          resolved = await resolveScoreResources({ resources: deps.resources, principal, score, environment: input.environment, environmentVariables: variables, owner: `group:default/${(owner ?? '').toLowerCase()}`, costCenter: typeof costCenter === 'string' ? costCenter : undefined });
         } catch (err) {
           if (err instanceof InputError || (err as { statusCode?: number }).statusCode !== undefined) throw err;
           throw new InputError((err as Error).message);
@@ -225,7 +227,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       authorize(principal, ADMIN);
       const parsed = UpdateEnvironmentInput.parse(input);
       const env = await this.getEnvironment(principal, name);
-      const next: Environment = { ...env, ...(parsed.description !== undefined ? { description: parsed.description } : {}), ...(parsed.strategy ? { strategy: parsed.strategy } : {}), updatedAt: now() };
+      const next: Environment = { ...env, ...(parsed.description !== undefined ? { description: parsed.description } : {}), ...(parsed.strategy ? { strategy: parsed.strategy } : {}), ...(parsed.variables ? { variables: parsed.variables } : {}), updatedAt: now() };
       await store.updateEnvironment(db, next);
       return next;
     },
@@ -349,6 +351,8 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       const env: Environment = {
         name, description: `Preview of branch ${branch} of ${repository} (${ownerRef}); removed with the branch or at expiry.`,
         strategy: RolloutStrategy.parse({ kind: 'direct' }), builtin: false, preview, createdBy: 'system:delivery', createdAt: at, updatedAt: at,
+        // A preview stands in for staging: its Score `environment` resources read staging's variables.
+        variables: (await store.findEnvironment(db, 'staging'))?.variables ?? {},
       };
       if (await store.insertEnvironment(db, env)) {
         const payload: DeliveryEventPayloads['delivery.preview.created'] = { environment: name, repository, branch, expiresAt: preview.expiresAt };

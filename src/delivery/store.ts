@@ -3,7 +3,7 @@ import { AnalysisRecord, isTerminalRollout, MAX_ANALYSES_PER_ROLLOUT, PreviewOf,
 
 /** The delivery layer's tables; only this file touches them. */
 export interface DeliveryTables {
-  delivery_environments: { name: string; description: string; strategy: string; builtin: number; preview: string | null; created_by: string; created_at: string; updated_at: string };
+  delivery_environments: { name: string; description: string; strategy: string; variables: string; builtin: number; preview: string | null; created_by: string; created_at: string; updated_at: string };
   delivery_rollouts: {
     id: string; service: string; environment: string; version: string; phase: string; active: number;
     spec: string; status: string; command: string | null; job_id: string | null; revision: number;
@@ -23,7 +23,7 @@ interface RolloutSpecColumn { artifactDigest: string; commit: string | null; str
 const t = (db: Db) => db.tables<DeliveryTables>();
 
 const toEnvironment = (r: DeliveryTables['delivery_environments']): Environment => ({
-  name: r.name, description: r.description, strategy: RolloutStrategy.parse(JSON.parse(r.strategy)), builtin: r.builtin === 1,
+  name: r.name, description: r.description, strategy: RolloutStrategy.parse(JSON.parse(r.strategy)), variables: JSON.parse(r.variables) as Record<string, string>, builtin: r.builtin === 1,
   preview: r.preview === null ? null : PreviewOf.parse(JSON.parse(r.preview)), createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at,
 });
 
@@ -57,7 +57,7 @@ export async function findEnvironment(db: Db, name: string): Promise<Environment
 export async function insertEnvironment(db: Db, env: Environment): Promise<boolean> {
   const result = await t(db)
     .insertInto('delivery_environments')
-    .values({ name: env.name, description: env.description, strategy: JSON.stringify(env.strategy), builtin: env.builtin ? 1 : 0, preview: env.preview === null ? null : JSON.stringify(env.preview), created_by: env.createdBy, created_at: env.createdAt, updated_at: env.updatedAt })
+    .values({ name: env.name, description: env.description, strategy: JSON.stringify(env.strategy), variables: JSON.stringify(env.variables), builtin: env.builtin ? 1 : 0, preview: env.preview === null ? null : JSON.stringify(env.preview), created_by: env.createdBy, created_at: env.createdAt, updated_at: env.updatedAt })
     .onConflict((oc) => oc.column('name').doNothing())
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
@@ -66,7 +66,7 @@ export async function insertEnvironment(db: Db, env: Environment): Promise<boole
 export async function updateEnvironment(db: Db, env: Environment): Promise<void> {
   await t(db)
     .updateTable('delivery_environments')
-    .set({ description: env.description, strategy: JSON.stringify(env.strategy), preview: env.preview === null ? null : JSON.stringify(env.preview), updated_at: env.updatedAt })
+    .set({ description: env.description, strategy: JSON.stringify(env.strategy), variables: JSON.stringify(env.variables), preview: env.preview === null ? null : JSON.stringify(env.preview), updated_at: env.updatedAt })
     .where('name', '=', env.name)
     .execute();
 }

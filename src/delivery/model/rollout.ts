@@ -51,10 +51,21 @@ export const COST_CENTER_ANNOTATION = 'plinth.dev/cost-center';
 export const PreviewOf = z.object({ repository: z.string(), branch: z.string(), expiresAt: z.string() });
 export type PreviewOf = z.infer<typeof PreviewOf>;
 
+/** An environment's configuration: what Score's `environment` resource type reads (`${resources.<name>.<KEY>}`). */
+export const EnvironmentVariables = z.record(z.string(), z.string().max(4096)).superRefine((variables, ctx) => {
+  const names = Object.keys(variables);
+  if (names.length > 200) ctx.addIssue({ code: 'custom', message: `${names.length} variables; an environment holds at most 200` });
+  for (const name of names) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a variable name: letters, digits and _, not starting with a digit, at most 100 characters' });
+  }
+});
+export type EnvironmentVariables = z.infer<typeof EnvironmentVariables>;
+
 export const Environment = z.object({
   name: z.string(),
   description: z.string(),
   strategy: RolloutStrategy,
+  variables: z.record(z.string(), z.string()),
   builtin: z.boolean(),
   /** Set for a branch's preview environment (created by its pipeline, removed with the branch or at expiry). */
   preview: PreviewOf.nullable(),
@@ -64,9 +75,10 @@ export const Environment = z.object({
 });
 export type Environment = z.infer<typeof Environment>;
 
-export const CreateEnvironmentInput = z.strictObject({ name: dnsLabel, description: z.string().max(1000).default(''), strategy: RolloutStrategy.prefault({ kind: 'direct' }) });
+export const CreateEnvironmentInput = z.strictObject({ name: dnsLabel, description: z.string().max(1000).default(''), strategy: RolloutStrategy.prefault({ kind: 'direct' }), variables: EnvironmentVariables.default({}) });
 export type CreateEnvironmentInput = z.input<typeof CreateEnvironmentInput>;
-export const UpdateEnvironmentInput = z.strictObject({ description: z.string().max(1000).optional(), strategy: RolloutStrategy.optional() });
+/** `variables`, when given, replaces the environment's variables as a whole. */
+export const UpdateEnvironmentInput = z.strictObject({ description: z.string().max(1000).optional(), strategy: RolloutStrategy.optional(), variables: EnvironmentVariables.optional() });
 export type UpdateEnvironmentInput = z.input<typeof UpdateEnvironmentInput>;
 
 /**
@@ -80,9 +92,9 @@ export function previewEnvironmentName(repository: string, branch: string): stri
   return `pv-${start}-${createHash('sha256').update(`${repository}\n${branch}`).digest('hex').slice(0, 6)}`;
 }
 
-export const builtinEnvironments: { name: string; description: string; strategy: RolloutStrategy }[] = [
-  { name: 'staging', description: 'Pre-production: a release replaces the running one once ready and smoke-tested.', strategy: RolloutStrategy.parse({ kind: 'direct' }) },
-  { name: 'production', description: 'Production: every release is a canary, 10% → 25% → 50% → 100% with analysis at each step.', strategy: RolloutStrategy.parse({ kind: 'canary' }) },
+export const builtinEnvironments: { name: string; description: string; strategy: RolloutStrategy; variables: EnvironmentVariables }[] = [
+  { name: 'staging', description: 'Pre-production: a release replaces the running one once ready and smoke-tested.', strategy: RolloutStrategy.parse({ kind: 'direct' }), variables: {} },
+  { name: 'production', description: 'Production: every release is a canary, 10% → 25% → 50% → 100% with analysis at each step.', strategy: RolloutStrategy.parse({ kind: 'canary' }), variables: {} },
 ];
 
 /**
