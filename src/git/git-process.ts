@@ -1,4 +1,4 @@
-import { spawnOffThread } from './spawn-pool.js';
+import { spawnOffThread } from '../kernel/index.js';
 
 /**
  * The environment of every git child process. It is the process environment a spawned program needs

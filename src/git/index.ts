@@ -7,6 +7,5 @@ export { gitMigrations } from './migrations.js';
 /** The git client with no user or system config and no prompts, for layers that clone and push. */
 export { runGit, GitCommandError, type RunGitOptions } from './git-process.js';
 /** Child processes started from worker threads, so a fork never holds the event loop (issue 5). */
-export { spawnOffThread, type OffThreadChild, type OffThreadSpawnOptions } from './spawn-pool.js';
 export { REF_PUSHED, gitPermissions } from './model/index.js';
 export type { Repository, RepositoryView, TreeEntry, RefPush, RefPushedPayload, PushedCommit, GitService } from './model/index.js';

@@ -3,7 +3,7 @@ import { AuthenticationError, newId, principalRef, type Ledger, type Logger, typ
 import { authorizeOwned } from './access.js';
 import type { RepositoryDisk } from './disk.js';
 import { gitEnv } from './git-process.js';
-import { spawnOffThread } from './spawn-pool.js';
+import { spawnOffThread } from '../kernel/index.js';
 import { basicAuthPassword, gitPermissions, repositoryResource, type GitService, type Repository } from './model/index.js';
 import { buildPushEvents, takePushReport } from './push-events.js';
 

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InputError } from './errors.js';
+import { baseDomainProblem, DEFAULT_BASE_DOMAIN, parseBaseDomain } from './host-names.js';
 
 /** Plinth's configuration, parsed once from argv and env; layers receive their slice of it. */
 export interface Config {
@@ -65,11 +66,13 @@ const envSchema = z.object({
   PLINTH_HOST: z.string().min(1).optional(),
   PLINTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PLINTH_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  // Room for `<service>.<environment>.` within DNS's 253 characters; RFC 1123 labels.
+  // RFC 1123, with room for `<service>.<environment>.` within DNS's 253 characters (host-names.ts).
   PLINTH_BASE_DOMAIN: z
     .string()
-    .max(168)
-    .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z]([a-z0-9-]{0,61}[a-z0-9])?\.?$/i, 'must be a domain name such as apps.example.com')
+    .superRefine((value, ctx) => {
+      const problem = baseDomainProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `must be a domain name such as apps.example.com: it ${problem}` });
+    })
     .optional(),
   PLINTH_KUBECONFIG: z.string().min(1).optional(),
   PLINTH_EMBEDDED_RUNNER: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
@@ -148,7 +151,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     host: flags.host ?? e.PLINTH_HOST ?? '127.0.0.1',
     port,
     gatewayPort,
-    baseDomain: (e.PLINTH_BASE_DOMAIN ?? 'localhost').toLowerCase().replace(/\.$/, ''),
+    baseDomain: parseBaseDomain(e.PLINTH_BASE_DOMAIN ?? DEFAULT_BASE_DOMAIN, 'PLINTH_BASE_DOMAIN'),
     dataDir: resolve(cwd, flags['data-dir'] ?? e.PLINTH_DATA_DIR ?? '.plinth'),
     databaseUrl,
     adminPassword: e.PLINTH_ADMIN_PASSWORD,

@@ -5,7 +5,7 @@
  * over. Platform steps (scans, signing, deploys) run in the server, on a copy of the runner's workspace
  * the runner uploads when a platform step needs it.
  */
-import { spawnOffThread } from '../git/index.js';
+import { spawnOffThread } from '../kernel/index.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../app.js';
@@ -8,20 +7,10 @@ import { startTestApp, testConfig } from '../../test/helpers/app.js';
 import { createTestDatabase, testDialects, type TestDatabase } from '../../test/helpers/dialects.js';
 import { until } from '../../test/helpers/kernel.js';
 import type { Principal } from '../kernel/index.js';
+import { pgQuery } from './testing/services.js';
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const system: Principal = { kind: 'system', name: 'test' };
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = postgresUrl): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 describe.each(dialects)('claim apply after a crash (%s)', (dialect) => {
   const env = `c${Date.now().toString(36)}${dialect[0]}`;

@@ -2,9 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKernel } from '../../test/helpers/kernel.js';
-import { InputError, type Kernel, type Principal } from '../kernel/index.js';
+import { hostNameProblem, InputError, type Kernel, parseBaseDomain, type Principal } from '../kernel/index.js';
 import { certificateHosts } from './providers/tls.js';
-import { hostNameProblem, parseBaseDomain } from './model/host.js';
 import { createResources, resourcesMigrations, type Resources } from './index.js';
 
 // Gateway host names under a configurable base domain (issue 8: "DNS names — gateway host names for

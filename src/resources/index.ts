@@ -13,6 +13,5 @@ export type { SecretSource, Secrets } from './secrets/service.js';
 export { claimPhases, physicalNames, type Claim, type ClaimView, type ClaimObject, type PlanView, type CreateClaimBody, type CostLine, type Denial, type OrphanReport } from './model/claim.js';
 export { parseModule, presets, type Module, type ModuleView, type PresetName } from './model/module.js';
 export { parseSecretRef, type SecretView } from './model/secret.js';
-export { DEFAULT_BASE_DOMAIN, parseBaseDomain, hostNameProblem } from './model/host.js';
 export { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
 export type { Operation, OperationKind, OperationPhase, BackupRecord, BackupKind } from './model/operation.js';

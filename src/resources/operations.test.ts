@@ -7,23 +7,14 @@ import { until } from '../../test/helpers/kernel.js';
 import type { Principal } from '../kernel/index.js';
 import type { Claim, Operation } from './index.js';
 import { scramMatches } from './providers/postgres.js';
+import { pgQuery } from './testing/services.js';
 
 // Rotation, on-demand and scheduled backups, and restores of PostgreSQL claims on the real server.
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const system: Principal = { kind: 'system', name: 'test' };
 const tags = { owner: 'group:default/team-a', 'cost-center': 'cc-1' };
 
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = postgresUrl): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 const verifierOf = async (name: string) => (await pgQuery<{ rolpassword: string }>('select rolpassword from pg_authid where rolname = $1', [name])).rows[0]!.rolpassword;
 
 describe.each(dialects)('claim operations on PostgreSQL (store: %s)', (dialect) => {

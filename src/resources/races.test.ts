@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../app.js';
 import { startTestApp, testConfig, type TestApp } from '../../test/helpers/app.js';
@@ -8,23 +7,13 @@ import { createTestDatabase, testDialects, type TestDatabase } from '../../test/
 import { until } from '../../test/helpers/kernel.js';
 import { createLogger, type Principal } from '../kernel/index.js';
 import type { Claim } from './index.js';
+import { pgQuery } from './testing/services.js';
 
 // The two races of issue 8's claim path: concurrent claims against one budget, and a delete that
 // arrives while the claim's apply step runs on the server.
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const system: Principal = { kind: 'system', name: 'test' };
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A module that costs 30 EUR a month and provisions only a generated secret (no server to wait for). */
 const pricedSecret = (name: string) => `apiVersion: plinth.dev/v1alpha1

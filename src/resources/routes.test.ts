@@ -1,16 +1,14 @@
 import { existsSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { connect as connectNats } from 'nats';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from '../../test/helpers/dialects.js';
 import { startGitTestApp, type GitTestApp } from '../../test/helpers/git.js';
 import { until } from '../../test/helpers/kernel.js';
 import type { ClaimView, PlanView } from './index.js';
-import { requireService } from './testing/services.js';
+import { pgQuery, requireService } from './testing/services.js';
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = 'redis://127.0.0.1:6379';
 const redisUp = await requireService('Redis at 127.0.0.1:6379', async () => {
   const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -30,16 +28,6 @@ const natsUp = await requireService('NATS JetStream at 127.0.0.1:4222', async ()
     await nc.close();
   }
 }, process.env);
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = [], url = postgresUrl): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 describe.each(dialects)('/api/resources (%s)', (dialect) => {
   // The organisation of the git tests: alice in team-a, bob in team-b.

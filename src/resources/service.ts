@@ -5,24 +5,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  authorize,
-  ConflictError,
-  InputError,
-  newId,
-  NotAllowedError,
-  NotFoundError,
-  principalRef,
-  ServiceUnavailableError,
-  toIso,
-  type Kernel,
-  type Permission,
-  type Principal,
-} from '../kernel/index.js';
+import { authorize, ConflictError, DEFAULT_BASE_DOMAIN, InputError, type Kernel, newId, NotAllowedError, NotFoundError, parseBaseDomain, type Permission, type Principal, principalRef, ServiceUnavailableError, toIso } from '../kernel/index.js';
 import { APPLY_JOB, createController, DELETE_JOB, DRIFT_JOB, type Controller } from './controller.js';
 import { claimObject, describeCreates, normalizeOwner, physicalNames, spendKeysOf, sumCosts, upgradeBody, type Claim, type ClaimListQuery, type ClaimObject, type CostLine, type CostGrouping, type CreateClaimBody, type Denial, type OrphanReport, type PlanView, type UpgradeClaimBody } from './model/claim.js';
 import { monthlyCost, moduleView, ownInputs, parseModule, pickVersion, resolveInputs, type Module, type ModuleView, type ProviderName } from './model/module.js';
-import { DEFAULT_BASE_DOMAIN, parseBaseDomain } from './model/host.js';
 import { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';
 import { createClaimOperations, type ClaimOperations } from './operation-service.js';
 import { createOperations, SCHEDULE_JOB, type Operations } from './operations.js';

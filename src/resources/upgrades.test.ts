@@ -1,27 +1,16 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/helpers/app.js';
 import { testDialects } from '../../test/helpers/dialects.js';
 import { until } from '../../test/helpers/kernel.js';
 import type { Principal } from '../kernel/index.js';
 import type { Claim, PlanView } from './index.js';
+import { pgQuery } from './testing/services.js';
 
 // Issue 8: "A claim pins a module version; upgrades are explicit and planned."
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const system: Principal = { kind: 'system', name: 'test' };
 const tags = { owner: 'group:default/team-up', 'cost-center': 'cc-up' };
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 /** postgres@1.1.0: the shipped module with a larger small preset at a higher price. */
 const postgres110 = `apiVersion: plinth.dev/v1alpha1

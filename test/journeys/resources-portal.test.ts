@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { BackupRecord, ClaimView, ModuleView } from '../../src/resources/index.js';
-import { requireService } from '../../src/resources/testing/services.js';
+import { pgQuery, requireService } from '../../src/resources/testing/services.js';
 import { openBrowser } from '../helpers/browser.js';
 import { startGitTestApp, type GitTestApp } from '../helpers/git.js';
 import { budgetLines, changedInputs, menuEntries, presetValues, upgradeTarget } from '../../web/src/resources/view.js';
@@ -15,17 +14,6 @@ import { budgetLines, changedInputs, menuEntries, presetValues, upgradeTarget } 
 // demand and restored, its credentials rotated, then deleted with its final backup kept. The journeys share one page and run in order.
 // Screenshots go to /tmp/resources-*.png.
 
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 const postgresUp = await requireService('PostgreSQL at 127.0.0.1:5432', async () => void (await pgQuery('select 1')), process.env);
 

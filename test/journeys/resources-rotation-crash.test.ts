@@ -7,6 +7,7 @@ import { scramMatches } from '../../src/resources/providers/postgres.js';
 import { createTestDatabase, testDialects, type TestDatabase } from '../helpers/dialects.js';
 import { until } from '../helpers/kernel.js';
 import { adminToken, api, killServer, startServer, type ServerProcess } from './master-key-harness.js';
+import { pgQuery } from '../../src/resources/testing/services.js';
 
 // kill -9 of a real server in the middle of PostgreSQL and Redis password rotations (issue 8): once
 // right after the rotations are requested, once inside their grace period. Each restart converges:
@@ -14,20 +15,9 @@ import { adminToken, api, killServer, startServer, type ServerProcess } from './
 // the grace period, every event is recorded once, and no role, user or database is doubled.
 
 const dialects = await testDialects();
-const postgresUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = 'redis://127.0.0.1:6379';
 const GRACE_S = 6;
 const tags = { owner: 'group:default/team-a', 'cost-center': 'cc-1' };
-
-async function pgQuery<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<T>> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    return await client.query<T>(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Whether `password` logs the ACL user in (a fresh connection each time). */
 async function redisLogin(user: string, password: string): Promise<boolean> {

@@ -5,7 +5,7 @@
  * runner's workspace. A runner that dies stops heartbeating; its lease expires and the run goes back to
  * the queue for another runner, and anything the dead runner sends afterwards is refused.
  */
-import { spawnOffThread } from '../../git/index.js';
+import { spawnOffThread } from '../../kernel/index.js';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-import { spawnOffThread } from '../../git/index.js';
+import { spawnOffThread } from '../../kernel/index.js';
 import { cp, lstat, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newId } from '../../kernel/index.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { spawnOffThread } from '../../git/index.js';
+import { spawnOffThread } from '../../kernel/index.js';
 import { createLineMasker } from '../model/index.js';
 
 /** Limits applied to every step process (STYLE: quantities carry units). */

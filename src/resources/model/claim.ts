@@ -1,7 +1,6 @@
 /** Resource claims: what a team asked for (spec), where provisioning is (status), and the plan. */
 import { z } from 'zod';
-import { InputError } from '../../kernel/index.js';
-import { DEFAULT_BASE_DOMAIN, gatewayHostOf } from './host.js';
+import { DEFAULT_BASE_DOMAIN, gatewayHost, InputError } from '../../kernel/index.js';
 import { presets, type Module, type PresetName, type ProviderName } from './module.js';
 
 /**
@@ -144,7 +143,7 @@ export function physicalNames(environment: string, name: string, baseDomain = DE
     natsStream: id.toUpperCase(),
     natsSubjects: `${environment}.${name}.>`,
     secretName: `claim.${environment}.${name}`,
-    gatewayHost: gatewayHostOf(name, environment, baseDomain),
+    gatewayHost: gatewayHost(name, environment, baseDomain),
   };
 }
 

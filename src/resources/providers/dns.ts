@@ -5,12 +5,12 @@
  * record `*.<base domain>` pointing at the gateway serves every claim. Either way the claim is the
  * reservation: one live claim per host name.
  */
-import { gatewayHostOf, hostNameProblem } from '../model/host.js';
+import { gatewayHost, hostNameProblem } from '../../kernel/index.js';
 import type { Provider } from './provider.js';
 
 /** The host a DNS claim reserves: its `service` input, else the claim name, in its environment. */
 export function dnsHost(claim: { name: string; environment: string; inputs: Record<string, unknown> }, baseDomain: string): string {
-  return gatewayHostOf(typeof claim.inputs.service === 'string' ? claim.inputs.service : claim.name, claim.environment, baseDomain);
+  return gatewayHost(typeof claim.inputs.service === 'string' ? claim.inputs.service : claim.name, claim.environment, baseDomain);
 }
 
 export function createDnsProvider(baseDomain: string): Provider {

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gatewayHostOf, hostNameProblem } from '../model/host.js';
+import { gatewayHost, hostNameProblem } from '../../kernel/index.js';
 import { TerminalProvisioningError, type Provider, type ProvisionContext } from './provider.js';
 
 const run = promisify(execFile);
@@ -62,7 +62,7 @@ export function certificateHosts(cert: X509Certificate): string[] {
 
 /** The host names a certificate claim names (its `hosts`, else `<name>.<environment>.<base domain>`). */
 export const hostsOf = (claim: { name: string; environment: string; inputs: Record<string, unknown> }, baseDomain: string): string[] =>
-  Array.isArray(claim.inputs.hosts) && claim.inputs.hosts.length > 0 ? claim.inputs.hosts.map(String) : [gatewayHostOf(claim.name, claim.environment, baseDomain)];
+  Array.isArray(claim.inputs.hosts) && claim.inputs.hosts.length > 0 ? claim.inputs.hosts.map(String) : [gatewayHost(claim.name, claim.environment, baseDomain)];
 
 export function createTlsProvider(baseDomain: string): Provider {
   const hostsOfClaim = (claim: { name: string; environment: string; inputs: Record<string, unknown> }) => hostsOf(claim, baseDomain);

@@ -131,10 +131,4 @@ export function quantityToMillicores(q: string): number {
   return q.endsWith('m') ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
 }
 
-/** The domain gateway host names end in unless configured (`*.localhost` resolves to loopback, RFC 6761). */
-export const DEFAULT_BASE_DOMAIN = 'localhost';
-
-/** The host name the gateway routes to a service in an environment. */
-export function gatewayHost(service: string, environment: string, baseDomain: string = DEFAULT_BASE_DOMAIN): string {
-  return `${service}.${environment}.${baseDomain}`;
-}
+export { DEFAULT_BASE_DOMAIN, gatewayHost } from '../../kernel/index.js';

@@ -2,7 +2,8 @@ import { spawn as spawnHere } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { PassThrough, Writable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from './worker-thread.js';
 import type { SpawnReply, SpawnRequest } from './spawn-worker.js';
 
 /**
@@ -119,16 +120,6 @@ class Handle extends EventEmitter implements OffThreadChild {
   }
 }
 
-/**
- * The compiled worker is `spawn-worker.js` beside this file. Running from TypeScript sources (vitest),
- * it is `spawn-worker.ts`, loaded through tsx's loader registered in the worker first (as src/catalog/parse-pool.ts).
- */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./spawn-worker.js', import.meta.url));
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./spawn-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`, { eval: true });
-}
 
 const threads = Math.max(1, Math.min(2, availableParallelism()));
 const IDLE_MS = 30_000;
@@ -138,7 +129,7 @@ let turn = 0;
 let broken = false;
 
 function startSlot(index: number): Slot {
-  const worker = startWorker();
+  const worker = startWorkerThread(new URL('./spawn-worker.js', import.meta.url));
   const slot: Slot = { worker, children: new Map() };
   const stop = (err: Error) => {
     if (slots[index] === slot) slots[index] = undefined;

@@ -4,7 +4,7 @@
  * DNS server, RFC 6761 §6.3); every name is checked against RFC 1123 before it reaches a certificate
  * request or the gateway, so no input can smuggle syntax into either.
  */
-import { InputError } from '../../kernel/index.js';
+import { InputError } from './errors.js';
 
 export const DEFAULT_BASE_DOMAIN = 'localhost';
 
@@ -27,13 +27,20 @@ export function hostNameProblem(host: string, options: { wildcard?: boolean } = 
 
 /** The platform's base domain from configuration (`PLINTH_BASE_DOMAIN`): an InputError naming the problem when it is not one. */
 export function parseBaseDomain(value: string, source = 'the base domain'): string {
-  const domain = value.trim().toLowerCase().replace(/\.$/, '');
-  const problem = domain.length > BASE_DOMAIN_MAX ? `is longer than ${BASE_DOMAIN_MAX} characters (room is kept for <service>.<environment>.)` : hostNameProblem(domain);
+  const problem = baseDomainProblem(value);
   if (problem !== undefined) throw new InputError(`${source}: "${value.slice(0, 80)}" ${problem}; use a domain such as localhost or apps.example.com`);
-  return domain;
+  return normalizedDomain(value);
 }
 
-/** The gateway host of a service in an environment. */
-export function gatewayHostOf(service: string, environment: string, baseDomain: string): string {
+const normalizedDomain = (value: string) => value.trim().toLowerCase().replace(/\.$/, '');
+
+/** Why `value` cannot be the base domain (case and a final dot aside); undefined when it can. */
+export function baseDomainProblem(value: string): string | undefined {
+  const domain = normalizedDomain(value);
+  return domain.length > BASE_DOMAIN_MAX ? `is longer than ${BASE_DOMAIN_MAX} characters (room is kept for <service>.<environment>.)` : hostNameProblem(domain);
+}
+
+/** The host name the gateway routes to a service in an environment. */
+export function gatewayHost(service: string, environment: string, baseDomain: string = DEFAULT_BASE_DOMAIN): string {
   return `${service}.${environment}.${baseDomain}`;
 }
