@@ -79,9 +79,16 @@ describe.runIf(withPostgres)('two server replicas on one PostgreSQL database sha
     // Each replica's embedded runner (one worker per server) ran some of them: two slots each, six runs of 1.5 s or more.
     const runners = new Set(runs.map((r) => r.runner));
     expect(runners.size, [...runners].join(', ')).toBe(2);
-    // Every job ran to completion exactly once.
-    const { items: jobs } = await t.app.kernel.jobs.list({ kind: 'pipelines.run', limit: 50 });
-    const mine = jobs.filter((j) => runs.some((r) => (j.payload as { runId?: string }).runId === r.id));
+    // Every job ran to completion exactly once. A run is recorded as passed before its job settles
+    // (the handler returns, then the worker commits the completion), so wait for the jobs to settle.
+    const jobsOfRuns = async () => {
+      const { items: jobs } = await t.app.kernel.jobs.list({ kind: 'pipelines.run', limit: 50 });
+      return jobs.filter((j) => runs.some((r) => (j.payload as { runId?: string }).runId === r.id));
+    };
+    let mine = await jobsOfRuns();
+    for (const settleBy = Date.now() + 10_000; mine.some((j) => j.state === 'running' || j.state === 'queued') && Date.now() < settleBy; mine = await jobsOfRuns()) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(mine.map((j) => [j.state, j.attempts])).toEqual(runs.map(() => ['succeeded', 1]));
   });
 });
