@@ -7,6 +7,7 @@ interface UpOptions {
   host?: string;
   dataDir?: string;
   databaseUrl?: string;
+  config?: string;
   demo: boolean;
   builtinTemplates: boolean;
   embeddedRunner: boolean;
@@ -20,6 +21,7 @@ export function upArgv(opts: UpOptions): string[] {
   if (opts.host !== undefined) argv.push('--host', opts.host);
   if (opts.dataDir !== undefined) argv.push('--data-dir', opts.dataDir);
   if (opts.databaseUrl !== undefined) argv.push('--database-url', opts.databaseUrl);
+  if (opts.config !== undefined) argv.push('--config', opts.config);
   if (!opts.demo) argv.push('--no-demo');
   if (!opts.builtinTemplates) argv.push('--no-builtin-templates');
   if (!opts.embeddedRunner) argv.push('--no-embedded-runner');
@@ -36,6 +38,7 @@ export function registerUpCommand(program: Command, cli: Cli): void {
     .option('--host <address>', 'address to listen on (default 127.0.0.1, or PLINTH_HOST)')
     .option('--data-dir <dir>', 'data directory (default .plinth, or PLINTH_DATA_DIR)')
     .option('--database-url <url>', 'postgres:// URL (default: embedded SQLite, or PLINTH_DATABASE_URL)')
+    .option('--config <file>', 'settings file (default ./plinth.config.yaml when present, or PLINTH_CONFIG); flags and PLINTH_* variables win over it')
     .option('--no-demo', 'do not load the demo organisation on first start')
     .option('--no-builtin-templates', 'do not register the golden-path templates (node-service, static-site, library)')
     .option('--no-embedded-runner', 'run no pipelines in the server: external runners (plinth runner) take them all (or PLINTH_EMBEDDED_RUNNER=false)')

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { CONFIG_FILE, configFileKeyOf, readConfigFile } from './config-file.js';
 import { InputError } from './errors.js';
 import { baseDomainProblem, DEFAULT_BASE_DOMAIN, parseBaseDomain } from './host-names.js';
 
@@ -115,6 +117,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
         'gateway-port': { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
+        config: { type: 'string' },
         'database-url': { type: 'string' },
         'no-demo': { type: 'boolean' },
         'no-builtin-templates': { type: 'boolean' },
@@ -126,13 +129,16 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
   } catch (err) {
     throw new InputError((err as Error).message);
   }
-  const parsedEnv = envSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('PLINTH_') && v !== '')),
-  );
+  // --config FILE, else PLINTH_CONFIG, else ./plinth.config.yaml when there is one.
+  const named = flags.config ?? (env.PLINTH_CONFIG !== '' ? env.PLINTH_CONFIG : undefined);
+  const configFile = named !== undefined ? resolve(cwd, named) : existsSync(resolve(cwd, CONFIG_FILE)) ? resolve(cwd, CONFIG_FILE) : undefined;
+  const fromFile = configFile === undefined ? {} : readConfigFile(configFile);
+  const fromEnv = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('PLINTH_') && k !== 'PLINTH_CONFIG' && v !== ''));
+  const parsedEnv = envSchema.safeParse({ ...fromFile, ...fromEnv });
   if (!parsedEnv.success) {
-    throw new InputError(
-      parsedEnv.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-    );
+    // A problem with a value from the file points into the file.
+    const where = (key: string) => (key in fromFile && !(key in fromEnv) ? `${configFile}: ${configFileKeyOf[key] ?? key}` : key);
+    throw new InputError(parsedEnv.error.issues.map((i) => `${where(i.path.join('.'))}: ${i.message}`).join('; '));
   }
   const e = parsedEnv.data;
   const port = flags.port !== undefined ? Number(flags.port) : (e.PLINTH_PORT ?? 7007);
