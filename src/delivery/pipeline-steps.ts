@@ -13,11 +13,11 @@
  */
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
 import { InputError, type Principal } from '../kernel/index.js';
 import type { PlatformStepContext, PlatformStepHandler, PlatformStepResult } from '../pipelines/index.js';
-import { parseScore, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
+import { parseScore, scoreFileSources, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
 import { COST_CENTER_ANNOTATION, isTerminalRollout, type RolloutView } from './model/index.js';
 import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import type { Delivery } from './service.js';
@@ -49,6 +49,21 @@ interface Deployable {
   score: ScoreWorkload;
   service: string;
   version: string;
+  /** The files `files.*.source` names, read from the repository. */
+  fileSources: Record<string, Buffer>;
+}
+
+/** Files a Score workload's `files` read, from beside score.yaml and never outside the repository (a symlink out is refused). */
+async function readFileSources(workspace: string, score: ScoreWorkload): Promise<Record<string, Buffer>> {
+  const root = await realpath(workspace);
+  const out: Record<string, Buffer> = {};
+  for (const source of scoreFileSources(score)) {
+    const file = await realpath(join(workspace, source)).catch(() => undefined);
+    const inside = file !== undefined && !isAbsolute(source) && !relative(root, file).startsWith('..') && !isAbsolute(relative(root, file));
+    if (!inside) throw new InputError(`${SCORE_FILE}: files source "${source}" is not a file of the repository`);
+    out[source] = await readFile(file);
+  }
+  return out;
 }
 
 const skipped = (message: string): PlatformStepResult => ({ status: 'skipped', message });
@@ -70,10 +85,10 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
     let score: ScoreWorkload;
     try {
       score = parseScore(text, SCORE_FILE);
+      return { score, service: score.metadata.name, version: ctx.run.sha.slice(0, 12), fileSources: await readFileSources(ctx.workspace, score) };
     } catch (err) {
       return failed((err as Error).message);
     }
-    return { score, service: score.metadata.name, version: ctx.run.sha.slice(0, 12) };
   }
 
   /** Another team's service of the same name is not this repository's to replace. */
@@ -129,6 +144,7 @@ export function createDeliverySteps(deps: DeliveryStepsDeps): DeliverySteps {
         // Score's `image: .` is "the image built from this project": here, this run's artifact by digest.
         artifact: { kind: 'tarball', path: deps.artifactFile(digest), digest, ...(imageOf(d.score) === '.' ? { image: `${ctx.run.repository}@${digest}` } : {}) },
         defaultCommand: await defaultCommand(ctx.workspace),
+        fileSources: d.fileSources,
       });
     } catch (err) {
       return failed((err as Error).message);

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { get as httpGet, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLoad } from '../../bench/rollout/load.js';
 import { buildApp, type App } from '../app.js';
@@ -118,6 +122,84 @@ for (const dialect of await testDialects()) {
       const manifests = (await call('GET', `/api/runtime/releases/${view.releaseId}/manifests`, viewer)).json() as { items: { kind: string; spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } }[] };
       const env = manifests.items.find((m) => m.kind === 'Deployment')?.spec?.template?.spec?.containers?.[0]?.env ?? [];
       expect(env).toContainEqual({ name: 'GREETING', value: 'hello from greeter' });
+    });
+
+    it('routes a Score `route` resource\'s host and path to its workload through the gateway; another team cannot take them', { timeout: 60_000 }, async () => {
+      const score = (name: string, resources: string[]) => [
+        'apiVersion: score.dev/v1b1', 'metadata:', `  name: ${name}`, 'containers:', '  main:', `    image: ${name}:1.0.0`,
+        `    command: ["${process.execPath}", "server.mjs"]`, '    resources:', '      requests: { cpu: 100m, memory: 64Mi }', '      limits: { memory: 256Mi }',
+        '    readinessProbe:', '      httpGet: { path: /healthz, port: 8080 }', 'service:', '  ports:', '    web: { port: 8080 }', 'resources:', ...resources,
+      ].join('\n');
+      const deploy = (name: string, resources: string[], owner = 'shop') =>
+        call('POST', '/api/delivery/rollouts', t.adminToken, { score: score(name, resources), environment: 'staging', version: '1.0.0', artifact: { kind: 'directory', path: fixtureDir, digest }, labels: { owner, 'cost-center': 'cc-1' } });
+      const waitLive = async (started: Awaited<ReturnType<typeof call>>) => {
+        expect(started.statusCode, started.body).toBe(201);
+        const id = (started.json() as RolloutView).id;
+        await until(async () => ((await call('GET', `/api/delivery/rollouts/${id}`, viewer)).json() as RolloutView).phase === 'succeeded', 20_000, 50);
+      };
+      // score-compose's 09-dns-and-route shape: the route's host is the dns resource's output, its path a pattern.
+      // A second route puts it at the root of a shared host, where cart takes /cart.
+      await waitLive(await deploy('storefront', ['  dns:', '    type: dns', '  route:', '    type: route', '    params:', '      host: ${resources.dns.host}', '      path: /my/[^/]+/path', '      port: web', '  shop:', '    type: route', '    params: { host: shop.localhost }']));
+      await waitLive(await deploy('cart', ['  route:', '    type: route', '    params: { host: shop.localhost, path: /cart }']));
+      const port = t.app.runtime.gatewayPort()!;
+      // node:http, not fetch: fetch does not let a caller set Host.
+      const get = (host: string, path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          httpGet({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          }).on('error', reject);
+        });
+      expect(JSON.parse((await get('storefront.staging.localhost', '/my/fizz/path')).body)).toMatchObject({ service: 'storefront', path: '/my/fizz/path' });
+      expect(JSON.parse((await get('shop.localhost', '/cart/items')).body)).toMatchObject({ service: 'cart', path: '/cart/items' });
+      expect(JSON.parse((await get('Shop.localhost', '/carton')).body)).toMatchObject({ service: 'storefront', path: '/carton' });
+      expect(JSON.parse((await get('cart.staging.localhost', '/x')).body)).toMatchObject({ service: 'cart' });
+      // The claims hold the routes: another team's route on that host and path is refused, and nothing is deployed.
+      const taken = await deploy('thief', ['  route:', '    type: route', '    params: { host: shop.localhost, path: /cart }'], 'other-team');
+      expect(taken.statusCode, taken.body).toBe(409);
+      expect(taken.json()).toMatchObject({ error: { message: expect.stringMatching(/shop\.localhost\/cart is routed by claim staging\/cart-route of group:default\/shop/) } });
+      // A route on another service's own host is refused before anything is claimed.
+      const hijack = await deploy('hijack', ['  route:', '    type: route', '    params: { host: cart.staging.localhost, path: / }']);
+      expect(hijack.statusCode).toBe(400);
+      expect(hijack.json()).toMatchObject({ error: { message: expect.stringMatching(/cart\.staging\.localhost is the host of service cart in staging/) } });
+      const claims = (await call('GET', '/api/resources/claims?environment=staging', t.adminToken)).json() as { items: { name: string }[] };
+      expect(claims.items.map((c) => c.name).filter((n) => n.startsWith('thief') || n.startsWith('hijack'))).toEqual([]);
+    });
+
+    it('deploys Score files and a volume: the replica reads its files and writes to the volume\'s directory, and the host keeps neither path', { timeout: 60_000 }, async () => {
+      const score = [
+        'apiVersion: score.dev/v1b1', 'metadata:', '  name: notes', 'containers:', '  main:', '    image: notes:1.0.0',
+        `    command: ["${process.execPath}", "server.mjs"]`, '    resources:', '      requests: { cpu: 100m, memory: 64Mi }', '      limits: { memory: 256Mi }',
+        '    readinessProbe:', '      httpGet: { path: /healthz, port: 8080 }',
+        '    files:', '      /etc/plinth-notes/greeting.txt: { content: "hello from ${metadata.name}" }', '      /etc/plinth-notes/raw.txt: { content: "${metadata.name}", noExpand: true }',
+        '    volumes:', '      /srv/plinth-notes-data: { source: "${resources.data}" }',
+        'service:', '  ports:', '    web: { port: 8080 }', 'resources:', '  data:', '    type: volume', '    class: medium',
+      ].join('\n');
+      const started = await call('POST', '/api/delivery/rollouts', t.adminToken, { score, environment: 'staging', version: '1.0.0', artifact: { kind: 'directory', path: fixtureDir, digest }, labels: { owner: 'shop', 'cost-center': 'cc-1' } });
+      expect(started.statusCode, started.body).toBe(201);
+      const id = (started.json() as RolloutView).id;
+      await until(async () => ((await call('GET', `/api/delivery/rollouts/${id}`, viewer)).json() as RolloutView).phase === 'succeeded', 20_000, 50);
+      const port = t.app.runtime.gatewayPort()!;
+      const send = (method: 'GET' | 'PUT', path: string, body?: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path, method, headers: { host: 'notes.staging.localhost' } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+          });
+          req.on('error', reject);
+          req.end(body);
+        });
+      expect(await send('GET', '/file?path=/etc/plinth-notes/greeting.txt')).toEqual({ status: 200, body: 'hello from notes' });
+      expect(await send('GET', '/file?path=/etc/plinth-notes/raw.txt')).toEqual({ status: 200, body: '${metadata.name}' });
+      expect((await send('PUT', '/file?path=/srv/plinth-notes-data/kept.txt', 'kept')).status).toBe(204);
+      expect(await send('PUT', '/file?path=/etc/plinth-notes/greeting.txt', 'changed')).toMatchObject({ status: 500, body: 'EROFS' });
+      const claim = ((await call('GET', '/api/resources/claims?environment=staging&name=notes-data', t.adminToken)).json() as { items: { outputs: Record<string, string>; cost: { monthly: number } }[] }).items[0]!;
+      expect(claim.cost.monthly).toBe(1);
+      expect(await readFile(join(claim.outputs.path!, 'kept.txt'), 'utf8')).toBe('kept');
+      expect(existsSync('/etc/plinth-notes')).toBe(false);
+      expect(existsSync('/srv/plinth-notes-data')).toBe(false);
     });
 
     it('canary through the API: approve gate recorded in the audit log, conflict on a second deploy, promote', { timeout: 40_000 }, async () => {

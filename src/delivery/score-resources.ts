@@ -63,11 +63,18 @@ export async function resolveScoreResources(input: {
   if (Object.keys(claimed.resources).length === 0) return resolved;
   if (!resources) throw new Error(`score.yaml declares resources to claim (${Object.keys(claimed.resources).join(', ')}), and this installation has no resources layer to claim them`);
   if (input.costCenter === undefined) throw new Error(`score.yaml declares resources to claim (${Object.keys(claimed.resources).join(', ')}): name the cost-center they are billed to`);
-  const wanted = await resources.claimsFromScore(claimed, { environment, owner: input.owner, costCenter: input.costCenter });
+  const context = { environment, owner: input.owner, costCenter: input.costCenter };
+  // Every resource is checked before any is claimed, so an unsupported one leaves nothing behind.
+  const wanted = await resources.claimsFromScore(claimed, context);
   if (wanted.unsupported.length > 0) {
     throw new Error(`score.yaml: ${wanted.unsupported.map((u) => `resource "${u.resource}" (${u.type}): ${u.reason}`).join('; ')}`);
   }
-  for (const { resource, claim: body } of wanted.claims) {
+  // Params may use other resources' outputs (a route's `host: ${resources.dns.host}`): those are claimed first.
+  for (const resource of claimOrder(claimed.resources)) {
+    const spec = claimed.resources[resource]!;
+    const params = spec.params === undefined ? undefined : resolveParams(spec.params, `resources.${resource}.params`, resolved);
+    const one = await resources.claimsFromScore({ metadata: input.score.metadata, resources: { [resource]: { ...spec, params } } }, context);
+    const body = one.claims[0]!.claim;
     let [claim] = await resources.listClaims(principal, { environment, name: body.name, limit: 1 });
     if (claim && claim.module !== body.module) throw new Error(`resource "${resource}": claim ${body.name} in ${environment} is a ${claim.module}, not a ${body.module}`);
     if (!claim) {
@@ -86,4 +93,45 @@ export async function resolveScoreResources(input: {
     resolved.secrets[resource] = secrets;
   }
   return resolved;
+}
+
+const PARAM_REF = /\$\{resources\.([^.}]+)\.([^}]+)\}/g;
+
+/** The resources a resource's params refer to. */
+function paramRefs(params: unknown): string[] {
+  return [...JSON.stringify(params ?? null).matchAll(PARAM_REF)].map((m) => m[1]!);
+}
+
+/** Resource names in an order where each comes after those its params refer to; a cycle or an undeclared reference is an error. */
+export function claimOrder(declared: Record<string, { params?: Record<string, unknown> }>): string[] {
+  const order: string[] = [];
+  const pending = new Set(Object.keys(declared));
+  while (pending.size > 0) {
+    const next = [...pending].find((name) => paramRefs(declared[name]!.params).every((ref) => ref !== name && !pending.has(ref)));
+    if (next === undefined) {
+      const stuck = [...pending].map((name) => `${name} → ${paramRefs(declared[name]!.params).filter((ref) => pending.has(ref) || !(ref in declared)).join(', ')}`);
+      throw new Error(`score.yaml: resource params refer to each other or to resources to claim that are not declared (${stuck.join('; ')})`);
+    }
+    order.push(next);
+    pending.delete(next);
+  }
+  return order;
+}
+
+/** Resolves `${resources.<name>.<output>}` in every string of a resource's params; secret outputs may not be params. */
+function resolveParams(value: Record<string, unknown>, where: string, resolved: ResolvedResources): Record<string, unknown> {
+  const walk = (node: unknown, at: string): unknown => {
+    if (typeof node === 'string') {
+      return node.replace(PARAM_REF, (_match, name: string, key: string) => {
+        if (resolved.secrets[name]?.[key] !== undefined) throw new Error(`score.yaml: ${at}: \${resources.${name}.${key}} is a secret; a secret cannot be a resource param`);
+        const output = resolved.outputs[name]?.[key];
+        if (output === undefined) throw new Error(`score.yaml: ${at}: \${resources.${name}.${key}} has no value: resource "${name}" has no output "${key}"`);
+        return output;
+      });
+    }
+    if (Array.isArray(node)) return node.map((item, i) => walk(item, `${at}[${i}]`));
+    if (typeof node === 'object' && node !== null) return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, `${at}.${k}`)]));
+    return node;
+  };
+  return walk(value, where) as Record<string, unknown>;
 }

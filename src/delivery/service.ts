@@ -1,7 +1,7 @@
 import type { Git } from '../git/index.js';
 import { COST_CENTER_ANNOTATION } from './model/index.js';
 import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
-import { authorize, ConflictError, InputError, newId, NotFoundError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
+import { authorize, ConflictError, InputError, newId, NotFoundError, PlinthError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
 import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runtime/index.js';
 import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
 import {
@@ -135,7 +135,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
         try {
           resolved = await resolveScoreResources({ resources: deps.resources, principal, score, environment: input.environment, environmentVariables: variables, owner: `group:default/${(owner ?? '').toLowerCase()}`, costCenter: typeof costCenter === 'string' ? costCenter : undefined });
         } catch (err) {
-          if (err instanceof InputError || (err as { statusCode?: number }).statusCode !== undefined) throw err;
+          if (err instanceof PlinthError || (err as { statusCode?: number }).statusCode !== undefined) throw err;
           throw new InputError((err as Error).message);
         }
       }

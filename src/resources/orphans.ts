@@ -13,7 +13,7 @@ export async function findOrphans(db: Db, providers: Iterable<Provider>): Promis
   const held = new Set<string>();
   for (const claim of await q.listClaims(db, { limit: 100_000 })) {
     const names = physicalNames(claim.environment, claim.name);
-    held.add(names.identifier).add(names.natsStream);
+    held.add(names.identifier).add(names.natsStream).add(names.volumeDir);
   }
   const report: OrphanReport = { items: [], unreachable: [] };
   for (const provider of providers) {

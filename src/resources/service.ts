@@ -18,6 +18,8 @@ import type { Provider } from './providers/provider.js';
 import { createRabbitmqProvider } from './providers/rabbitmq.js';
 import { createRedisProvider } from './providers/redis.js';
 import { createDnsProvider, dnsHost } from './providers/dns.js';
+import { createRouteProvider } from './providers/route.js';
+import { createVolumeProvider } from './providers/volume.js';
 import { createSecretProvider } from './providers/secret.js';
 import { createTlsProvider, hostsOf as certificateHostsOf } from './providers/tls.js';
 import { createSecrets, type SecretSource, type Secrets } from './secrets/service.js';
@@ -92,6 +94,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     ['secret', createSecretProvider(async (name) => (await q.selectSecret(store, name)) !== undefined)],
     ['tls-certificate', createTlsProvider(baseDomain)],
     ['dns', createDnsProvider(baseDomain)],
+    ['route', createRouteProvider(baseDomain)],
+    ['volume', createVolumeProvider(join(config.dataDir, 'volumes'))],
   ]);
   let modules: { module: Module; source: 'builtin' | 'custom' }[] = [];
   const moduleOf = (claim: Claim) => modules.find((m) => m.module.name === claim.module && m.module.version === claim.version)?.module;
@@ -158,7 +162,7 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     if (problems.length > 0) throw new InputError(`inputs of ${module.name}@${module.version}: ${problems.join('; ')}`);
     await checkHosts(module.provider, { name: input.name, environment: input.environment, inputs }, owner);
     const tags: Record<string, string> = { owner, 'cost-center': (input.tags['cost-center'] ?? '').toLowerCase(), environment: input.environment, ...(input.tags.service ? { service: input.tags.service.toLowerCase() } : {}) };
-    const monthly = monthlyCost(module, preset);
+    const monthly = monthlyCost(module, preset, inputs);
     const warnings: string[] = [];
     if (current && current.module !== module.name) throw new InputError(`module: claim ${current.environment}/${current.name} is a ${current.module}; an upgrade keeps the module and changes its version, preset or inputs`);
     if (module.deprecation) warnings.push(`${module.name}@${module.version} is deprecated; use ${module.deprecation.successor}${module.deprecation.message ? ` (${module.deprecation.message})` : ''}`);
@@ -195,13 +199,17 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
    * may name a host only when no other team reserves it or holds a certificate for it.
    */
   async function checkHosts(provider: ProviderName, claim: { name: string; environment: string; inputs: Record<string, unknown> }, owner: string) {
-    const hostsOfClaim = (c: { provider: string; name: string; environment: string; inputs: Record<string, unknown> }) => (c.provider === 'dns' ? [dnsHost(c, baseDomain)] : c.provider === 'tls-certificate' ? certificateHostsOf(c, baseDomain) : []);
+    const hostsOfClaim = (c: { provider: string; name: string; environment: string; inputs: Record<string, unknown> }) =>
+      c.provider === 'dns' ? [dnsHost(c, baseDomain)] : c.provider === 'tls-certificate' ? certificateHostsOf(c, baseDomain) : c.provider === 'route' ? [String(c.inputs.host)] : [];
     const wanted = hostsOfClaim({ provider, ...claim });
     if (wanted.length === 0) return;
-    for (const other of await q.listClaims(store, { environment: claim.environment, limit: 10_000 })) {
-      const clash = other.name === claim.name ? undefined : wanted.find((h) => hostsOfClaim(other).includes(h));
+    // The gateway is one for every environment: a route's host (unlike `<service>.<environment>.…`) may be taken in any of them.
+    for (const other of await q.listClaims(store, { ...(provider === 'route' ? {} : { environment: claim.environment }), limit: 10_000 })) {
+      const clash = other.name === claim.name && other.environment === claim.environment ? undefined : wanted.find((h) => hostsOfClaim(other).includes(h));
       if (clash === undefined) continue;
       if (provider === 'dns' && other.provider === 'dns') throw new ConflictError(`host ${clash} is held by claim ${other.environment}/${other.name} of ${other.owner}`);
+      // One route per host and path: the gateway could send it to only one service.
+      if (provider === 'route' && other.provider === 'route' && other.inputs.path === claim.inputs.path) throw new ConflictError(`${clash}${String(claim.inputs.path)} is routed by claim ${other.environment}/${other.name} of ${other.owner}`);
       if (other.owner !== owner) throw new ConflictError(`host ${clash} belongs to ${other.owner} (claim ${other.environment}/${other.name}); name a host of your own`);
     }
   }

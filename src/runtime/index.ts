@@ -18,7 +18,7 @@ export type { LogLine, LogQuery } from './driver/logs.js';
 export type { ReplicaStatus, ReplicaPhase } from './driver/replica.js';
 export type { ReleaseTrafficStats, StatusClass } from './gateway/stats.js';
 export {
-  WorkloadSpec, TrafficSplit, parseWorkloadSpec, parseScore, scoreToWorkload, renderManifests, renderDeployment, renderService, renderHttpRoute, gatewayHost,
+  WorkloadSpec, TrafficSplit, parseWorkloadSpec, parseScore, scoreToWorkload, scoreFileSources, routePathProblem, renderManifests, renderDeployment, renderService, renderHttpRoute, gatewayHost,
   releasePhases, isTerminalPhase,
   type WorkloadSpecInput, type ScoreWorkload, type ScoreConversion, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads,
 } from './model/index.js';
@@ -26,7 +26,7 @@ export {
 export interface RuntimeOptions {
   secrets?: SecretSource;
   admit?: DeployAdmission;
-  driver?: Partial<Pick<LocalDriverOptions, 'verifyArtifact' | 'restart' | 'baseEnv' | 'prlimit' | 'tailLines'>>;
+  driver?: Partial<Pick<LocalDriverOptions, 'verifyArtifact' | 'restart' | 'baseEnv' | 'prlimit' | 'tailLines' | 'volumeRoot' | 'bwrap'>>;
 }
 
 /**
@@ -45,6 +45,8 @@ export async function createRuntimeLayer(kernel: Kernel, options: RuntimeOptions
   const driver = createLocalDriver({
     dataDir: join(kernel.config.dataDir, 'runtime'),
     prlimit: '/usr/bin/prlimit',
+    // Where the resources layer's `volume` claims make their directories; replicas may mount only those.
+    volumeRoot: join(kernel.config.dataDir, 'volumes'),
     ...options.driver,
     onSpawn: (releaseId, replica, pid, port) => {
       recordProcess(kernel.store, { releaseId, replica, pid, port, startedAt: new Date().toISOString() }).catch((err: unknown) => log.error({ err, releaseId }, 'could not record a replica process'));

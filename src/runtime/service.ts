@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { authorize, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
+import { authorize, ConflictError, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
 import { gatewayHost, renderManifests, SECRET_PLACEHOLDER, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
 import type { LogLine } from './driver/logs.js';
 import type { RuntimeDriver } from './driver/local.js';
@@ -109,11 +109,19 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
         { db: tx },
       );
     });
+    const specs = new Map<string, WorkloadSpec>();
+    for (const id of split ? [split.stable, ...(split.canary !== undefined ? [split.canary] : [])] : []) specs.set(id, (await store.getRelease(db, id)).spec);
     gateway.setSplit(service, environment, split);
-    if (driver.applyTraffic) {
-      const specs = new Map<string, WorkloadSpec>();
-      for (const id of split ? [split.stable, ...(split.canary !== undefined ? [split.canary] : [])] : []) specs.set(id, (await store.getRelease(db, id)).spec);
-      await driver.applyTraffic(service, environment, split ? routeBackends(split, (id) => specs.get(id)) : []);
+    setRoutes(service, environment, split ? specs.get(split.stable)!.routes : []);
+    if (driver.applyTraffic) await driver.applyTraffic(service, environment, split ? routeBackends(split, (id) => specs.get(id)) : []);
+  }
+
+  /** The stable release's routes go to the gateway; one another service took meanwhile is logged, not fatal (its traffic keeps flowing). */
+  function setRoutes(service: string, environment: string, routes: WorkloadSpec['routes']): void {
+    try {
+      gateway.setRoutes(service, environment, routes);
+    } catch (err) {
+      log.warn({ service, environment, reason: (err as Error).message }, 'routes not applied');
     }
   }
 
@@ -158,12 +166,30 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
     return out;
   }
 
+  /**
+   * A route may not take another service's host (`<service>.<environment>.<base domain>` names one
+   * service) nor a host and path another service routes (the gateway keeps the live ones).
+   */
+  function checkRoutes(spec: WorkloadSpec): void {
+    const suffix = `.${baseDomain}`;
+    for (const r of spec.routes) {
+      const host = r.host.toLowerCase();
+      const labels = host.endsWith(suffix) ? host.slice(0, -suffix.length).split('.') : [];
+      if (labels.length === 2 && host !== gatewayHost(spec.service, spec.environment, baseDomain)) {
+        throw new InputError(`spec.routes: ${host} is the host of service ${labels[0]} in ${labels[1]}; route a host of ${spec.service}'s own (${gatewayHost(spec.service, spec.environment, baseDomain)}) or a name of your own`);
+      }
+      const other = gateway.routedBy(host, r.path);
+      if (other && (other.service !== spec.service || other.environment !== spec.environment)) throw new ConflictError(`spec.routes: ${host}${r.path} is routed to ${other.service} in ${other.environment}`);
+    }
+  }
+
   return {
     async deploy(principal, input) {
       authorize(principal, DEPLOY, { type: 'service' });
       const parsed = WorkloadSpec.safeParse(input.spec);
       if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '));
       const spec = parsed.data;
+      checkRoutes(spec);
       const resolved = await resolveSecrets(spec);
       if (deps.admit) {
         const verdict = await deps.admit(principal, renderManifests(spec, undefined, baseDomain), spec);
@@ -259,7 +285,11 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
       }
       await store.deleteProcesses(db);
       const splits = await store.listTraffic(db);
-      for (const s of splits) gateway.setSplit(s.service, s.environment, s.split);
+      for (const s of splits) {
+        gateway.setSplit(s.service, s.environment, s.split);
+        const stable = await store.getRelease(db, s.split.stable).catch(() => undefined);
+        if (stable) setRoutes(s.service, s.environment, stable.spec.routes);
+      }
       for (const r of await store.listReleases(db, { phases: ['starting', 'stopping'] }, 1000)) {
         await store.updateReleasePhase(db, r.id, r.phase === 'starting' ? 'failed' : 'stopped', `the server restarted while it was ${r.phase}`, now());
       }

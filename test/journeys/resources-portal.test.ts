@@ -5,7 +5,7 @@ import type { BackupRecord, ClaimView, ModuleView } from '../../src/resources/in
 import { pgQuery, requireService } from '../../src/resources/testing/services.js';
 import { openBrowser } from '../helpers/browser.js';
 import { startGitTestApp, type GitTestApp } from '../helpers/git.js';
-import { budgetLines, changedInputs, menuEntries, presetValues, upgradeTarget } from '../../web/src/resources/view.js';
+import { budgetLines, changedInputs, menuEntries, presetMonthly, presetValues, upgradeTarget } from '../../web/src/resources/view.js';
 
 // Self-service resources in the portal (issue #8) in a real Chromium against a real Plinth server
 // serving the built web/dist, provisioning on the real PostgreSQL at 127.0.0.1:5432, signed in as
@@ -203,6 +203,8 @@ spec:
   });
 });
 
+const presetNamesOf = (m: ModuleView) => (['small', 'medium', 'large'] as const).filter((p) => p in m.presets);
+
 // The portal's pure rules, without a browser.
 describe('resources portal view rules', () => {
   const module = (version: string, successor?: string): ModuleView => ({
@@ -219,6 +221,17 @@ describe('resources portal view rules', () => {
     expect(presetValues(m, 'medium')).toEqual({ connectionLimit: 40, extensions: [] });
     expect(changedInputs(m, 'medium', { connectionLimit: 40, extensions: [] })).toEqual({});
     expect(changedInputs(m, 'medium', { connectionLimit: 20, extensions: ['citext'] })).toEqual({ connectionLimit: 20, extensions: ['citext'] });
+  });
+
+  it('prices a preset with its units at the per-unit price, as the plan does', () => {
+    const volume: ModuleView = {
+      ...module('1.0.0'), name: 'volume', provider: 'volume',
+      inputs: { type: 'object', properties: { sizeGi: { type: 'integer' } } },
+      presets: { small: { sizeGi: 1 }, medium: { sizeGi: 10 }, large: { sizeGi: 100 } },
+      cost: { currency: 'EUR', monthly: { small: 0, medium: 0, large: 0.5 }, perUnit: { input: 'sizeGi', unit: 'GiB', monthly: 0.1 } },
+    };
+    expect(presetNamesOf(volume).map((p) => presetMonthly(volume, p))).toEqual([0.1, 1, 10.5]);
+    expect(presetMonthly(module('1.0.0'), 'medium')).toBe(60);
   });
 
   it('the menu offers the newest non-deprecated version of each module and lists the others', () => {

@@ -133,6 +133,8 @@ export interface PhysicalNames {
   secretName: string;
   /** The built-in gateway's host for a service named like the claim. */
   gatewayHost: string;
+  /** A volume's directory under the data directory's `volumes/`. */
+  volumeDir: string;
 }
 
 export function physicalNames(environment: string, name: string, baseDomain = DEFAULT_BASE_DOMAIN): PhysicalNames {
@@ -144,6 +146,7 @@ export function physicalNames(environment: string, name: string, baseDomain = DE
     natsSubjects: `${environment}.${name}.>`,
     secretName: `claim.${environment}.${name}`,
     gatewayHost: gatewayHost(name, environment, baseDomain),
+    volumeDir: `volumes/${environment}/${name}`,
   };
 }
 
@@ -194,6 +197,10 @@ export function describeCreates(provider: ProviderName, names: PhysicalNames, in
       return [`a certificate from Plinth's internal CA for ${Array.isArray(inputs.hosts) && inputs.hosts.length > 0 ? inputs.hosts.join(', ') : 'the claim’s host'}, valid ${String(inputs.validityDays ?? 90)} days, renewed ${String(inputs.renewBeforeDays ?? 30)} days before expiry`, `secret ${names.secretName} with tls.crt, tls.key and ca.crt`];
     case 'dns':
       return [`the gateway host name ${typeof inputs.service === 'string' ? `${inputs.service}${names.gatewayHost.slice(names.gatewayHost.indexOf('.'))}` : names.gatewayHost}`];
+    case 'route':
+      return [`the gateway route ${String(inputs.host)}${String(inputs.path ?? '/')} to ${typeof inputs.service === 'string' ? inputs.service : 'the service'}${inputs.port !== undefined ? ` port ${String(inputs.port)}` : ''}`];
+    case 'volume':
+      return [`a ${String(inputs.sizeGi ?? '?')} GiB volume directory ${names.volumeDir}`];
     case 'secret':
       return [`secret ${names.secretName} with generated keys ${Array.isArray(inputs.keys) ? inputs.keys.join(', ') : 'value'}`];
   }

@@ -24,7 +24,7 @@ ${overrides.deprecation ?? ''}`;
 
 describe('modules', () => {
   it('parses every built-in module with its presets, defaults and prices', () => {
-    expect(builtins.map((m) => m.name).sort()).toEqual(['dns', 'nats-stream', 'postgres', 'rabbitmq-vhost', 'redis', 'secret', 'tls-certificate']);
+    expect(builtins.map((m) => m.name).sort()).toEqual(['dns', 'nats-stream', 'postgres', 'rabbitmq-vhost', 'redis', 'route', 'secret', 'tls-certificate', 'volume']);
     expect(postgres).toMatchObject({ provider: 'postgres', defaultPreset: 'small', requiredTags: ['owner', 'cost-center', 'environment'], backup: { retentionDays: 7 } });
     expect(monthlyCost(postgres, 'medium')).toBe(60);
   });
@@ -76,7 +76,7 @@ describe('modules', () => {
 
 describe('claims', () => {
   it('derives physical names that cannot collide across (environment, name) pairs', () => {
-    expect(physicalNames('staging', 'orders-db')).toEqual({ identifier: 'pl_staging__orders_db', redisKeyPrefix: 'staging:orders-db:', natsStream: 'PL_STAGING__ORDERS_DB', natsSubjects: 'staging.orders-db.>', secretName: 'claim.staging.orders-db', gatewayHost: 'orders-db.staging.localhost' });
+    expect(physicalNames('staging', 'orders-db')).toEqual({ identifier: 'pl_staging__orders_db', redisKeyPrefix: 'staging:orders-db:', natsStream: 'PL_STAGING__ORDERS_DB', natsSubjects: 'staging.orders-db.>', secretName: 'claim.staging.orders-db', gatewayHost: 'orders-db.staging.localhost', volumeDir: 'volumes/staging/orders-db' });
     expect(physicalNames('x', 'y-z').identifier).not.toBe(physicalNames('x-y', 'z').identifier);
   });
 

@@ -12,7 +12,7 @@ import { parseCron } from './cron.js';
 export const MODULE_API_VERSION = 'plinth.dev/v1alpha1';
 export const presets = ['small', 'medium', 'large'] as const;
 export type PresetName = (typeof presets)[number];
-export const providerNames = ['postgres', 'redis', 'rabbitmq', 'nats-stream', 'secret', 'tls-certificate', 'dns'] as const;
+export const providerNames = ['postgres', 'redis', 'rabbitmq', 'nats-stream', 'secret', 'tls-certificate', 'dns', 'route', 'volume'] as const;
 export type ProviderName = (typeof providerNames)[number];
 export const requiredTagNames = ['owner', 'cost-center', 'environment'] as const;
 
@@ -47,6 +47,8 @@ const ModuleDocument = z.strictObject({
       currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR'),
       /** Estimated cost per month of one claim, by preset. */
       monthly: z.strictObject({ small: z.number().min(0), medium: z.number().min(0), large: z.number().min(0) }),
+      /** A price per unit of a numeric input (a volume's GiB), added to the preset's: `input` × `monthly`. */
+      perUnit: z.strictObject({ input: z.string().min(1).max(100), unit: z.string().min(1).max(20), monthly: z.number().min(0) }).optional(),
     }),
     deprecation: z.strictObject({ successor: z.string().regex(/^[a-z][a-z0-9-]*@\d+\.\d+\.\d+$/, 'module@version'), message: z.string().max(500).optional() }).optional(),
   }),
@@ -68,7 +70,7 @@ export interface Module {
   limits: { maxClaimsPerTeam: number };
   backup: { schedule: string | null; retentionDays: number };
   drift: { repair: boolean };
-  cost: { currency: string; monthly: Record<PresetName, number> };
+  cost: { currency: string; monthly: Record<PresetName, number>; perUnit?: { input: string; unit: string; monthly: number } };
   deprecation: { successor: string; message?: string } | undefined;
 }
 
@@ -124,6 +126,10 @@ export function parseModule(text: string, source: string): Module {
     deprecation: spec.deprecation,
   };
   if (spec.inputs.type !== 'object') throw new InputError(`${source}: spec.inputs: the input schema must be of type object`);
+  if (spec.cost.perUnit) {
+    const property = (spec.inputs.properties as Record<string, { type?: unknown }> | undefined)?.[spec.cost.perUnit.input];
+    if (property?.type !== 'integer' && property?.type !== 'number') throw new InputError(`${source}: spec.cost.perUnit.input: "${spec.cost.perUnit.input}" is not a numeric input of the module`);
+  }
   try {
     validatorOf(module);
   } catch (err) {
@@ -162,9 +168,11 @@ export function pickVersion(candidates: readonly Module[], wanted: string | unde
   return sorted.find((m) => m.deprecation === undefined) ?? sorted[0];
 }
 
-/** Monthly cost of one claim of the module at a preset. */
-export function monthlyCost(module: Module, preset: PresetName): number {
-  return module.cost.monthly[preset];
+/** Monthly cost of one claim of the module at a preset, with its per-unit part for the claim's (resolved) inputs. */
+export function monthlyCost(module: Module, preset: PresetName, inputs: Record<string, unknown> = {}): number {
+  const perUnit = module.cost.perUnit;
+  const units = perUnit ? Number(inputs[perUnit.input] ?? 0) : 0;
+  return Math.round((module.cost.monthly[preset] + (perUnit && Number.isFinite(units) ? units * perUnit.monthly : 0)) * 100) / 100;
 }
 
 export const ModuleView = z.object({
@@ -182,7 +190,7 @@ export const ModuleView = z.object({
   limits: z.object({ maxClaimsPerTeam: z.number() }),
   backup: z.object({ schedule: z.string().nullable(), retentionDays: z.number() }),
   drift: z.object({ repair: z.boolean() }),
-  cost: z.object({ currency: z.string(), monthly: z.record(z.string(), z.number()) }),
+  cost: z.object({ currency: z.string(), monthly: z.record(z.string(), z.number()), perUnit: z.object({ input: z.string(), unit: z.string(), monthly: z.number() }).optional() }),
   deprecation: z.object({ successor: z.string(), message: z.string().optional() }).nullable(),
   source: z.enum(['builtin', 'custom']),
 });

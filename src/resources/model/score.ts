@@ -41,8 +41,8 @@ export function claimsFromScore(score: ScoreResources, modules: readonly Module[
         name,
         environment: context.environment,
         preset: spec.class as PresetName | undefined,
-        // A dns resource names the workload's own gateway host unless its params say otherwise.
-        inputs: newest.provider === 'dns' ? { service: score.metadata.name, ...spec.params } : (spec.params ?? {}),
+        // A dns resource names the workload's own gateway host, and a route routes to the workload, unless params say otherwise.
+        inputs: newest.provider === 'dns' || newest.provider === 'route' ? { service: score.metadata.name, ...spec.params } : (spec.params ?? {}),
         tags: { owner: context.owner, 'cost-center': context.costCenter, service: score.metadata.name.toLowerCase() },
       },
     });

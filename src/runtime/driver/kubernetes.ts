@@ -16,7 +16,7 @@
  * cluster was available to run against (README, Runtime and gateway).
  */
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import { renderDeployment, renderHttpRoute, renderService, workloadName, type JsonManifest } from '../model/manifests.js';
+import { renderDeployment, renderFilesConfigMap, renderHttpRoute, renderRouteHttpRoutes, renderService, workloadName, type JsonManifest } from '../model/manifests.js';
 import type { TrafficSplit } from '../model/traffic.js';
 import type { WorkloadSpec } from '../model/workload.js';
 import { verifyDigest, type ArtifactVerifier } from './artifact.js';
@@ -91,9 +91,13 @@ export async function createKubernetesDriver(options: KubernetesDriverOptions): 
   };
   const objectsOf = (spec: WorkloadSpec, secrets: Readonly<Record<string, string>>) => [
     ...(Object.keys(secrets).length > 0 ? [toObject(renderEnvSecret(spec, secrets))] : []),
+    ...(spec.files.length > 0 ? [toObject(renderFilesConfigMap(spec))] : []),
     toObject(deploymentForCluster(spec)),
     toObject(renderService(spec)),
   ];
+
+  /** The route HTTPRoutes applied per service and environment (this process's view: a restart forgets them until the next split). */
+  const routeNames = new Map<string, string[]>();
 
   async function stopRelease(id: string) {
     const release = releases.get(id);
@@ -136,11 +140,18 @@ export async function createKubernetesDriver(options: KubernetesDriverOptions): 
       await stopRelease(releaseId);
     },
     async applyTraffic(service, environment, backends) {
+      // The routes' HTTPRoutes of the previous stable go when the new one routes other hosts (or none).
+      const wanted = renderRouteHttpRoutes(backends).map((r) => r.metadata.name);
+      for (const old of routeNames.get(`${service}.${environment}`) ?? []) {
+        if (!wanted.includes(old)) await remove({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: old, namespace: environment } });
+      }
+      routeNames.set(`${service}.${environment}`, wanted);
       if (backends.length === 0) {
         await remove({ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: service, namespace: environment } });
         return;
       }
       await apply(toObject(renderHttpRoute(backends, options.baseDomain)));
+      for (const route of renderRouteHttpRoutes(backends)) await apply(toObject(route));
     },
     // The cluster's Gateway routes to the pods; the built-in gateway has nothing to send there.
     readyEndpoints: (): readonly Endpoint[] => [],

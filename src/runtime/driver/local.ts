@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { quantityToBytes, type WorkloadSpec } from '../model/index.js';
 import { resolveCommand, unpackArtifact, verifyDigest, type ArtifactVerifier } from './artifact.js';
 import { createReplicaLog, matchesLogQuery, searchLogFiles, type LogLine, type LogQuery, type ReplicaLog } from './logs.js';
 import { allocatePort } from './ports.js';
 import { startReplica, type Replica, type ReplicaStatus, type RestartPolicy } from './replica.js';
+import { findSandboxTools, probeWrapper, resolveVolume, sandboxArgs, sandboxedArgv, writeMountFiles, type SandboxTools } from './sandbox.js';
 
 /** One ready replica the gateway may send a request to. */
 export interface Endpoint {
@@ -54,6 +55,13 @@ export interface LocalDriverOptions {
   tailLines?: number;
   /** Path of prlimit(1), or undefined to run without resource limits. */
   prlimit?: string;
+  /**
+   * The only place volume sources may be (absolute); a spec's volume must name a directory inside it.
+   * Absent: the runtime accepts no volumes.
+   */
+  volumeRoot?: string;
+  /** Path of bwrap(1) for releases with files or volumes; looked up in `baseEnv.PATH` when absent. */
+  bwrap?: string;
   /** Called for every spawned process, so a restarted server can clean up after a crash. */
   onSpawn?: (releaseId: string, replica: number, pid: number, port: number) => void;
   onReplicaChange?: (releaseId: string, status: ReplicaStatus) => void;
@@ -68,27 +76,65 @@ interface LocalRelease {
   stopping: boolean;
 }
 
+/** How a release with files or volumes runs: bwrap with these options (see sandbox.ts). */
+interface Sandbox {
+  tools: SandboxTools;
+  args: string[];
+}
+
 const defaultRestart: RestartPolicy = { initialBackoffMs: 200, maxBackoffMs: 30_000, crashLoopAfter: 5, stableAfterMs: 10_000 };
 
 /** The embedded runtime: each replica is a supervised child process in its own process group. */
 export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
+  if (options.volumeRoot !== undefined && !isAbsolute(options.volumeRoot)) throw new Error(`volumeRoot must be an absolute path, not "${options.volumeRoot}"`);
   const releases = new Map<string, LocalRelease>();
   const followers = new Set<{ service: string; environment: string; query: LogQuery; listener: (line: LogLine) => void }>();
   const restart = { ...defaultRestart, ...options.restart };
   const baseEnv = options.baseEnv ?? { PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` };
   const logDir = (spec: WorkloadSpec, releaseId: string) => join(options.dataDir, 'logs', spec.environment, spec.service, releaseId);
+  // Per release: `artifact/` (an unpacked tarball, the cwd) and `mounts/` (file contents), both removed on stop.
+  const releaseDir = (releaseId: string) => join(options.dataDir, 'releases', releaseId);
+  let tools: Promise<SandboxTools> | undefined;
 
   const refreshEndpoints = (release: LocalRelease) => {
     release.ready = release.stopping ? [] : release.replicas.filter((r) => r.isReady()).map((r) => ({ releaseId: release.id, replica: r.ordinal, host: '127.0.0.1', port: r.port }));
   };
 
-  function argvFor(spec: WorkloadSpec, executable: string): string[] {
-    const argv = [executable, ...spec.command.slice(1), ...spec.args];
+  function argvFor(spec: WorkloadSpec, executable: string, sandbox: Sandbox | undefined): string[] {
+    const command = [executable, ...spec.command.slice(1), ...spec.args];
+    // prlimit outermost: bwrap and the workload inherit its limits.
+    const argv = sandbox === undefined ? command : sandboxedArgv(sandbox.tools, sandbox.args, command);
     // RLIMIT_DATA, not RLIMIT_AS: V8 reserves far more address space than it uses, so an address-space
     // limit below ~2 GiB stops Node at start; the data limit caps what is actually allocated. CPU
     // limits are rates (500m) that rlimits cannot express: they are recorded in the manifest only.
     if (options.prlimit === undefined || spec.limits.memory === undefined) return argv;
     return [options.prlimit, `--data=${quantityToBytes(spec.limits.memory)}`, '--', ...argv];
+  }
+
+  /** The sandbox of a release with files or volumes (file contents written under its release dir); undefined for others. */
+  async function prepareSandbox(id: string, spec: WorkloadSpec, cwd: string): Promise<Sandbox | undefined> {
+    if (spec.files.length === 0 && spec.volumes.length === 0) return undefined;
+    const volumes = await Promise.all(spec.volumes.map((v) => resolveVolume(v, options.volumeRoot)));
+    const found = await (tools ??= findSandboxTools(baseEnv.PATH ?? '', options.bwrap).catch((err: unknown) => {
+      tools = undefined; // installing bwrap later needs no restart
+      throw err;
+    }));
+    const files = await writeMountFiles(spec.files, join(releaseDir(id), 'mounts'));
+    return { tools: found, args: sandboxArgs({ mounts: [...files, ...volumes], cwd }) };
+  }
+
+  /** Unpacks the artifact, finds the command, prepares the sandbox; on failure removes what it wrote. */
+  async function prepareRun(id: string, spec: WorkloadSpec, path: string): Promise<{ cwd: string; argv: string[]; sandbox: Sandbox | undefined }> {
+    try {
+      const cwd = await unpackArtifact(spec.artifact, join(releaseDir(id), 'artifact'));
+      const executable = await resolveCommand(spec.command[0]!, cwd, path);
+      if (executable === undefined) throw new Error(`command not found: "${spec.command[0]}" (looked in ${spec.command[0]!.includes('/') ? cwd : `PATH=${path}`})`);
+      const sandbox = await prepareSandbox(id, spec, cwd);
+      return { cwd, argv: argvFor(spec, executable, sandbox), sandbox };
+    } catch (err) {
+      await rm(releaseDir(id), { recursive: true, force: true });
+      throw new ReleaseStartError((err as Error).message, { cause: err });
+    }
   }
 
   async function start(input: { id: string; spec: WorkloadSpec }, secrets: Readonly<Record<string, string>>, maskValues: readonly string[] = []): Promise<void> {
@@ -100,14 +146,8 @@ export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
     } catch (err) {
       throw new ReleaseStartError((err as Error).message, { cause: err });
     }
-    const cwd = await unpackArtifact(spec.artifact, join(options.dataDir, 'releases', id)).catch((err: Error) => {
-      throw new ReleaseStartError(err.message, { cause: err });
-    });
     const env: Record<string, string> = { ...baseEnv, ...spec.env, ...secrets };
-    const executable = await resolveCommand(spec.command[0]!, cwd, env.PATH ?? '');
-    if (executable === undefined) {
-      throw new ReleaseStartError(`command not found: "${spec.command[0]}" (looked in ${spec.command[0]!.includes('/') ? cwd : `PATH=${env.PATH ?? ''}`})`);
-    }
+    const { cwd, argv, sandbox } = await prepareRun(id, spec, env.PATH ?? '');
     const release: LocalRelease = { id, spec, replicas: [], logs: [], ready: [], stopping: false };
     releases.set(id, release);
     try {
@@ -134,7 +174,8 @@ export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
         };
         release.replicas.push(
           startReplica({
-            ordinal, port, argv: argvFor(spec, executable), cwd, env: replicaEnv, readiness: spec.readiness, liveness: spec.liveness, log, restart,
+            ordinal, port, argv, cwd, env: replicaEnv, readiness: spec.readiness, liveness: spec.liveness, log, restart,
+            probeWrapper: sandbox && probeWrapper(sandbox.tools, sandbox.args),
             onChange: (replica) => {
               refreshEndpoints(release);
               options.onReplicaChange?.(id, replica.status());
@@ -159,7 +200,7 @@ export function createLocalDriver(options: LocalDriverOptions): RuntimeDriver {
     await Promise.all(release.replicas.map((r) => r.stop(opts.graceMs ?? release.spec.terminationGraceMs)));
     await Promise.all(release.logs.map((l) => l.close()));
     releases.delete(releaseId);
-    if (release.spec.artifact.kind === 'tarball') await rm(join(options.dataDir, 'releases', releaseId), { recursive: true, force: true });
+    await rm(releaseDir(releaseId), { recursive: true, force: true });
   }
 
   return {

@@ -36,10 +36,14 @@ export function probeTcp(port: number, timeoutMs: number): Promise<ProbeResult> 
   });
 }
 
-/** Runs the probe command in the replica's directory and environment; exit 0 is success. */
-export function probeExec(command: readonly string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<ProbeResult> {
+/**
+ * Runs the probe command in the replica's directory and environment, under `wrapper` (the replica's
+ * sandbox) when given; exit 0 is success.
+ */
+export function probeExec(command: readonly string[], cwd: string, env: Record<string, string>, timeoutMs: number, wrapper: readonly string[] = []): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: 'ignore', detached: true });
+    const [file, ...args] = [...wrapper, ...command];
+    const child = spawn(file!, args, { cwd, env, stdio: 'ignore', detached: true });
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -59,8 +63,8 @@ export function probeExec(command: readonly string[], cwd: string, env: Record<s
   });
 }
 
-export function runProbe(probe: Probe | undefined, ctx: { port: number; cwd: string; env: Record<string, string> }): Promise<ProbeResult> {
+export function runProbe(probe: Probe | undefined, ctx: { port: number; cwd: string; env: Record<string, string>; wrapper?: readonly string[] }): Promise<ProbeResult> {
   if (!probe) return probeTcp(ctx.port, 1000);
   if (probe.http) return probeHttp(probe.http.port ?? ctx.port, probe.http.path, probe.timeoutMs);
-  return probeExec(probe.exec!.command, ctx.cwd, ctx.env, probe.timeoutMs);
+  return probeExec(probe.exec!.command, ctx.cwd, ctx.env, probe.timeoutMs, ctx.wrapper);
 }

@@ -53,6 +53,8 @@ export interface ReplicaInput {
   env: Record<string, string>;
   readiness: Probe | undefined;
   liveness: Probe | undefined;
+  /** argv prefix exec probes run under, so they see what the replica sees (its sandbox); none when absent. */
+  probeWrapper?: readonly string[];
   log: ReplicaLog;
   restart: RestartPolicy;
   onChange: (replica: Replica) => void;
@@ -105,7 +107,7 @@ export function startReplica(input: ReplicaInput): Replica {
     const periodMs = probe?.periodMs ?? 200;
     const tick = async () => {
       if (gen !== generation || isStopping()) return;
-      const result = await runProbe(probe, { port: input.port, cwd: input.cwd, env: input.env });
+      const result = await runProbe(probe, { port: input.port, cwd: input.cwd, env: input.env, wrapper: input.probeWrapper });
       if (gen !== generation || isStopping()) return;
       check(result);
       timers.push(setTimeout(() => void tick(), periodMs));

@@ -277,3 +277,45 @@ describe('gateway host names under a configured base domain', () => {
     }
   });
 });
+
+describe('gateway path routes (a workload\'s routes)', () => {
+  it('sends a host\'s paths to the services that route them, longest first, and keeps each service\'s own host', async () => {
+    const replicas = new Map<string, Server>();
+    for (const name of ['shop', 'api', 'fizz']) replicas.set(name, await listen(createHttpServer((req, res) => res.end(`${name} ${req.url}`))));
+    const endpointOf = (releaseId: string): Endpoint[] => [{ releaseId, replica: 0, host: '127.0.0.1', port: portOf(replicas.get(releaseId)!) }];
+    const gateway = createGateway({ host: '127.0.0.1', port: 0, endpoints: { readyEndpoints: endpointOf, markUnreachable: () => undefined } });
+    try {
+      const port = await gateway.listen();
+      for (const name of replicas.keys()) gateway.setSplit(name, 'prod', { stable: name, canaryWeightPercent: 0, sticky: false });
+      gateway.setRoutes('shop', 'prod', [{ host: 'shop.localhost', path: '/' }]);
+      gateway.setRoutes('api', 'prod', [{ host: 'shop.localhost', path: '/api' }]);
+      gateway.setRoutes('fizz', 'prod', [{ host: 'fizz.prod.localhost', path: '/my/[^/]+/path' }]);
+      const body = async (host: string, path: string) => {
+        const r = await call(port, path, { host });
+        return `${r.status} ${r.body.toString()}`;
+      };
+      expect(await body('shop.localhost', '/')).toBe('200 shop /');
+      expect(await body('Shop.Localhost:7080', '/api/orders?x=1')).toBe('200 api /api/orders?x=1');
+      expect(await body('shop.localhost', '/api')).toBe('200 api /api');
+      expect(await body('shop.localhost', '/apiary')).toBe('200 shop /apiary');
+      expect(await body('api.prod.localhost', '/anything')).toBe('200 api /anything');
+      // A pattern on a service's own host: matching paths go to it, and so does everything else on its host.
+      expect(await body('fizz.prod.localhost', '/my/buzz/path/index.html')).toBe('200 fizz /my/buzz/path/index.html');
+      expect(await body('fizz.prod.localhost', '/other')).toBe('200 fizz /other');
+      // Another service may not take a routed host and path; removing routes frees them.
+      expect(() => gateway.setRoutes('fizz', 'prod', [{ host: 'shop.localhost', path: '/api' }])).toThrow(/routed to api in prod/);
+      expect(gateway.routedBy('shop.localhost', '/api')).toEqual({ service: 'api', environment: 'prod' });
+      gateway.setRoutes('shop', 'prod', []);
+      const unrouted = await call(port, '/', { host: 'shop.localhost' });
+      expect(unrouted.status).toBe(404);
+      expect(unrouted.body.toString()).toContain('routes /api');
+    } finally {
+      clientAgent.destroy();
+      await gateway.close();
+      for (const r of replicas.values()) {
+        r.closeAllConnections();
+        r.close();
+      }
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import { createWeightedPicker, DEFAULT_BASE_DOMAIN, parseCanaryOverride, preselectRelease, type TrafficSplit } from '../model/index.js';
+import { compileRoutePath, createWeightedPicker, DEFAULT_BASE_DOMAIN, parseCanaryOverride, preselectRelease, type RoutePathMatcher, type TrafficSplit, type WorkloadRoute } from '../model/index.js';
 import type { Endpoint } from '../driver/local.js';
 import { endpointKey, ProxyExchange, readRequestFields, reply, type ProxyContext } from './proxy.js';
 import { createTrafficStats, type ReleaseTrafficStats } from './stats.js';
@@ -26,6 +26,13 @@ export interface Gateway {
   /** Sets (absolute) or removes the split of a service in an environment; applies to the next request. */
   setSplit(service: string, environment: string, split: TrafficSplit | undefined): void;
   split(service: string, environment: string): TrafficSplit | undefined;
+  /**
+   * Sets (replaces) the hosts and paths routed to a service in an environment besides its own host (a
+   * workload's `routes`); an empty list removes them. Throws when another service routes one of them.
+   */
+  setRoutes(service: string, environment: string, routes: readonly Pick<WorkloadRoute, 'host' | 'path'>[]): void;
+  /** The service and environment a host and path are routed to by another service's routes, if any. */
+  routedBy(host: string, path: string): { service: string; environment: string } | undefined;
   /** Per-release request counts, status classes and latency histograms since start. */
   stats(service: string, environment: string): ReleaseTrafficStats[];
 }
@@ -49,6 +56,15 @@ interface Route {
   pick: () => string | undefined;
   /** Round-robin position per release. */
   next: Map<string, number>;
+}
+
+/** A path on a host routed to a service (a workload's `routes`). */
+interface PathRoute {
+  path: string;
+  matcher: RoutePathMatcher;
+  service: string;
+  environment: string;
+  key: string;
 }
 
 /** What a Host field names: `name` is the host without its port, lower-cased. */
@@ -110,6 +126,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     markUnreachable: (endpoint) => options.endpoints.markUnreachable(endpoint),
   };
   const hosts = new Map<string, ReturnType<typeof parseHost>>();
+  /** Path routes by host name, highest precedence first. */
+  const pathRoutes = new Map<string, PathRoute[]>();
   const baseDomain = options.baseDomain ?? DEFAULT_BASE_DOMAIN;
   const pattern = hostPattern(baseDomain);
 
@@ -121,9 +139,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (hosts.size >= HOST_CACHE_SIZE) hosts.clear();
       hosts.set(fields.host, (host = parseHost(fields.host, pattern)));
     }
-    if (host.service === undefined) return reply(res, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.${baseDomain}`);
-    const { service, environment } = host;
-    const route = routes.get(host.key);
+    let target: { service: string; environment: string; key: string } | undefined = host.service === undefined ? undefined : host;
+    const onHost = pathRoutes.get(host.name);
+    if (onHost !== undefined) {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      target = onHost.find((r) => r.matcher.matches(path)) ?? target;
+      if (target === undefined) return reply(res, 404, `no route for ${path.slice(0, 200)} on ${host.name}: it routes ${onHost.map((r) => r.path).join(', ')}`);
+    }
+    if (target === undefined) return reply(res, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.${baseDomain}`);
+    const { service, environment } = target;
+    const route = routes.get(target.key);
     if (!route) return reply(res, 503, `service "${service}" has no release routed in environment "${environment}"`);
     const { split } = route;
     const override = parseCanaryOverride(fields.canary);
@@ -138,7 +165,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     // the gateway's own answer, not the release's, so no release's counters (the canary analysis) count it.
     if (options.endpoints.readyEndpoints(releaseId).length === 0) return reply(res, 503, `no ready replica of ${service}.${environment} (release ${releaseId})`);
     const setCookie = split.sticky && sticky !== releaseId ? `${STICKY_COOKIE}=${encodeURIComponent(releaseId)}; Path=/; HttpOnly; SameSite=Lax` : undefined;
-    new ProxyExchange(context, req, res, fields, releaseId, route.next, host.key, setCookie).start((status) => stats.record(service, environment, releaseId, status, performance.now() - started));
+    new ProxyExchange(context, req, res, fields, releaseId, route.next, target.key, setCookie).start((status) => stats.record(service, environment, releaseId, status, performance.now() - started));
   }
 
   return {
@@ -173,6 +200,24 @@ export function createGateway(options: GatewayOptions): Gateway {
       const targets = [{ target: split.stable, weight: 100 - (split.canary ? split.canaryWeightPercent : 0) }];
       if (split.canary) targets.push({ target: split.canary, weight: split.canaryWeightPercent });
       routes.set(key, { split, pick: createWeightedPicker(targets), next: routes.get(key)?.next ?? new Map() });
+    },
+    setRoutes(service, environment, wanted) {
+      const key = `${service}.${environment}`;
+      const compiled = wanted.map((r) => ({ host: r.host.toLowerCase(), route: { path: r.path, matcher: compileRoutePath(r.path), service, environment, key } }));
+      for (const { host, route } of compiled) {
+        const taken = pathRoutes.get(host)?.find((r) => r.key !== key && r.path === route.path);
+        if (taken) throw new Error(`${host}${route.path} is routed to ${taken.service} in ${taken.environment}`);
+      }
+      for (const [host, list] of pathRoutes) {
+        const kept = list.filter((r) => r.key !== key);
+        if (kept.length > 0) pathRoutes.set(host, kept);
+        else pathRoutes.delete(host);
+      }
+      for (const { host, route } of compiled) pathRoutes.set(host, [...(pathRoutes.get(host) ?? []), route].sort((a, b) => b.matcher.rank - a.matcher.rank));
+    },
+    routedBy(host, path) {
+      const route = pathRoutes.get(host.toLowerCase())?.find((r) => r.path === path);
+      return route && { service: route.service, environment: route.environment };
     },
     port() {
       const address = server.listening ? server.address() : null;

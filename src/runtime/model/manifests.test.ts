@@ -100,6 +100,39 @@ describe('manifests', () => {
     expect(() => renderHttpRoute([{ spec: spec(), weight: 50 }, { spec: spec({ service: 'orders' }), weight: 50 }])).toThrow(/same service/);
   });
 
+  it('mounts files from a ConfigMap and volumes from claims, and routes hosts and paths with their own HTTPRoutes', () => {
+    const withMounts = spec({
+      files: [{ target: '/etc/app/config.json', content: Buffer.from('{}').toString('base64') }],
+      volumes: [{ name: 'payments-data', target: '/data', source: '/var/lib/plinth/volumes/production/payments-data', readOnly: true }],
+      routes: [{ host: 'shop.example.com', path: '/pay' }, { host: 'shop.example.com', path: '/v[0-9]+/pay', port: 'http' }, { host: 'pay.example.com', path: '/' }],
+    });
+    const manifests = renderManifests(withMounts, { spec: spec({ version: '1.5.0', routes: withMounts.routes }), weightPercent: 25 });
+    expect(manifests.map((m) => m.kind)).toEqual(['Deployment', 'Service', 'ConfigMap', 'Deployment', 'Service', 'HTTPRoute', 'HTTPRoute', 'HTTPRoute']);
+    const pod = (manifests[0]!.spec as { template: { spec: { volumes: unknown[]; containers: { volumeMounts: unknown[] }[] } } }).template.spec;
+    expect(pod.containers[0]!.volumeMounts).toEqual([
+      { name: 'files', mountPath: '/etc/app/config.json', subPath: 'file-0', readOnly: true },
+      { name: 'volume-payments-data', mountPath: '/data', readOnly: true },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'files', configMap: { name: 'payments-1-4-0-build-7-files', defaultMode: 0o444 } },
+      { name: 'volume-payments-data', persistentVolumeClaim: { claimName: 'payments-data', readOnly: true } },
+    ]);
+    expect(manifests[2]).toMatchObject({ kind: 'ConfigMap', binaryData: { 'file-0': 'e30=' } });
+    const [, shop, pay] = manifests.filter((m) => m.kind === 'HTTPRoute');
+    expect(shop!.spec).toMatchObject({
+      hostnames: ['shop.example.com'],
+      rules: [
+        { matches: [{ path: { type: 'PathPrefix', value: '/pay' } }], backendRefs: [{ name: 'payments-1-4-0-build-7', port: 80, weight: 75 }, { name: 'payments-1-5-0', port: 80, weight: 25 }] },
+        { matches: [{ path: { type: 'RegularExpression', value: '/v[0-9]+/pay(/.*)?' } }] },
+      ],
+    });
+    expect(pay!.spec).toMatchObject({ hostnames: ['pay.example.com'] });
+    expect(() => spec({ routes: [{ host: 'shop.example.com', port: 'grpc' }] })).toThrow(/routes\.0\.port: names no port of the service \(http:80\)/);
+    expect(() => spec({ files: [{ target: '/data/x', content: '' }], volumes: [{ name: 'd', target: '/data', source: '/v/d' }] })).toThrow(/\/data overlaps \/data\/x/);
+    expect(() => spec({ files: [{ target: '/etc/../etc/passwd', content: '' }] })).toThrow(/normalized absolute path/);
+    expect(() => spec({ files: [{ target: '/proc/self/x', content: '' }] })).toThrow(/must not be under \/proc/);
+  });
+
   it('a Kyverno policy requiring limits passes the rendered Deployment with limits and fails it without', () => {
     const [policy] = parseKyvernoPolicies(
       `apiVersion: kyverno.io/v1

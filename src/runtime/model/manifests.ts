@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { compileRoutePath } from './route-path.js';
 import { gatewayHost, SECRET_PLACEHOLDER, type Probe, type WorkloadSpec } from './workload.js';
 
 /**
@@ -73,7 +75,19 @@ export function renderDeployment(spec: WorkloadSpec): JsonManifest {
     ...(resources.limits || resources.requests ? { resources: Object.fromEntries(Object.entries(resources).filter(([, v]) => v)) } : {}),
     ...(spec.readiness ? { readinessProbe: renderProbe(spec.readiness, containerPort) } : {}),
     ...(spec.liveness ? { livenessProbe: renderProbe(spec.liveness, containerPort) } : {}),
+    ...(spec.files.length + spec.volumes.length > 0
+      ? {
+          volumeMounts: [
+            ...spec.files.map((f, i) => ({ name: 'files', mountPath: f.target, subPath: `file-${i}`, readOnly: true })),
+            ...spec.volumes.map((v) => ({ name: `volume-${v.name}`, mountPath: v.target, ...(v.readOnly ? { readOnly: true } : {}) })),
+          ],
+        }
+      : {}),
   };
+  const volumes = [
+    ...(spec.files.length > 0 ? [{ name: 'files', configMap: { name: filesConfigMapName(spec), defaultMode: 0o444 } }] : []),
+    ...spec.volumes.map((v) => ({ name: `volume-${v.name}`, persistentVolumeClaim: { claimName: v.name, ...(v.readOnly ? { readOnly: true } : {}) } })),
+  ];
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -88,7 +102,7 @@ export function renderDeployment(spec: WorkloadSpec): JsonManifest {
       selector: { matchLabels: { 'app.kubernetes.io/name': spec.service, 'app.kubernetes.io/version': labels['app.kubernetes.io/version']! } },
       template: {
         metadata: { labels },
-        spec: { containers: [container], terminationGracePeriodSeconds: Math.ceil(spec.terminationGraceMs / 1000) },
+        spec: { containers: [container], ...(volumes.length > 0 ? { volumes } : {}), terminationGracePeriodSeconds: Math.ceil(spec.terminationGraceMs / 1000) },
       },
     },
   };
@@ -113,6 +127,55 @@ export function renderService(spec: WorkloadSpec): JsonManifest {
   };
 }
 
+const filesConfigMapName = (spec: WorkloadSpec) => `${workloadName(spec).slice(0, 57).replace(/-+$/, '')}-files`;
+
+/** The ConfigMap a version's files are mounted from (binary data: Score files may be binary). */
+export function renderFilesConfigMap(spec: WorkloadSpec): JsonManifest & { binaryData: Record<string, string> } {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: filesConfigMapName(spec), namespace: spec.environment, labels: labelsOf(spec) },
+    spec: {},
+    binaryData: Object.fromEntries(spec.files.map((f, i) => [`file-${i}`, f.content])),
+  };
+}
+
+/**
+ * The HTTPRoutes of a service's `routes`: one per host, each rule matching its paths (a literal path as
+ * PathPrefix, a pattern as RegularExpression), sending to the same weighted backends as the service's own.
+ */
+export function renderRouteHttpRoutes(backends: readonly { spec: WorkloadSpec; weight: number }[]): JsonManifest[] {
+  const first = backends[0];
+  if (!first) return [];
+  const { service, environment } = first.spec;
+  const hosts = [...new Set(first.spec.routes.map((r) => r.host))];
+  return hosts.map((host) => ({
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: {
+      name: `${service.slice(0, 50)}-${createHash('sha256').update(host).digest('hex').slice(0, 8)}`,
+      namespace: environment,
+      labels: { 'app.kubernetes.io/name': service, 'app.kubernetes.io/managed-by': 'plinth', 'plinth.dev/route-of': service },
+    },
+    spec: {
+      parentRefs: [{ name: GATEWAY_NAME }],
+      hostnames: [host],
+      rules: first.spec.routes
+        .filter((r) => r.host === host)
+        .map((r) => ({
+          matches: [{ path: compileRoutePath(r.path).pattern ? { type: 'RegularExpression', value: `${r.path}(/.*)?` } : { type: 'PathPrefix', value: r.path } }],
+          backendRefs: backends.map((b) => ({ name: workloadName(b.spec), port: routePort(b.spec, b.spec.routes.find((x) => x.host === r.host && x.path === r.path)?.port), weight: b.weight })),
+        })),
+    },
+  }));
+}
+
+/** The Service port a route sends to: the one it names, else the first. */
+function routePort(spec: WorkloadSpec, port: string | number | undefined): number {
+  const ports = portsOf(spec);
+  return (ports.find((p) => p.name === port || p.port === port) ?? ports[0]!).port;
+}
+
 /** A Gateway API HTTPRoute splitting `<service>.<environment>.<baseDomain>` between versions by weight. */
 export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight: number }[], baseDomain?: string): JsonManifest {
   const first = backends[0];
@@ -133,17 +196,14 @@ export function renderHttpRoute(backends: readonly { spec: WorkloadSpec; weight:
   };
 }
 
-/** Deployment + Service per version, and an HTTPRoute when weights are given for two versions. */
+/** Deployment + Service (+ files ConfigMap) per version, and the HTTPRoutes splitting traffic between the versions. */
 export function renderManifests(stable: WorkloadSpec, canary?: { spec: WorkloadSpec; weightPercent: number }, baseDomain?: string): JsonManifest[] {
-  const out = [renderDeployment(stable), renderService(stable)];
-  if (!canary) return [...out, renderHttpRoute([{ spec: stable, weight: 100 }], baseDomain)];
-  return [
-    ...out,
-    renderDeployment(canary.spec),
-    renderService(canary.spec),
-    renderHttpRoute([
-      { spec: stable, weight: 100 - canary.weightPercent },
-      { spec: canary.spec, weight: canary.weightPercent },
-    ], baseDomain),
-  ];
+  const versionManifests = (spec: WorkloadSpec) => [renderDeployment(spec), renderService(spec), ...(spec.files.length > 0 ? [renderFilesConfigMap(spec)] : [])];
+  const backends = canary
+    ? [
+        { spec: stable, weight: 100 - canary.weightPercent },
+        { spec: canary.spec, weight: canary.weightPercent },
+      ]
+    : [{ spec: stable, weight: 100 }];
+  return [...versionManifests(stable), ...(canary ? versionManifests(canary.spec) : []), renderHttpRoute(backends, baseDomain), ...renderRouteHttpRoutes(backends)];
 }

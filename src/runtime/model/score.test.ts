@@ -12,20 +12,21 @@ const files = ['score-compose-examples', 'spec-samples'].flatMap((dir) => readdi
 const artifact = { kind: 'directory' as const, path: '/srv/app', digest: `sha256:${'c'.repeat(64)}` };
 const outputKeys = ['host', 'port', 'username', 'password', 'name', 'vhost', 'connection', 'server', 'database', 'hostname', 'NAME', 'num_partitions'];
 
-/** Expected outcome per case, from reading each file against what the local runtime supports (one container, no files/volumes). */
+/** Expected outcome per case, from reading each file against what the local runtime supports (one container; file sources read next to score.yaml). */
 const expected: Record<string, true | RegExp> = {
   'score-compose-examples/01-hello--score.yaml': true,
   'score-compose-examples/02-environment--score.yaml': true,
-  'score-compose-examples/03-files--score.yaml': /containers\.hello\.files: container files are not supported/,
+  // fileA.txt sits beside score.yaml in score-compose's repository, not in the corpus.
+  'score-compose-examples/03-files--score.yaml': /containers\.hello\.files\.\/fileA\.txt\.source: "fileA\.txt" could not be read next to score\.yaml/,
   'score-compose-examples/04-multiple-workloads--score.yaml': /containers: 2 containers \(first, second\)/,
   'score-compose-examples/04-multiple-workloads--score2.yaml': true,
-  'score-compose-examples/05-volume-mounts--score.yaml': /containers\.first\.volumes: volumes are not supported/,
+  'score-compose-examples/05-volume-mounts--score.yaml': true,
   'score-compose-examples/06-resource-provisioning--score.yaml': true,
   'score-compose-examples/06-resource-provisioning--score2.yaml': true,
   'score-compose-examples/07-overrides--score.yaml': true,
   'score-compose-examples/08-service-port-resource--scoreA.yaml': true,
   'score-compose-examples/08-service-port-resource--scoreB.yaml': true,
-  'score-compose-examples/09-dns-and-route--score.yaml': /containers\.web\.files/,
+  'score-compose-examples/09-dns-and-route--score.yaml': true,
   'score-compose-examples/10-amqp-rabbitmq--score.yaml': true,
   'score-compose-examples/11-mongodb-document-database--score.yaml': true,
   'score-compose-examples/12-mysql-database--score.yaml': true,
@@ -33,14 +34,24 @@ const expected: Record<string, true | RegExp> = {
   'score-compose-examples/14-elasticsearch--score.yaml': true,
   'score-compose-examples/15-mssql-database--score.yaml': true,
   'score-compose-examples/16-patching-templates--score.yaml': true,
-  'spec-samples/score-full.yaml': /containers\.container-one1\.files.*containers\.container-one1\.volumes/,
-  'spec-samples/score-deprecated-files-and-volumes.yaml': /containers\.main\.files.*containers\.main\.volumes/,
+  'spec-samples/score-full.yaml': /containers: 2 containers \(container-one1, container-two2\)/,
+  'spec-samples/score-deprecated-files-and-volumes.yaml': /containers\.main\.volumes\.\/mnt\/vol\.source: "some-volume" names no resource of type volume/,
 };
 
-function convert(file: string, defaultCommand: string[] = ['node', 'server.js']) {
+/** What the resources layer would give: volumes a directory, routes their params (the dns host resolved), the rest `<name>-<output>`. */
+function outputsFor(score: ReturnType<typeof parseScore>): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(score.resources ?? {}).map(([name, r]) => {
+      if (r.type === 'volume') return [name, { name: `${score.metadata.name}-${name}`, path: `/var/lib/plinth/volumes/staging/${name}` }];
+      if (r.type === 'route') return [name, { host: `${score.metadata.name}.staging.localhost`, path: String(r.params?.path ?? '/'), port: String(r.params?.port ?? '') }];
+      return [name, Object.fromEntries(outputKeys.map((k) => [k, `${name}-${k}`]))];
+    }),
+  );
+}
+
+function convert(file: string, defaultCommand: string[] = ['node', 'server.js'], fileSources?: Record<string, Buffer>) {
   const score = parseScore(readFileSync(join(corpus, file), 'utf8'), file);
-  const resourceOutputs = Object.fromEntries(Object.keys(score.resources ?? {}).map((name) => [name, Object.fromEntries(outputKeys.map((k) => [k, `${name}-${k}`]))]));
-  return scoreToWorkload(score, { environment: 'staging', version: '1.0.0', artifact, resourceOutputs, defaultCommand }, file);
+  return scoreToWorkload(score, { environment: 'staging', version: '1.0.0', artifact, resourceOutputs: outputsFor(score), defaultCommand, fileSources }, file);
 }
 
 describe('Score conformance', () => {
@@ -63,6 +74,31 @@ describe('Score conformance', () => {
       else expect(() => convert(file)).toThrow(outcome);
     });
   }
+
+  it('carries files as base64 with placeholders resolved, from content, binaryContent and a source read beside score.yaml (03)', () => {
+    const spec = WorkloadSpec.parse(convert('score-compose-examples/03-files--score.yaml', undefined, { 'fileA.txt': Buffer.from('A from ${metadata.name}') }));
+    const content = Object.fromEntries(spec.files.map((f) => [f.target, Buffer.from(f.content, 'base64').toString('utf8')]));
+    expect(content).toEqual({ '/fileA.txt': 'A from hello-world', '/fileB.txt': 'I am hello-world\n', '/fileC.bin': 'hello world' });
+  });
+
+  it('mounts volume resources by their outputs and turns route resources into routes (05, 09)', () => {
+    const volumes = WorkloadSpec.parse(convert('score-compose-examples/05-volume-mounts--score.yaml'));
+    expect(volumes.volumes).toEqual([{ name: 'hello-world-data', target: '/data', source: '/var/lib/plinth/volumes/staging/data', readOnly: false }]);
+    const routed = WorkloadSpec.parse(convert('score-compose-examples/09-dns-and-route--score.yaml'));
+    expect(routed.routes).toEqual([{ host: 'hello-world.staging.localhost', path: '/my/[^/]+/path', port: 'web' }]);
+    expect(routed.files.map((f) => f.target)).toEqual(['/usr/share/nginx/html/my/fizz/path/index.html', '/usr/share/nginx/html/my/buzz/path/index.html']);
+  });
+
+  it('refuses a secret output in a file and a volume path that leaves the volume', () => {
+    const score = parseScore(
+      'apiVersion: score.dev/v1b1\nmetadata: {name: app}\ncontainers:\n  main:\n    image: x\n    files:\n      /etc/app.conf: {content: "password=${resources.db.password}"}\n    volumes:\n      /data: {source: "${resources.data}", path: "../../etc"}\nresources:\n  db: {type: postgres}\n  data: {type: volume}\n',
+      'score.yaml',
+    );
+    const convertIt = () =>
+      scoreToWorkload(score, { environment: 'staging', version: '1', artifact, defaultCommand: ['node'], resourceOutputs: { data: { name: 'app-data', path: '/v/app-data' } }, resourceSecrets: { db: { password: 'claim.staging.app-db/password' } } });
+    expect(convertIt).toThrow(/files\.\/etc\/app\.conf: a secret resource output cannot go into a file/);
+    expect(convertIt).toThrow(/volumes\.\/data\.path: "\.\.\/\.\.\/etc" leaves the volume/);
+  });
 
   it('resolves placeholders and $$ escapes (02-environment)', () => {
     const spec = convert('score-compose-examples/02-environment--score.yaml');

@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../kernel/index.js';
@@ -18,13 +19,28 @@ interface ScoreProbe {
   exec?: { command: string[] };
 }
 
+interface ScoreFile {
+  source?: string;
+  content?: string;
+  binaryContent?: string;
+  mode?: string;
+  noExpand?: boolean;
+}
+
+interface ScoreVolume {
+  source: string;
+  path?: string;
+  readOnly?: boolean;
+}
+
 interface ScoreContainer {
   image: string;
   command?: string[];
   args?: string[];
   variables?: Record<string, string>;
-  files?: unknown;
-  volumes?: unknown;
+  /** A map by target, or the deprecated array of entries with a `target`. */
+  files?: Record<string, ScoreFile> | (ScoreFile & { target: string })[];
+  volumes?: Record<string, ScoreVolume> | (ScoreVolume & { target: string })[];
   resources?: { limits?: { cpu?: string; memory?: string }; requests?: { cpu?: string; memory?: string } };
   livenessProbe?: ScoreProbe;
   readinessProbe?: ScoreProbe;
@@ -65,6 +81,11 @@ export interface ScoreConversion {
    * when the secret is part of a longer value), so its value never enters the spec.
    */
   resourceSecrets?: Record<string, Record<string, string>>;
+  /**
+   * The files `files.<target>.source` names, by the source as written (read relative to score.yaml by
+   * the caller, which knows where it came from); a source missing here is refused.
+   */
+  fileSources?: Readonly<Record<string, Buffer>>;
   /** The command when the container names only an image (the local runtime runs the artifact, not the image). */
   defaultCommand?: string[];
   replicas?: number;
@@ -127,7 +148,8 @@ function convertProbe(probe: ScoreProbe | undefined, where: string, problems: st
 
 /**
  * Score → workload spec. The local runtime runs one process per workload, so a workload has one
- * container; files and volumes are not supported yet. Anything unsupported is named in one InputError.
+ * container. Files travel in the spec (placeholders resolved unless `noExpand`), volumes name `volume`
+ * resources, `route` resources become routes. Anything unsupported is named in one InputError.
  */
 export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, source = 'score.yaml'): WorkloadSpecInput {
   const problems: string[] = [];
@@ -139,8 +161,6 @@ export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, 
   const name = containerNames[0]!;
   const c = score.containers[name]!;
   const at = `containers.${name}`;
-  if (c.files !== undefined) problems.push(`${at}.files: container files are not supported by the local runtime yet; ship them in the artifact`);
-  if (c.volumes !== undefined) problems.push(`${at}.volumes: volumes are not supported by the local runtime yet`);
   const secretRefs = options.resourceSecrets ?? {};
   /** Secret outputs belong in variables only: in argv they would show in every process listing. */
   const noSecret = (value: string, where: string) => {
@@ -170,6 +190,9 @@ export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, 
   const resources = Object.fromEntries(
     Object.entries(score.resources ?? {}).map(([resName, r]) => [resName, { type: r.type, class: r.class, id: r.id, params: r.params }]),
   );
+  const files = convertFiles(c.files, at, score, outputs, secretRefs, options.fileSources ?? {}, problems);
+  const volumes = convertVolumes(c.volumes, at, score, outputs, problems);
+  const routes = convertRoutes(score, outputs, problems);
   if (problems.length > 0) throw new InputError(`${source}: ${problems.join('; ')}`);
   const spec: WorkloadSpecInput = {
     service: score.metadata.name,
@@ -187,12 +210,99 @@ export function scoreToWorkload(score: ScoreWorkload, options: ScoreConversion, 
     liveness,
     limits: { ...c.resources?.limits },
     requests: { ...c.resources?.requests },
+    files,
+    volumes,
+    routes,
   };
   const checked = WorkloadSpec.safeParse(spec);
   if (!checked.success) {
     throw new InputError(`${source}: ${checked.error.issues.map((i) => `${scorePath(i.path)}: ${i.message}`).join('; ')}`);
   }
   return spec;
+}
+
+/** Score's map form (by target) and its deprecated array form, as one list. */
+function byTarget<T extends object>(value: Record<string, T> | (T & { target: string })[] | undefined): { target: string; spec: T }[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value.map(({ target, ...spec }) => ({ target, spec: spec as unknown as T }));
+  return Object.entries(value).map(([target, spec]) => ({ target, spec }));
+}
+
+/** The source files name, to read next to score.yaml before converting (see ScoreConversion.fileSources). */
+export function scoreFileSources(score: ScoreWorkload): string[] {
+  return Object.values(score.containers).flatMap((c) => byTarget(c.files).flatMap((f) => (f.spec.source === undefined ? [] : [f.spec.source])));
+}
+
+function convertFiles(
+  files: ScoreContainer['files'],
+  at: string,
+  score: ScoreWorkload,
+  outputs: Record<string, Record<string, string>>,
+  secretRefs: Record<string, Record<string, string>>,
+  sources: Readonly<Record<string, Buffer>>,
+  problems: string[],
+): { target: string; content: string; mode?: string }[] {
+  return byTarget(files).flatMap(({ target, spec: f }) => {
+    const where = `${at}.files.${target}`;
+    let bytes: Buffer;
+    if (f.binaryContent !== undefined) bytes = Buffer.from(f.binaryContent, 'base64');
+    else {
+      let text: string;
+      if (f.content !== undefined) text = f.content;
+      else if (f.source !== undefined && sources[f.source] !== undefined) text = sources[f.source]!.toString('utf8');
+      else {
+        problems.push(`${where}.source: "${f.source ?? ''}" could not be read next to score.yaml; inline it as content`);
+        return [];
+      }
+      if (!f.noExpand) {
+        text = resolvePlaceholders(text, where, score, outputs, problems, secretRefs);
+        if (secretRefsIn(text).length > 0) {
+          problems.push(`${where}: a secret resource output cannot go into a file (files travel in the spec); pass it in a variable`);
+          return [];
+        }
+      }
+      bytes = Buffer.from(text, 'utf8');
+    }
+    return [{ target, content: bytes.toString('base64'), ...(f.mode !== undefined ? { mode: f.mode } : {}) }];
+  });
+}
+
+/** A volume's `source`: `${resources.<name>}` or the bare name of a `volume` resource; its outputs give the directory. */
+function convertVolumes(volumes: ScoreContainer['volumes'], at: string, score: ScoreWorkload, outputs: Record<string, Record<string, string>>, problems: string[]): { name: string; target: string; source: string; readOnly: boolean }[] {
+  return byTarget(volumes).flatMap(({ target, spec: v }) => {
+    const where = `${at}.volumes.${target}`;
+    const name = /^\$\{resources\.([^.}]+)\}$/.exec(v.source)?.[1] ?? v.source;
+    const resource = score.resources?.[name];
+    if (resource?.type !== 'volume') {
+      problems.push(`${where}.source: "${v.source}" names no resource of type volume; declare one under resources and write \${resources.<name>}`);
+      return [];
+    }
+    const out = outputs[name];
+    if (out?.path === undefined || out.name === undefined) {
+      problems.push(`${where}.source: volume resource "${name}" has no path yet`);
+      return [];
+    }
+    const sub = v.path === undefined ? '' : posix.normalize(`/${v.path}`).replace(/\/$/, '');
+    if (v.path !== undefined && v.path.split('/').includes('..')) {
+      problems.push(`${where}.path: "${v.path}" leaves the volume`);
+      return [];
+    }
+    return [{ name: out.name, target, source: `${out.path}${sub}`, readOnly: v.readOnly ?? false }];
+  });
+}
+
+/** `route` resources: their outputs (host, path, port) become the workload's routes. */
+function convertRoutes(score: ScoreWorkload, outputs: Record<string, Record<string, string>>, problems: string[]): { host: string; path: string; port?: string | number }[] {
+  return Object.entries(score.resources ?? {}).flatMap(([name, r]) => {
+    if (r.type !== 'route') return [];
+    const out = outputs[name];
+    if (out?.host === undefined) {
+      problems.push(`resources.${name}: route has no host yet`);
+      return [];
+    }
+    const port = out.port === undefined || out.port === '' ? undefined : /^[0-9]+$/.test(out.port) ? Number(out.port) : out.port;
+    return [{ host: out.host, path: out.path ?? '/', ...(port !== undefined ? { port } : {}) }];
+  });
 }
 
 /** A workload spec path as the place in score.yaml it came from. */

@@ -1,4 +1,7 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
+import { hostNameProblem } from '../../kernel/index.js';
+import { routePathProblem } from './route-path.js';
 
 /** A DNS label: what Kubernetes accepts as a name and what the gateway puts in a host name. */
 const dnsLabel = z
@@ -59,6 +62,57 @@ export const ResourceRef = z.strictObject({
   params: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Where a file or volume appears in a replica's file system: absolute, normalized, not the root nor a kernel file system. */
+const mountTarget = z
+  .string()
+  .max(1024)
+  .refine((t) => t.startsWith('/') && posix.normalize(t) === t && t !== '/' && !t.endsWith('/'), 'must be a normalized absolute path other than "/" (no "..", "//" or trailing "/")')
+  .refine((t) => !/^\/(proc|dev|sys)(\/|$)/.test(t), 'must not be under /proc, /dev or /sys');
+
+/** A file a replica sees at `target` (Score `files`), read-only; its content travels in the spec. */
+export const WorkloadFile = z.strictObject({
+  target: mountTarget,
+  /** The content, base64-encoded (text and binary alike). */
+  content: z.string().max(1_400_000).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64'),
+  /** Octal permission bits, e.g. "0644" (default "0444": the file is read-only either way). */
+  mode: z.string().regex(/^0?[0-7]{3}$/, 'must be octal permission bits such as 0644').optional(),
+});
+export type WorkloadFile = z.infer<typeof WorkloadFile>;
+
+/** A directory of a `volume` resource a replica sees at `target` (Score `volumes`). */
+export const WorkloadVolume = z.strictObject({
+  /** The volume's name (its claim's): a cluster mounts the PersistentVolumeClaim of this name. */
+  name: dnsLabel,
+  target: mountTarget,
+  /** The volume's directory on the host; the local runtime accepts only directories under its volume root. */
+  source: z.string().startsWith('/', 'must be an absolute path').max(4096),
+  readOnly: z.boolean().default(false),
+});
+export type WorkloadVolume = z.infer<typeof WorkloadVolume>;
+
+/**
+ * A host name and path the gateway routes to the service besides its own host (Score `route`). The path
+ * is a prefix matched by whole segments (`/api` matches `/api` and `/api/x`, not `/apix`), or a pattern
+ * with `.`, `[...]` classes and `*`, `+`, `?` (`/my/[^/]+/path`), matched from the start of the path.
+ */
+export const WorkloadRoute = z.strictObject({
+  host: z.string().max(253).superRefine((h, ctx) => {
+    const problem = hostNameProblem(h);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `must be a DNS host name: ${problem}` });
+  }),
+  path: z
+    .string()
+    .max(256)
+    .default('/')
+    .superRefine((p, ctx) => {
+      const problem = routePathProblem(p);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  /** The service port (name or number) the route sends to; the first port when absent. */
+  port: z.union([dnsLabel, z.number().int().min(1).max(65535)]).optional(),
+});
+export type WorkloadRoute = z.infer<typeof WorkloadRoute>;
+
 const ResourceQuantities = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 
 /**
@@ -99,8 +153,30 @@ export const WorkloadSpec = z.strictObject({
   requests: ResourceQuantities.default({}),
   /** SIGTERM → SIGKILL grace period on stop. */
   terminationGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+  files: z.array(WorkloadFile).max(50).default([]),
+  volumes: z.array(WorkloadVolume).max(20).default([]),
+  routes: z.array(WorkloadRoute).max(20).default([]),
   /** Labels the manifests carry, e.g. `owner` and `cost-center` (the built-in guardrails require both). */
   labels: z.record(z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'must be a Kubernetes label key'), z.string().max(63).regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, 'must be a Kubernetes label value')).default({}),
+}).superRefine((spec, ctx) => {
+  // One thing per place: a file or volume inside another's target would be hidden by it, or hide it.
+  const targets = [...spec.files.map((f, i) => ({ t: f.target, path: ['files', i, 'target'] })), ...spec.volumes.map((v, i) => ({ t: v.target, path: ['volumes', i, 'target'] }))];
+  for (const [i, a] of targets.entries()) {
+    const clash = targets.slice(0, i).find((b) => b.t === a.t || a.t.startsWith(`${b.t}/`) || b.t.startsWith(`${a.t}/`));
+    if (clash) ctx.addIssue({ code: 'custom', path: a.path, message: `${a.t} overlaps ${clash.t}; each file and volume needs a place of its own` });
+  }
+  const contentBytes = spec.files.reduce((n, f) => n + Math.floor((f.content.length * 3) / 4), 0);
+  if (contentBytes > 1024 * 1024) ctx.addIssue({ code: 'custom', path: ['files'], message: `hold ${contentBytes} bytes; files travel in the spec and may hold 1 MiB in all — put larger data in the artifact or a volume` });
+  for (const [i, r] of spec.routes.entries()) {
+    if (r.port === undefined) continue;
+    if (!spec.ports.some((p) => p.name === r.port || p.port === r.port)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'port'], message: `names no port of the service (${spec.ports.map((p) => `${p.name}:${p.port}`).join(', ') || 'none declared'})` });
+  }
+  const seen = new Set<string>();
+  for (const [i, r] of spec.routes.entries()) {
+    const key = `${r.host} ${r.path}`;
+    if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['routes', i], message: `routes ${r.host}${r.path} twice` });
+    seen.add(key);
+  }
 });
 export type WorkloadSpec = z.infer<typeof WorkloadSpec>;
 /** A spec as written, before defaults. */

@@ -18,7 +18,7 @@ import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
 import { useCreateClaim, useModule, usePlan, type CreateClaimBody, type ModuleView } from './api';
 import { PlanPanel } from './PlanPanel';
-import { changedInputs, formatMonthly, inputTitle, ownerGroups, presetNames, presetValues, type PresetName } from './view';
+import { changedInputs, formatMonthly, inputTitle, ownerGroups, presetMonthly, presetNames, presetValues, type PresetName } from './view';
 
 type Values = Record<string, unknown>;
 
@@ -129,8 +129,8 @@ function ClaimForm({ module }: { module: ModuleView }) {
               </Typography>
               <ToggleButtonGroup exclusive value={preset} onChange={(_e, next: PresetName | null) => next !== null && choosePreset(next)} aria-labelledby="preset-label" size="small">
                 {presetNames.map((p) => (
-                  <ToggleButton key={p} value={p} aria-label={`${p}, ${formatMonthly(module.cost.monthly[p] ?? 0, module.cost.currency)}`}>
-                    {p} · {formatMonthly(module.cost.monthly[p] ?? 0, module.cost.currency)}
+                  <ToggleButton key={p} value={p} aria-label={`${p}, ${formatMonthly(presetMonthly(module, p), module.cost.currency)}`}>
+                    {p} · {formatMonthly(presetMonthly(module, p), module.cost.currency)}
                   </ToggleButton>
                 ))}
               </ToggleButtonGroup>

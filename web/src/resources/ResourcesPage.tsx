@@ -20,7 +20,7 @@ import { useMe } from '../app/auth';
 import { PageHeader } from '../components/PageHeader';
 import { QueryState } from '../components/QueryState';
 import { useClaims, useModules, type ClaimView, type ModuleView } from './api';
-import { describeInputs, formatMonthly, menuEntries, ownerGroups, phaseTone, presetNames, presetValues, teamName } from './view';
+import { describeInputs, formatMonthly, menuEntries, ownerGroups, phaseTone, presetMonthly, presetNames, presetValues, teamName } from './view';
 
 /** /resources: the menu of modules with presets and prices; /resources/mine: the claims of the user's teams. */
 export function ResourcesPage({ tab }: { tab: 'menu' | 'mine' }) {
@@ -94,7 +94,7 @@ function ModuleCard({ module, versions }: { module: ModuleView; versions: Module
                 {preset === module.defaultPreset ? ' (default)' : ''}
               </TableCell>
               <TableCell sx={{ fontFamily: 'monospace', fontSize: 13 }}>{describeInputs(presetValues(module, preset))}</TableCell>
-              <TableCell align="right">{formatMonthly(module.cost.monthly[preset] ?? 0, module.cost.currency)}</TableCell>
+              <TableCell align="right">{formatMonthly(presetMonthly(module, preset), module.cost.currency)}</TableCell>
             </TableRow>
           ))}
         </TableBody>

@@ -102,6 +102,13 @@ export function presetValues(module: ModuleView, preset: PresetName): Record<str
   return { ...schemaDefaults(module.inputs), ...structuredClone(module.presets[preset] ?? {}) };
 }
 
+/** A preset's monthly price as the plan will compute it: the preset's, plus its units at the per-unit price (a volume's GiB). */
+export function presetMonthly(module: ModuleView, preset: PresetName): number {
+  const perUnit = module.cost.perUnit;
+  const units = perUnit ? Number(presetValues(module, preset)[perUnit.input] ?? 0) : 0;
+  return Math.round(((module.cost.monthly[preset] ?? 0) + (perUnit && Number.isFinite(units) ? units * perUnit.monthly : 0)) * 100) / 100;
+}
+
 /** Only what the user changed from the preset goes into the claim as `inputs`; the preset supplies the rest. */
 export function changedInputs(module: ModuleView, preset: PresetName, values: Record<string, unknown>): Record<string, unknown> {
   const start = presetValues(module, preset);
