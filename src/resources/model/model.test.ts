@@ -136,6 +136,17 @@ describe('score resources', () => {
     ]);
     for (const { claim } of result.claims) expect(CreateClaimBody.safeParse(claim).success).toBe(true);
   });
+
+  it('gives resources with the same id one claim, whichever workload declares them (06-resource-provisioning)', () => {
+    const context = { environment: 'staging', owner: 'group:default/team-a', costCenter: 'cc-1' };
+    const one = claimsFromScore({ metadata: { name: 'workload-one' }, resources: { 'cache-a': { type: 'redis', id: 'main-cache' } } }, builtins, context);
+    const two = claimsFromScore({ metadata: { name: 'workload-two' }, resources: { 'cache-b': { type: 'redis', id: 'main-cache' }, 'cache-c': { type: 'redis' } } }, builtins, context);
+    expect([...one.claims, ...two.claims].map((c) => [c.resource, c.claim.name])).toEqual([
+      ['cache-a', 'main-cache'],
+      ['cache-b', 'main-cache'],
+      ['cache-c', 'workload-two-cache-c'],
+    ]);
+  });
 });
 
 describe('upgrades and budgets', () => {

@@ -5,7 +5,7 @@ import type { CreateClaimBody } from './claim.js';
 /** The part of a Score workload (score.dev/v1b1) claims are made from. */
 export interface ScoreResources {
   metadata: { name: string };
-  resources?: Record<string, { type: string; class?: string; params?: Record<string, unknown> }>;
+  resources?: Record<string, { type: string; class?: string; id?: string; params?: Record<string, unknown> }>;
 }
 
 export interface ScoreClaims {
@@ -16,7 +16,8 @@ export interface ScoreClaims {
 }
 
 /**
- * Claims for a workload's resources in an environment. The claim name is `<workload>-<resource>`;
+ * Claims for a workload's resources in an environment. The claim name is `<workload>-<resource>`, or the
+ * resource's `id` when it has one: Score's shared resource, one claim for every workload that names it;
  * `class` picks the preset (small, medium, large); `params` become the module inputs.
  */
 export function claimsFromScore(score: ScoreResources, modules: readonly Module[], context: { environment: string; owner: string; costCenter: string }): ScoreClaims {
@@ -32,7 +33,7 @@ export function claimsFromScore(score: ScoreResources, modules: readonly Module[
       result.unsupported.push({ resource, type: spec.type, reason: `class "${spec.class}" is not a preset of module ${newest.name}; use ${presets.join(', ')}` });
       continue;
     }
-    const name = `${score.metadata.name}-${resource}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '').slice(0, 30).replace(/-$/, '');
+    const name = (spec.id ?? `${score.metadata.name}-${resource}`).toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '').slice(0, 30).replace(/-$/, '');
     result.claims.push({
       resource,
       claim: {
