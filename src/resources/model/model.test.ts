@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../kernel/index.js';
 import { claimObject, CreateClaimBody, describeCreates, normalizeOwner, physicalNames, spendKeysOf, sumCosts, upgradeBody, type Claim } from './claim.js';
 import { monthlyCost, ownInputs, parseModule, pickVersion, resolveInputs, type Module } from './module.js';
@@ -135,6 +136,31 @@ describe('score resources', () => {
       { resource: 'big', type: 'postgres', reason: 'class "huge" is not a preset of module postgres; use small, medium, large' },
     ]);
     for (const { claim } of result.claims) expect(CreateClaimBody.safeParse(claim).success).toBe(true);
+  });
+
+  it('claims every resource of the Score corpus that a built-in module provides, and names each type none does', () => {
+    const corpus = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'conformance', 'score');
+    // From reading the files: the types score-compose provisions that Plinth has no module for (mongodb, mysql, …).
+    const unsupported: Record<string, string[]> = {
+      '08-service-port-resource--scoreB.yaml': ['service-port'],
+      '11-mongodb-document-database--score.yaml': ['mongodb'],
+      '12-mysql-database--score.yaml': ['mysql'],
+      '13-kafka-topic--score.yaml': ['kafka-topic'],
+      '14-elasticsearch--score.yaml': ['elasticsearch'],
+      '15-mssql-database--score.yaml': ['mssql'],
+      'score-full.yaml': ['Resource-One', 'Resource-Two', 'Type-Three'],
+    };
+    const files = ['score-compose-examples', 'spec-samples'].flatMap((dir) => readdirSync(join(corpus, dir)).filter((f) => f.endsWith('.yaml')).map((f) => [dir, f] as const));
+    expect(files).toHaveLength(21);
+    for (const [dir, file] of files) {
+      const score = parseYaml(readFileSync(join(corpus, dir, file), 'utf8')) as { metadata: { name: string }; resources?: Record<string, { type: string; class?: string }> };
+      // `environment` resources are the environment's variables: the delivery layer never claims them.
+      const claimed = Object.fromEntries(Object.entries(score.resources ?? {}).filter(([, r]) => r.type !== 'environment'));
+      const result = claimsFromScore({ metadata: score.metadata, resources: claimed }, builtins, { environment: 'staging', owner: 'group:default/team-a', costCenter: 'cc-1' });
+      expect(result.unsupported.map((u) => u.type), file).toEqual(unsupported[file] ?? []);
+      for (const u of result.unsupported) expect(u.reason).toBe(`no module provides resource type "${u.type}"`);
+      expect(result.claims.length + result.unsupported.length, file).toBe(Object.keys(claimed).length);
+    }
   });
 
   it('gives resources with the same id one claim, whichever workload declares them (06-resource-provisioning)', () => {
