@@ -35,6 +35,20 @@ const ConfigFile = z.strictObject({
     .optional(),
 });
 
+/** Each key of the file (`section.key`), the variable it stands for, and whether it is a path (relative to the file). */
+const KEYS: readonly (readonly [key: string, variable: string, path?: 'path'])[] = [
+  ['server.host', 'PLINTH_HOST'], ['server.port', 'PLINTH_PORT'], ['server.gatewayPort', 'PLINTH_GATEWAY_PORT'], ['server.baseDomain', 'PLINTH_BASE_DOMAIN'],
+  ['server.dataDir', 'PLINTH_DATA_DIR', 'path'], ['server.databaseUrl', 'PLINTH_DATABASE_URL'], ['server.embeddedRunner', 'PLINTH_EMBEDDED_RUNNER'], ['server.kubeconfig', 'PLINTH_KUBECONFIG', 'path'],
+  ['log.level', 'PLINTH_LOG_LEVEL'], ['log.format', 'PLINTH_LOG_FORMAT'], ['jobs.concurrency', 'PLINTH_JOB_CONCURRENCY'],
+  ['catalog.fileRoot', 'PLINTH_CATALOG_FILE_ROOT', 'path'], ['catalog.refreshIntervalSeconds', 'PLINTH_CATALOG_REFRESH_INTERVAL_S'],
+  ['resources.postgres.url', 'PLINTH_POSTGRES_URL'], ['resources.redis.url', 'PLINTH_REDIS_URL'], ['resources.nats.url', 'PLINTH_NATS_URL'],
+  ['resources.rabbitmq.url', 'PLINTH_RABBITMQ_URL'], ['resources.rabbitmq.managementUrl', 'PLINTH_RABBITMQ_MANAGEMENT_URL'],
+  ['resources.rotationGraceSeconds', 'PLINTH_ROTATION_GRACE_S'], ['resources.backupRetentionDays', 'PLINTH_BACKUP_RETENTION_DAYS'], ['resources.driftIntervalSeconds', 'PLINTH_DRIFT_INTERVAL_S'],
+];
+
+/** The file key a variable came from (`resources.redis.url`), for messages that point into the file. */
+export const configFileKeyOf: Readonly<Record<string, string>> = Object.fromEntries(KEYS.map(([key, variable]) => [variable, key]));
+
 /** Reads a config file as the PLINTH_* variables it stands for; an InputError names the file and what is wrong. */
 export function readConfigFile(file: string): Record<string, string> {
   let raw: string;
@@ -51,41 +65,12 @@ export function readConfigFile(file: string): Record<string, string> {
   }
   const parsed = ConfigFile.safeParse(value);
   if (!parsed.success) throw new InputError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ')}`);
-  const c = parsed.data;
-  const path = (p: string | undefined) => (p === undefined ? undefined : resolve(dirname(file), p));
-  const entries: Record<string, string | number | boolean | undefined> = {
-    PLINTH_HOST: c.server?.host,
-    PLINTH_PORT: c.server?.port,
-    PLINTH_GATEWAY_PORT: c.server?.gatewayPort,
-    PLINTH_BASE_DOMAIN: c.server?.baseDomain,
-    PLINTH_DATA_DIR: path(c.server?.dataDir),
-    PLINTH_DATABASE_URL: c.server?.databaseUrl,
-    PLINTH_EMBEDDED_RUNNER: c.server?.embeddedRunner,
-    PLINTH_KUBECONFIG: path(c.server?.kubeconfig),
-    PLINTH_LOG_LEVEL: c.log?.level,
-    PLINTH_LOG_FORMAT: c.log?.format,
-    PLINTH_JOB_CONCURRENCY: c.jobs?.concurrency,
-    PLINTH_CATALOG_FILE_ROOT: path(c.catalog?.fileRoot),
-    PLINTH_CATALOG_REFRESH_INTERVAL_S: c.catalog?.refreshIntervalSeconds,
-    PLINTH_POSTGRES_URL: c.resources?.postgres?.url,
-    PLINTH_REDIS_URL: c.resources?.redis?.url,
-    PLINTH_NATS_URL: c.resources?.nats?.url,
-    PLINTH_RABBITMQ_URL: c.resources?.rabbitmq?.url,
-    PLINTH_RABBITMQ_MANAGEMENT_URL: c.resources?.rabbitmq?.managementUrl,
-    PLINTH_ROTATION_GRACE_S: c.resources?.rotationGraceSeconds,
-    PLINTH_BACKUP_RETENTION_DAYS: c.resources?.backupRetentionDays,
-    PLINTH_DRIFT_INTERVAL_S: c.resources?.driftIntervalSeconds,
-  };
-  return Object.fromEntries(Object.entries(entries).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+  const out: Record<string, string> = {};
+  for (const [key, variable, kind] of KEYS) {
+    let node: unknown = parsed.data;
+    for (const part of key.split('.')) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[part] : undefined;
+    if (node === undefined) continue;
+    out[variable] = kind === 'path' ? resolve(dirname(file), String(node)) : String(node);
+  }
+  return out;
 }
-
-/** The names a config file's keys stand for, as `<section>.<key>` (for messages that point into the file). */
-export const configFileKeyOf: Record<string, string> = {
-  PLINTH_HOST: 'server.host', PLINTH_PORT: 'server.port', PLINTH_GATEWAY_PORT: 'server.gatewayPort', PLINTH_BASE_DOMAIN: 'server.baseDomain',
-  PLINTH_DATA_DIR: 'server.dataDir', PLINTH_DATABASE_URL: 'server.databaseUrl', PLINTH_EMBEDDED_RUNNER: 'server.embeddedRunner', PLINTH_KUBECONFIG: 'server.kubeconfig',
-  PLINTH_LOG_LEVEL: 'log.level', PLINTH_LOG_FORMAT: 'log.format', PLINTH_JOB_CONCURRENCY: 'jobs.concurrency',
-  PLINTH_CATALOG_FILE_ROOT: 'catalog.fileRoot', PLINTH_CATALOG_REFRESH_INTERVAL_S: 'catalog.refreshIntervalSeconds',
-  PLINTH_POSTGRES_URL: 'resources.postgres.url', PLINTH_REDIS_URL: 'resources.redis.url', PLINTH_NATS_URL: 'resources.nats.url',
-  PLINTH_RABBITMQ_URL: 'resources.rabbitmq.url', PLINTH_RABBITMQ_MANAGEMENT_URL: 'resources.rabbitmq.managementUrl',
-  PLINTH_ROTATION_GRACE_S: 'resources.rotationGraceSeconds', PLINTH_BACKUP_RETENTION_DAYS: 'resources.backupRetentionDays', PLINTH_DRIFT_INTERVAL_S: 'resources.driftIntervalSeconds',
-};
