@@ -200,6 +200,15 @@ for (const dialect of await testDialects()) {
       expect(await readFile(join(claim.outputs.path!, 'kept.txt'), 'utf8')).toBe('kept');
       expect(existsSync('/etc/plinth-notes')).toBe(false);
       expect(existsSync('/srv/plinth-notes-data')).toBe(false);
+      // A spec written by hand mounts only its owner's volume claims.
+      const mount = (owner: string, source: string) =>
+        call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'borrower', '1.0.0', { environment: 'staging', volumes: [{ name: 'notes-data', target: '/data', source }], labels: { owner, 'cost-center': 'cc-1' } }) });
+      const foreign = await mount('other-team', claim.outputs.path!);
+      expect(foreign.statusCode).toBe(403);
+      expect(foreign.json()).toMatchObject({ error: { message: 'spec.volumes.0: volume claim staging/notes-data belongs to group:default/shop, not to group:default/other-team' } });
+      const elsewhere = await mount('shop', join(claim.outputs.path!, '..', 'elsewhere'));
+      expect(elsewhere.statusCode).toBe(400);
+      expect(elsewhere.json()).toMatchObject({ error: { message: expect.stringMatching(/is not the directory of volume claim staging\/notes-data/) } });
     });
 
     it('canary through the API: approve gate recorded in the audit log, conflict on a second deploy, promote', { timeout: 40_000 }, async () => {

@@ -1,7 +1,7 @@
 import type { Git } from '../git/index.js';
 import { COST_CENTER_ANNOTATION } from './model/index.js';
 import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
-import { authorize, ConflictError, InputError, newId, NotFoundError, PlinthError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
+import { authorize, ConflictError, InputError, newId, NotAllowedError, NotFoundError, PlinthError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
 import { parseScore, scoreToWorkload, WorkloadSpec, type Runtime } from '../runtime/index.js';
 import { createController, RECONCILE_JOB, sendWebhook, WEBHOOK_JOB } from './controller.js';
 import {
@@ -149,7 +149,28 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     }
     const parsed = WorkloadSpec.safeParse(raw);
     if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '));
+    await checkVolumes(principal, parsed.data);
     return parsed.data;
+  }
+
+  /**
+   * A workload mounts only volumes its owner claimed, in its environment: the runtime checks that a
+   * source is a volume directory at all, this that it is the owner's (a spec written by hand could name
+   * another team's directory).
+   */
+  async function checkVolumes(principal: Principal, spec: WorkloadSpec): Promise<void> {
+    if (spec.volumes.length === 0) return;
+    const ownerRef = ownerRefOf(spec.labels);
+    if (!deps.resources) throw new InputError('spec.volumes: this installation has no resources layer, so there are no volumes to mount');
+    if (!ownerRef) throw new InputError('spec.volumes: a workload that mounts volumes needs an owner label (the team whose volume claims it mounts)');
+    for (const [i, volume] of spec.volumes.entries()) {
+      const [claim] = await deps.resources.listClaims(principal, { environment: spec.environment, name: volume.name, limit: 1 });
+      if (!claim || claim.provider !== 'volume' || claim.outputs.path !== volume.source) {
+        throw new InputError(`spec.volumes.${i}: ${volume.source} is not the directory of volume claim ${spec.environment}/${volume.name}; claim a volume (module volume) and mount its path`);
+      }
+      if (claim.phase !== 'ready') throw new InputError(`spec.volumes.${i}: volume claim ${spec.environment}/${volume.name} is ${claim.phase}`);
+      if (claim.owner.toLowerCase() !== ownerRef) throw new NotAllowedError(`spec.volumes.${i}: volume claim ${spec.environment}/${volume.name} belongs to ${claim.owner}, not to ${ownerRef}`);
+    }
   }
 
   async function start(principal: Principal, spec: WorkloadSpec, strategy: RolloutStrategy, commit: string | null): Promise<RolloutView> {
