@@ -165,6 +165,10 @@ for (const dialect of await testDialects()) {
       expect(hijack.json()).toMatchObject({ error: { message: expect.stringMatching(/cart\.staging\.localhost is the host of service cart in staging/) } });
       const claims = (await call('GET', '/api/resources/claims?environment=staging', t.adminToken)).json() as { items: { name: string }[] };
       expect(claims.items.map((c) => c.name).filter((n) => n.startsWith('thief') || n.startsWith('hijack'))).toEqual([]);
+      // A spec written by hand routes only what its owner's route claims hold.
+      const unclaimed = await call('POST', '/api/delivery/rollouts', t.adminToken, { spec: spec(digest, 'sneaky', '1.0.0', { environment: 'staging', routes: [{ host: 'shop.localhost', path: '/checkout' }], labels: { owner: 'shop', 'cost-center': 'cc-1' } }) });
+      expect(unclaimed.statusCode).toBe(400);
+      expect(unclaimed.json()).toMatchObject({ error: { message: 'spec.routes.0: no ready route claim of group:default/shop in staging holds shop.localhost/checkout; claim it first (module route, inputs host and path)' } });
     });
 
     it('deploys Score files and a volume: the replica reads its files and writes to the volume\'s directory, and the host keeps neither path', { timeout: 60_000 }, async () => {

@@ -150,7 +150,25 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     const parsed = WorkloadSpec.safeParse(raw);
     if (!parsed.success) throw new InputError(parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '));
     await checkVolumes(principal, parsed.data);
+    await checkRoutes(principal, parsed.data);
     return parsed.data;
+  }
+
+  /**
+   * A route claim is the reservation of its host and path (hosts belong to one team): a workload routes
+   * only what a ready route claim of its owner in its environment holds.
+   */
+  async function checkRoutes(principal: Principal, spec: WorkloadSpec): Promise<void> {
+    if (spec.routes.length === 0) return;
+    const ownerRef = ownerRefOf(spec.labels);
+    if (!deps.resources) throw new InputError('spec.routes: this installation has no resources layer, so no route can be claimed');
+    if (!ownerRef) throw new InputError('spec.routes: a workload with routes needs an owner label (the team whose route claims hold them)');
+    const claims = (await deps.resources.listClaims(principal, { environment: spec.environment, owner: ownerRef, limit: 500 })).filter((c) => c.provider === 'route' && c.phase === 'ready');
+    for (const [i, route] of spec.routes.entries()) {
+      if (!claims.some((c) => c.outputs.host === route.host.toLowerCase() && c.outputs.path === route.path)) {
+        throw new InputError(`spec.routes.${i}: no ready route claim of ${ownerRef} in ${spec.environment} holds ${route.host}${route.path}; claim it first (module route, inputs host and path)`);
+      }
+    }
   }
 
   /**
