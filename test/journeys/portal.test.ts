@@ -225,8 +225,9 @@ describe('portal journeys (Chromium)', () => {
 
   it('signing out returns to the login page and ends the session', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // The sign-in form shows as soon as the session is gone, a moment before the navigation to /login lands.
+    await page.waitForURL((url) => url.pathname === '/login');
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(new URL(page.url()).pathname).toBe('/login');
     expect(await page.evaluate(async () => (await fetch('/api/auth/me')).status)).toBe(401);
 
     // A deep link now lands on the login page, and signing in returns to it.
