@@ -105,8 +105,8 @@ describe('option parsing', () => {
 
   it('turns `plinth up` options back into the flags parseConfig reads', () => {
     expect(upArgv({ demo: true, builtinTemplates: true, embeddedRunner: true })).toEqual([]);
-    expect(upArgv({ port: '0', gatewayPort: '0', host: '0.0.0.0', dataDir: 'd', databaseUrl: 'postgres://x/y', demo: false, builtinTemplates: false, embeddedRunner: false })).toEqual([
-      '--port', '0', '--gateway-port', '0', '--host', '0.0.0.0', '--data-dir', 'd', '--database-url', 'postgres://x/y', '--no-demo', '--no-builtin-templates', '--no-embedded-runner',
+    expect(upArgv({ port: '0', gatewayPort: '0', host: '0.0.0.0', dataDir: 'd', databaseUrl: 'postgres://x/y', config: 'p.yaml', demo: false, builtinTemplates: false, embeddedRunner: false })).toEqual([
+      '--port', '0', '--gateway-port', '0', '--host', '0.0.0.0', '--data-dir', 'd', '--database-url', 'postgres://x/y', '--config', 'p.yaml', '--no-demo', '--no-builtin-templates', '--no-embedded-runner',
     ]);
   });
 });
