@@ -44,3 +44,11 @@ export function baseDomainProblem(value: string): string | undefined {
 export function gatewayHost(service: string, environment: string, baseDomain: string = DEFAULT_BASE_DOMAIN): string {
   return `${service}.${environment}.${baseDomain}`;
 }
+
+/** The service and environment whose own gateway host `host` is (`<service>.<environment>.<baseDomain>`), if it is one. */
+export function gatewayHostOwner(host: string, baseDomain: string = DEFAULT_BASE_DOMAIN): { service: string; environment: string } | undefined {
+  const suffix = `.${baseDomain}`;
+  if (!host.endsWith(suffix)) return undefined;
+  const labels = host.slice(0, -suffix.length).split('.');
+  return labels.length === 2 ? { service: labels[0]!, environment: labels[1]! } : undefined;
+}

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { authorize, ConflictError, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
+import { authorize, ConflictError, gatewayHostOwner, InputError, newId, principalRef, toIso, type Kernel, type Permission, type Principal } from '../kernel/index.js';
 import { gatewayHost, renderManifests, SECRET_PLACEHOLDER, TrafficSplit, WorkloadSpec, type JsonManifest, type Release, type ReleasePhase, type RuntimeEventPayloads, type WorkloadSpecInput } from './model/index.js';
 import type { LogLine } from './driver/logs.js';
 import type { RuntimeDriver } from './driver/local.js';
@@ -171,12 +171,11 @@ export function createRuntime(kernel: Kernel, deps: { driver: RuntimeDriver; gat
    * service) nor a host and path another service routes (the gateway keeps the live ones).
    */
   function checkRoutes(spec: WorkloadSpec): void {
-    const suffix = `.${baseDomain}`;
     for (const r of spec.routes) {
       const host = r.host.toLowerCase();
-      const labels = host.endsWith(suffix) ? host.slice(0, -suffix.length).split('.') : [];
-      if (labels.length === 2 && host !== gatewayHost(spec.service, spec.environment, baseDomain)) {
-        throw new InputError(`spec.routes: ${host} is the host of service ${labels[0]} in ${labels[1]}; route a host of ${spec.service}'s own (${gatewayHost(spec.service, spec.environment, baseDomain)}) or a name of your own`);
+      const owner = gatewayHostOwner(host, baseDomain);
+      if (owner && (owner.service !== spec.service || owner.environment !== spec.environment)) {
+        throw new InputError(`spec.routes: ${host} is the host of service ${owner.service} in ${owner.environment}; route a host of ${spec.service}'s own (${gatewayHost(spec.service, spec.environment, baseDomain)}) or a name of your own`);
       }
       const other = gateway.routedBy(host, r.path);
       if (other && (other.service !== spec.service || other.environment !== spec.environment)) throw new ConflictError(`spec.routes: ${host}${r.path} is routed to ${other.service} in ${other.environment}`);

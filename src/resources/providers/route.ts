@@ -4,12 +4,11 @@
  * host and path, hosts belong to one team); the route takes effect when the workload that uses it is
  * deployed, as its workload spec's `routes` (the runtime puts them on the gateway with the release).
  */
-import { hostNameProblem } from '../../kernel/index.js';
+import { gatewayHost, gatewayHostOwner, hostNameProblem } from '../../kernel/index.js';
 import { routePathProblem } from '../../runtime/index.js';
 import type { Provider } from './provider.js';
 
 export function createRouteProvider(baseDomain: string): Provider {
-  const suffix = `.${baseDomain}`;
   return {
     name: 'route',
     unavailable: async () => undefined,
@@ -22,9 +21,9 @@ export function createRouteProvider(baseDomain: string): Provider {
       if (typeof service !== 'string' || service.includes('.') || hostNameProblem(service) !== undefined) problems.push(`inputs.service: ${JSON.stringify(service)?.slice(0, 80)} is not a service name`);
       if (problems.length > 0) return problems;
       // `<x>.<environment>.<base domain>` is service x's own host: a route there belongs to x alone.
-      const labels = (host as string).endsWith(suffix) ? (host as string).slice(0, -suffix.length).split('.') : [];
-      if (labels.length === 2 && (labels[0] !== service || labels[1] !== claim.environment)) {
-        problems.push(`inputs.host: ${String(host)} is the host of service ${labels[0]} in ${labels[1]}; route ${String(service)}'s own host (${String(service)}.${claim.environment}${suffix}) or a name of your own`);
+      const owner = gatewayHostOwner(host as string, baseDomain);
+      if (owner && (owner.service !== service || owner.environment !== claim.environment)) {
+        problems.push(`inputs.host: ${String(host)} is the host of service ${owner.service} in ${owner.environment}; route ${String(service)}'s own host (${gatewayHost(service as string, claim.environment, baseDomain)}) or a name of your own`);
       }
       return problems;
     },
