@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
+import { isInside } from '../kernel/index.js';
 import { hasPlaceholder, type ParsedFileDocument, type Preprocessed } from './model/process.js';
 import { parseYamlDocuments, parseYamlValue } from './model/yaml.js';
 
@@ -98,7 +99,7 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
   let overLimit = false;
   const roots = await Promise.all(options.fileRoots.map((r) => realpath(r).catch(() => resolve(r))));
   const fileRoot = roots[0]!;
-  const insideRoot = (path: string) => roots.some((root) => path === root || path.startsWith(root + sep));
+  const insideRoot = (path: string) => roots.some((root) => isInside(root, path));
   const allowed = options.fileRoots.join(', ');
 
   async function readText(spec: LocationSpec): Promise<string> {
@@ -193,7 +194,7 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
 
   async function expand(spec: LocationSpec): Promise<LocationSpec[]> {
     if (spec.type === 'url' || !/[*?{[]/.test(spec.target)) return [spec];
-    const root = roots.find((r) => !relative(r, spec.target).startsWith('..'));
+    const root = roots.find((r) => isInside(r, spec.target));
     if (!root) throw new Error(`${spec.target}: outside the catalog's file roots (${allowed})`);
     const matches = await glob(relative(root, spec.target), { cwd: root, absolute: true, onlyFiles: true, followSymbolicLinks: false });
     // Each match is re-checked against the roots when it is read (realpath), so a symlinked match cannot escape.

@@ -1,8 +1,9 @@
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import {
   authorize,
   ConflictError,
   InputError,
+  isInside,
   NotFoundError,
   newId,
   toIso,
@@ -111,12 +112,6 @@ export interface CatalogOptions {
   fetchUrl?: ReaderOptions['fetchUrl'];
 }
 
-
-/** `path` is `root` or below it (both absolute and normalized). */
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
-}
 
 export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Catalog {
   const { store, jobs, ledger, clock, config } = kernel;

@@ -14,8 +14,8 @@
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { readFile, realpath } from 'node:fs/promises';
-import { join, relative, isAbsolute } from 'node:path';
-import { InputError, type Principal } from '../kernel/index.js';
+import { isAbsolute, join } from 'node:path';
+import { InputError, isInside, type Principal } from '../kernel/index.js';
 import type { PlatformStepContext, PlatformStepHandler, PlatformStepResult } from '../pipelines/index.js';
 import { parseScore, scoreFileSources, scoreToWorkload, type Runtime, type ScoreWorkload } from '../runtime/index.js';
 import { COST_CENTER_ANNOTATION, isTerminalRollout, type RolloutView } from './model/index.js';
@@ -59,8 +59,7 @@ async function readFileSources(workspace: string, score: ScoreWorkload): Promise
   const out: Record<string, Buffer> = {};
   for (const source of scoreFileSources(score)) {
     const file = await realpath(join(workspace, source)).catch(() => undefined);
-    const inside = file !== undefined && !isAbsolute(source) && !relative(root, file).startsWith('..') && !isAbsolute(relative(root, file));
-    if (!inside) throw new InputError(`${SCORE_FILE}: files source "${source}" is not a file of the repository`);
+    if (file === undefined || isAbsolute(source) || !isInside(root, file)) throw new InputError(`${SCORE_FILE}: files source "${source}" is not a file of the repository`);
     out[source] = await readFile(file);
   }
   return out;

@@ -77,6 +77,7 @@ export type { Metrics } from './metrics.js';
 export { createWorkerPool, WorkerUnavailableError, type WorkerPool } from './worker-pool.js';
 export { startWorkerThread } from './worker-thread.js';
 export { spawnOffThread, type OffThreadChild, type OffThreadSpawnOptions } from './spawn-pool.js';
+export { isInside } from './paths.js';
 export { baseDomainProblem, DEFAULT_BASE_DOMAIN, gatewayHost, gatewayHostOwner, hostNameProblem, parseBaseDomain } from './host-names.js';
 
 /** Everything the layers stand on. */
