@@ -95,7 +95,7 @@ describe('delivery portal journeys (Chromium)', () => {
     for (;;) {
       const r = await api<RolloutView>('GET', `/api/delivery/rollouts/${id}`);
       if (ok(r)) return r;
-      if (Date.now() > deadline) throw new Error(`rollout ${id} stayed ${r.phase} at ${r.weightPercent}%`);
+      if (Date.now() > deadline) throw new Error(`rollout ${id} stayed ${r.phase} at ${r.weightPercent}%: ${r.message ?? ''}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
@@ -156,6 +156,8 @@ describe('delivery portal journeys (Chromium)', () => {
 
   it('Promote takes the canary to 100% and makes it stable', { timeout: 30_000 }, async () => {
     await page.getByRole('button', { name: 'Promote' }).click();
+    // Read through the API first: if the rollout ended otherwise, its message says why.
+    expect(await waitFor(rollouts.canary!.id, (r) => r.phase !== 'progressing')).toMatchObject({ phase: 'succeeded' });
     await phase().getByText('succeeded').waitFor({ timeout: 15_000 });
     expect(await weight().getAttribute('aria-valuenow')).toBe('100');
     expect(await page.getByRole('button', { name: 'Promote' }).count()).toBe(0);

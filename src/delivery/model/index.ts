@@ -1,5 +1,5 @@
 export { AnalysisConfig, analyseCanary, windowBetween, type AnalysisCheck, type AnalysisResult, type CounterSnapshot, type TrafficWindow } from './analysis.js';
-export { binomialGreater, fisherExactGreater, histogramQuantile, mannWhitneyGreater, normalCdf, logGamma } from './statistics.js';
+export { binomialGreater, fisherExactGreater, histogramCountAbove, histogramQuantile, mannWhitneyGreater, normalCdf, logGamma } from './statistics.js';
 export {
   CanaryStep, CreateEnvironmentInput, Environment, PreviewOf, RolloutStrategy, RolloutView, SmokeTest, StartRolloutInput, UpdateEnvironmentInput, WebhookInput, WebhookView,
   builtinEnvironments, COST_CENTER_ANNOTATION, decideCanaryStep, previewEnvironmentName, defaultCanarySteps, isTerminalRollout, rolloutCommands, rolloutPhases, toRolloutView,

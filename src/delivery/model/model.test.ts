@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AnalysisConfig, analyseCanary, binomialGreater, decideCanaryStep, fisherExactGreater, histogramQuantile, logGamma, mannWhitneyGreater, normalCdf, RolloutStrategy, thinnedAnalyses, windowBetween, type RolloutStatus, type TrafficWindow } from './index.js';
+import { AnalysisConfig, analyseCanary, binomialGreater, decideCanaryStep, fisherExactGreater, histogramCountAbove, histogramQuantile, logGamma, mannWhitneyGreater, normalCdf, RolloutStrategy, thinnedAnalyses, windowBetween, type RolloutStatus, type TrafficWindow } from './index.js';
 
 const BUCKETS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 const config = AnalysisConfig.parse({});
@@ -50,6 +50,11 @@ describe('statistics', () => {
   it('histogram quantiles interpolate inside a bucket; +Inf gives the last bound', () => {
     expect(histogramQuantile(0.5, [10, 20], [50, 50, 0])).toBeCloseTo(10, 10);
     expect(histogramQuantile(0.99, [10, 20], [50, 50, 0])).toBeCloseTo(19.8, 10);
+    // The count above a limit agrees with the quantile: p99 is above 19 exactly when more than 1% is.
+    expect(histogramCountAbove(19, [10, 20], [50, 50, 0])).toBeCloseTo(5, 10);
+    expect(histogramCountAbove(19.8, [10, 20], [50, 50, 0])).toBeCloseTo(1, 10);
+    expect(histogramCountAbove(20, [10, 20], [50, 50, 7])).toBe(7);
+    expect(histogramCountAbove(30, [10, 20], [50, 50, 7])).toBe(7);
     expect(histogramQuantile(0.99, [10, 20], [0, 0, 5])).toBe(20);
     expect(histogramQuantile(0.99, [10, 20], [0, 0, 0])).toBeUndefined();
   });
@@ -92,6 +97,22 @@ describe('canary analysis', () => {
     expect(analyseCanary(config, BUCKETS, window(100, 0, 5), window(900, 0, 2.5)).verdict).toBe('pass');
     const absolute = analyseCanary(config, BUCKETS, window(100, 0, 2500), null);
     expect(absolute.checks.find((c) => c.name === 'p99-latency')?.verdict).toBe('fail');
+    // A slow minority well above 1% fails the absolute bound too.
+    const someSlow = window(200, 0);
+    someSlow.latencyCounts[BUCKETS.indexOf(2500)] = 20;
+    someSlow.latencyCounts[BUCKETS.indexOf(5)] = 180;
+    expect(analyseCanary(config, BUCKETS, someSlow, null).checks.find((c) => c.name === 'p99-latency')).toMatchObject({ verdict: 'fail', detail: expect.stringMatching(/20\/200 slower/) });
+  });
+  it('one stalled request among a few dozen (a GC pause, a busy host) does not fail the absolute p99 bound', () => {
+    // 1 of 60 requests took over a second: the interpolated p99 is above 1000 ms, but 1/60 is no
+    // evidence that more than 1% of the canary's requests are that slow.
+    const stalled = window(60, 0);
+    stalled.latencyCounts[BUCKETS.indexOf(5)] = 59;
+    stalled.latencyCounts[BUCKETS.indexOf(2500)] = 1;
+    const r = analyseCanary(config, BUCKETS, stalled, window(540, 0));
+    expect(r.canary.p99Ms).toBeGreaterThan(1000);
+    expect(r.checks.find((c) => c.name === 'p99-latency')).toMatchObject({ verdict: 'pass', detail: expect.stringMatching(/1\/60 slower/) });
+    expect(r.verdict).toBe('pass');
   });
   it('without stable traffic the relative checks are skipped, absolute ones still judge', () => {
     const r = analyseCanary(config, BUCKETS, window(100, 0), window(3, 0));

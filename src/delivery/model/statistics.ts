@@ -98,3 +98,21 @@ export function histogramQuantile(q: number, boundsMs: readonly number[], counts
   }
   return boundsMs[boundsMs.length - 1];
 }
+
+/**
+ * How many of a histogram's requests were slower than `limitMs`, interpolating linearly inside the
+ * bucket that holds the limit (the assumption histogramQuantile makes, so `countAbove > (1 − q) × total`
+ * exactly when the q-quantile is above the limit). The +Inf bucket counts as wholly above its bound.
+ */
+export function histogramCountAbove(limitMs: number, boundsMs: readonly number[], counts: readonly number[]): number {
+  let above = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    const lower = i === 0 ? 0 : boundsMs[i - 1]!;
+    const upper = i < boundsMs.length ? boundsMs[i]! : Infinity;
+    if (lower >= limitMs) above += c;
+    else if (upper > limitMs) above += upper === Infinity ? c : (c * (upper - limitMs)) / (upper - lower);
+  }
+  return above;
+}
