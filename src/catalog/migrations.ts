@@ -97,4 +97,14 @@ export const catalogMigrations: Migration[] = [
       await db.schema.createIndex('catalog_search_entity').on('catalog_search').columns(['entity_id', 'key_id']).execute();
     },
   },
+  {
+    name: '20261129_10_catalog_relations_source_covering',
+    async up(db) {
+      // Every served entity reads its relations' (type, target_ref) by source_ref. With `type` in the
+      // index the read never visits the table: a 50-entity page's SQL took a third less at 100,000
+      // entities (issue #3, by-query).
+      await db.schema.dropIndex('catalog_relations_source').ifExists().execute();
+      await db.schema.createIndex('catalog_relations_source').on('catalog_relations').columns(['source_ref', 'type_lc', 'target_ref', 'type']).execute();
+    },
+  },
 ];

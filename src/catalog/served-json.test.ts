@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { spliceServedJson } from './service.js';
-import { servedRelations } from './store/served.js';
+import { servedRelations, servedRelationsJson, servedRelationsJsonOf } from './store/served.js';
 
 const relations = [{ type: 'ownedBy', targetRef: 'group:default/team-a', target: { kind: 'group', namespace: 'default', name: 'team-a' } }];
 const entity = { apiVersion: 'backstage.io/v1alpha1', kind: 'Component', metadata: { name: 'a', uid: 'u1', tags: ['x'] }, spec: { type: 'service', owner: 'team-a' } };
 
 describe('spliceServedJson', () => {
   it('writes exactly what JSON.stringify of the served entity writes', () => {
-    expect(spliceServedJson(JSON.stringify(entity), '[]', relations)).toBe(JSON.stringify({ ...entity, relations }));
+    expect(spliceServedJson(JSON.stringify(entity), '[]', JSON.stringify(relations))).toBe(JSON.stringify({ ...entity, relations }));
     const problems = [{ type: 'foo', level: 'error', message: 'bad "thing"', error: { name: 'InputError', message: 'x' } }];
-    expect(spliceServedJson(JSON.stringify(entity), JSON.stringify(problems), [])).toBe(JSON.stringify({ ...entity, relations: [], status: { items: problems } }));
+    expect(spliceServedJson(JSON.stringify(entity), JSON.stringify(problems), '[]')).toBe(JSON.stringify({ ...entity, relations: [], status: { items: problems } }));
   });
 
   it('declines a body that carries relations or status of its own, so the caller replaces them', () => {
-    expect(spliceServedJson(JSON.stringify({ ...entity, relations: [] }), '[]', relations)).toBeUndefined();
-    expect(spliceServedJson(JSON.stringify({ ...entity, spec: { status: 'x' } }), '[]', relations)).toBeUndefined();
-    expect(spliceServedJson('{}', '[]', relations)).toBeUndefined();
+    expect(spliceServedJson(JSON.stringify({ ...entity, relations: [] }), '[]', '[]')).toBeUndefined();
+    expect(spliceServedJson(JSON.stringify({ ...entity, spec: { status: 'x' } }), '[]', '[]')).toBeUndefined();
+    expect(spliceServedJson('{}', '[]', '[]')).toBeUndefined();
   });
 });
 
@@ -35,5 +35,32 @@ describe('servedRelations', () => {
       { type: 'partOf', targetRef: 'system:default/s', target: { kind: 'system', namespace: 'default', name: 's' } },
     ]);
     expect(servedRelations([])).toEqual([]);
+  });
+});
+
+describe('servedRelationsJson', () => {
+  it('writes exactly what JSON.stringify of servedRelations writes, escapes included', () => {
+    const pairs: [string, string][] = [
+      ['partOf', 'system:default/s'],
+      ['dependsOn', 'component:default/b'],
+      ['dependsOn', 'component:default/b'],
+      ['custom"quoted', 'component:default/back\\slash'],
+      ['ownedBy', 'group:team-ns/gr\u00fcn\u2028'],
+      ['x\ny', 'resource:default/\ud800lone'],
+    ];
+    expect(servedRelationsJson(pairs)).toBe(JSON.stringify(servedRelations(pairs)));
+    expect(JSON.parse(servedRelationsJson(pairs))).toEqual(servedRelations(pairs));
+    expect(servedRelationsJson([])).toBe('[]');
+  });
+});
+
+describe('servedRelationsJsonOf', () => {
+  const expected = (text: string) => JSON.stringify(servedRelations(JSON.parse(text) as [string, string][]));
+  it('reads the pairs as SQLite and PostgreSQL aggregate them, ordered or not, with or without escapes', () => {
+    const sqlite = '[["partOf","system:default/s"],["dependsOn","component:default/b"],["dependsOn","component:default/b"],["apiProvidedBy","component:default/a"]]';
+    const postgres = '[["apiProvidedBy", "component:default/a"], ["dependsOn", "component:default/b"], ["partOf", "system:default/s"]]';
+    const escaped = '[["custom\\"quoted","component:default/back\\\\slash"],["ownedBy","group:default/a\\u0001b"]]';
+    for (const text of [sqlite, postgres, escaped, '[]', '[["ownedBy","group:default/x"]]']) expect(servedRelationsJsonOf(text)).toBe(expected(text));
+    expect(servedRelationsJsonOf(postgres)).toBe(servedRelationsJsonOf(sqlite));
   });
 });

@@ -55,10 +55,10 @@ export interface EntityPageJson {
  * which `JSON.stringify` wrote with no whitespace. Undefined when the body itself holds a
  * `relations` or `status` key (the served value must replace it): the caller then parses.
  */
-export function spliceServedJson(body: string, problems: string, relations: readonly EntityRelation[]): string | undefined {
+export function spliceServedJson(body: string, problems: string, relationsJson: string): string | undefined {
   if (body.length < 3 || body.charCodeAt(body.length - 1) !== 0x7d || body.includes('"relations":') || body.includes('"status":')) return undefined;
   const status = problems === '[]' ? '' : `,"status":{"items":${problems}}`;
-  return `${body.slice(0, -1)},"relations":${JSON.stringify(relations)}${status}}`;
+  return `${body.slice(0, -1)},"relations":${relationsJson}${status}}`;
 }
 
 /** The service catalog: locations, entities, relations, queries (Backstage's model and semantics). */
@@ -148,7 +148,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
 
   /** A stored body as served, relations spliced into its JSON text (parsed only when splicing cannot apply). */
   function servedJson(r: ServedRow): string {
-    return spliceServedJson(r.body, r.problems, r.relations) ?? JSON.stringify(present({ entity: JSON.parse(r.body) as Entity, problems: JSON.parse(r.problems) as EntityStatusItem[] }, r.relations));
+    return spliceServedJson(r.body, r.problems, r.relationsJson) ?? JSON.stringify(present({ entity: JSON.parse(r.body) as Entity, problems: JSON.parse(r.problems) as EntityStatusItem[] }, JSON.parse(r.relationsJson) as EntityRelation[]));
   }
 
   async function refresh(id: string): Promise<IngestSummary> {

@@ -11,7 +11,7 @@ import type { CatalogTables } from './tables.js';
  */
 export const deferrableIndexes = [
   { name: 'catalog_search_key_value', table: 'catalog_search', columns: ['key_id', 'value', 'entity_id'] },
-  { name: 'catalog_relations_source', table: 'catalog_relations', columns: ['source_ref', 'type_lc', 'target_ref'] },
+  { name: 'catalog_relations_source', table: 'catalog_relations', columns: ['source_ref', 'type_lc', 'target_ref', 'type'] },
   { name: 'catalog_relations_target', table: 'catalog_relations', columns: ['type_lc', 'target_ref'] },
 ] as const satisfies readonly { name: string; table: keyof CatalogTables; columns: readonly string[] }[];
 
