@@ -44,6 +44,18 @@ function call(port: number, path: string): Promise<{ status: number; body: strin
     }).on('error', reject);
   });
 }
+/** Retries while the port refuses: a replica made ready by an exec probe may not be listening yet. */
+async function callWhenListening(port: number, path: string): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await call(port, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
 const q = (path: string) => encodeURIComponent(path);
 /** A zombie counts as gone: in a container nobody may reap an orphan. */
 const isAlive = (pid: number) => {
@@ -101,7 +113,8 @@ describe('files and volumes in the local driver', () => {
     }, {});
     expect(driver.replicas(id)[0]!.phase).toBe('ready'); // the exec probe read a file that exists only in the sandbox
     const port = driver.replicas(id)[0]!.port;
-    expect(await call(port, `/read?path=${q(`${top}/a.txt`)}`)).toEqual({ status: 200, body: 'file at the top' });
+    // That probe says nothing of the HTTP server: on a busy machine it may still be starting.
+    expect(await callWhenListening(port, `/read?path=${q(`${top}/a.txt`)}`)).toEqual({ status: 200, body: 'file at the top' });
     expect(await call(port, `/read?path=${q(`${share}/x.txt`)}`)).toEqual({ status: 200, body: 'file in /usr/share' });
     expect((await call(port, `/read?path=${q('/usr/share/doc')}`)).body).toBe('EISDIR'); // the rest of /usr/share is still there
     expect(await call(port, `/write?path=${q(`${data}/f`)}&text=kept`)).toEqual({ status: 200, body: 'written' });
