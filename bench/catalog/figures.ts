@@ -147,3 +147,29 @@ export function anchorGoals(anchor: unknown): Record<string, boolean | null> {
     'anchor.facetsP99>=3x': target(p99('facets'), (v) => v >= 3),
   };
 }
+
+/**
+ * This build against another (--baseline-server), both run on the same data in this invocation with
+ * the order alternating by round: medians of each, and this build's figure over the baseline's.
+ */
+export function baselineComparison(current: PlinthFigures[], baseline: PlinthFigures[]) {
+  const pair = (of: (r: PlinthFigures) => number) => {
+    const c = median(current.map(of));
+    const b = median(baseline.map(of));
+    return { current: round(c, 3), baseline: round(b, 3), ratio: ratio(c, b, 3) };
+  };
+  const endpoint = (key: EndpointKey) => {
+    const f = (r: PlinthFigures) => r[key] as EndpointFigures;
+    return { p99: pair((r) => f(r).p99), rps: pair((r) => f(r).rps), cpuMsPerReq: pair((r) => f(r).serverCpuMsPerReq ?? NaN) };
+  };
+  return {
+    rounds: current.length,
+    note: 'medians over the rounds; ratio = this build / baseline (below 1 is less time or CPU; for rps above 1 is faster)',
+    ingestS: pair((r) => r.ingestS),
+    rssMb: pair((r) => r.rssMb),
+    byName: endpoint('byName'),
+    byQuery: endpoint('byQuery'),
+    facets: endpoint('facets'),
+    search: endpoint('search'),
+  };
+}

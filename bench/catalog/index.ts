@@ -7,9 +7,12 @@
  *   node dist/bench/catalog/index.js [--n 100000] [--anchor-n 1000] [--skip-anchor]
  *     [--dialects sqlite,postgres] [--duration 10] [--warmup 2] [--connections 10] [--rounds 3]
  *     [--cpu-prof DIR]   (V8 CPU profile of each Plinth server at --n; summarise with profile.js)
+ *     [--baseline-server path/to/other/dist/src/main.js]   also runs another build (e.g. the previous
+ *                        commit's, built in a worktree) on the same data at --n, --rounds times each,
+ *                        the order alternating, and reports this build's figures over the baseline's
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,7 +21,7 @@ import { prepareAnchor, recordedAnchorFigures, runAnchor } from './anchor.js';
 import { nowS, progress, repoRoot, type QuietGate } from './common.js';
 import { generateDataset, type Dataset } from './data.js';
 import type { EndpointKey } from './endpoints.js';
-import { anchorGoals, anchorRatios, backstageFigures, compactRun, dialectTargets, plinthAtAnchor, type PlinthFigures } from './figures.js';
+import { anchorGoals, anchorRatios, backstageFigures, baselineComparison, compactRun, dialectTargets, plinthAtAnchor, type PlinthFigures } from './figures.js';
 import { runPlinth, type RunOptions } from './plinth.js';
 import type { Dialect } from './server.js';
 
@@ -36,6 +39,7 @@ const { values: flags } = parseArgs({
     'quiet-cores': { type: 'string', default: '0.25' },
     'quiet-max-s': { type: 'string', default: '120' },
     'ingest-timeout-s': { type: 'string', default: '1800' },
+    'baseline-server': { type: 'string' },
   },
   strict: true,
 });
@@ -58,7 +62,9 @@ const opts = {
   cpuProfDir: flags['cpu-prof'] ? resolve(flags['cpu-prof']) : undefined,
   gate: { maxCores: positive('quiet-cores', flags['quiet-cores'], 0), maxWaitS: positive('quiet-max-s', flags['quiet-max-s'], 0) } satisfies QuietGate,
   ingestTimeoutS: positive('ingest-timeout-s', flags['ingest-timeout-s']),
+  baselineServer: flags['baseline-server'] ? resolve(flags['baseline-server']) : undefined,
 };
+if (opts.baselineServer && !existsSync(opts.baselineServer)) throw new Error(`--baseline-server: ${opts.baselineServer} does not exist (build that tree first: npm run build:server)`);
 for (const d of opts.dialects) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--dialects: unknown "${d}"; use sqlite,postgres`);
 
 let failed = false;
@@ -145,6 +151,7 @@ async function main() {
   const dataset = generateDataset(opts.n);
   if (opts.cpuProfDir) mkdirSync(opts.cpuProfDir, { recursive: true });
   const results: Partial<Record<Dialect, unknown>> = {};
+  const baseline: Partial<Record<Dialect, unknown>> = {};
   for (const dialect of opts.dialects) {
     const unavailable = dialect === 'postgres' ? await postgresUnavailableReason() : undefined;
     if (unavailable) {
@@ -154,7 +161,22 @@ async function main() {
     }
     const options = runOptions(dialect, dataset, ['autocannon']);
     if (opts.cpuProfDir) options.cpuProfile = { dir: opts.cpuProfDir, name: `plinth-${dialect}-n${opts.n}.cpuprofile` };
-    results[dialect] = await part(`plinth ${dialect} n=${opts.n}`, () => runPlinth(options));
+    if (!opts.baselineServer) {
+      results[dialect] = await part(`plinth ${dialect} n=${opts.n}`, () => runPlinth(options));
+      continue;
+    }
+    const baselineServer = opts.baselineServer;
+    baseline[dialect] = await part(`plinth ${dialect} n=${opts.n} against the baseline`, async () => {
+      const runs: { current: PlinthFigures[]; baseline: PlinthFigures[] } = { current: [], baseline: [] };
+      for (let i = 1; i <= opts.rounds; i++) {
+        for (const which of i % 2 === 1 ? (['current', 'baseline'] as const) : (['baseline', 'current'] as const)) {
+          progress(`${dialect} round ${i}/${opts.rounds}: ${which === 'current' ? 'this build' : `baseline ${baselineServer}`}`);
+          runs[which].push(await runPlinth(which === 'current' ? options : { ...options, cpuProfile: undefined, mainJs: baselineServer }));
+        }
+      }
+      results[dialect] = runs.current[0];
+      return { ...baselineComparison(runs.current, runs.baseline), runs: { current: runs.current.map(compactRun), baseline: runs.baseline.map(compactRun) } };
+    });
   }
 
   const targets = {
@@ -180,6 +202,7 @@ async function main() {
     },
     generateS: round(dataset.generateS, 1),
     ...results,
+    ...(opts.baselineServer ? { baseline: { server: opts.baselineServer, ...baseline } } : {}),
     anchor: { ...anchor, recorded: recordedAnchorFigures() },
     targets,
     loadavg1mAtEnd: round(loadavg()[0] ?? 0),

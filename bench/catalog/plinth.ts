@@ -20,6 +20,8 @@ export interface RunOptions {
   gate: QuietGate;
   ingestTimeoutS: number;
   cpuProfile?: { dir: string; name: string };
+  /** The server to run instead of this build's (--baseline-server). */
+  mainJs?: string;
 }
 
 export type EndpointFigures = LoadFigures & {
@@ -149,7 +151,7 @@ export async function runPlinth(o: RunOptions) {
   const { manifest } = o.dataset;
   const gate = await waitQuiet(undefined, o.gate);
   progress(`plinth ${o.dialect} n=${manifest.n}: starting; other processes use ${gate.foreignCoresBefore} cores${gate.quietWaitS > 0 ? ` (waited ${gate.quietWaitS} s)` : ''}`);
-  const server = await startPlinth({ dialect: o.dialect, fileRoot: o.dataset.dir, ...(o.cpuProfile ? { cpuProfile: o.cpuProfile } : {}) });
+  const server = await startPlinth({ dialect: o.dialect, fileRoot: o.dataset.dir, ...(o.cpuProfile ? { cpuProfile: o.cpuProfile } : {}), ...(o.mainJs ? { mainJs: o.mainJs } : {}) });
   const marks: Record<string, number[]> = {};
   const since = (t: number) => round(t - server.spawnedAtS, 2);
   let stopped: { exit: string; stopS: number } | undefined;

@@ -36,6 +36,8 @@ export interface StartOptions {
   fileRoot: string;
   /** Write a V8 CPU profile of the server to this folder when it exits. */
   cpuProfile?: { dir: string; name: string };
+  /** Another build's dist/src/main.js (--baseline-server); by default the one beside this bench. */
+  mainJs?: string;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function startPlinth(options: StartOptions): Promise<PlinthServer> 
   });
   const nodeArgs = options.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfile.dir, '--cpu-prof-name', options.cpuProfile.name] : [];
   const spawnedAtS = nowS();
-  const child = spawnTracked(process.execPath, [...nodeArgs, mainJs, '--data-dir', dataDir, '--port', String(port), '--gateway-port', '0', '--no-demo', '--no-builtin-templates'], {
+  const child = spawnTracked(process.execPath, [...nodeArgs, options.mainJs ?? mainJs, '--data-dir', dataDir, '--port', String(port), '--gateway-port', '0', '--no-demo', '--no-builtin-templates'], {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
