@@ -171,7 +171,9 @@ async function main() {
       for (let i = 1; i <= opts.rounds; i++) {
         for (const which of i % 2 === 1 ? (['current', 'baseline'] as const) : (['baseline', 'current'] as const)) {
           progress(`${dialect} round ${i}/${opts.rounds}: ${which === 'current' ? 'this build' : `baseline ${baselineServer}`}`);
-          runs[which].push(await runPlinth(which === 'current' ? options : { ...options, cpuProfile: undefined, mainJs: baselineServer }));
+          // One profile per round of this build (the same name would keep only the last).
+          const profile = options.cpuProfile && { ...options.cpuProfile, name: `plinth-${dialect}-n${opts.n}-round${i}.cpuprofile` };
+          runs[which].push(await runPlinth(which === 'current' ? { ...options, cpuProfile: profile } : { ...options, cpuProfile: undefined, mainJs: baselineServer }));
         }
       }
       results[dialect] = runs.current[0];
