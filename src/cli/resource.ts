@@ -127,10 +127,17 @@ export function registerResourceCommands(program: Command, cli: Cli): void {
     .description('resource claims with their phase and cost')
     .option('--env <environment>', 'only this environment')
     .option('--owner <group>', 'only this team’s')
+    .option('--provider <provider>', 'only claims of modules of this provider (postgres, redis, route, …)')
     .option('--json', 'print JSON')
-    .action(async (opts: { env?: string; owner?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { env?: string; owner?: string; provider?: string; json?: boolean }, cmd: Command) => {
       const { client } = await cli.connect(cmd);
-      const { items } = await client.json<{ items: ClaimView[] }>('GET', '/api/resources/claims', { query: { environment: opts.env, owner: opts.owner } });
+      const items: ClaimView[] = [];
+      for (let after: string | undefined; ; ) {
+        const page = await client.json<{ items: ClaimView[]; next?: string }>('GET', '/api/resources/claims', { query: { environment: opts.env, owner: opts.owner, provider: opts.provider, after, limit: '500' } });
+        items.push(...page.items);
+        if (page.next === undefined) break;
+        after = page.next;
+      }
       if (opts.json === true) return cli.printJson(items);
       cli.out(formatTable(['ENV', 'NAME', 'MODULE', 'PHASE', 'OWNER', 'MONTHLY', 'DRIFT'], items.map((c) => [c.environment, c.name, `${c.module}@${c.version}`, c.phase, c.owner, `${c.cost.monthly} ${c.cost.currency}`, c.drift ? 'yes' : ''])));
     });

@@ -1,4 +1,5 @@
 import type { Git } from '../git/index.js';
+import type { Claim, ClaimListQuery } from '../resources/index.js';
 import { COST_CENTER_ANNOTATION } from './model/index.js';
 import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import { authorize, ConflictError, InputError, newId, NotAllowedError, NotFoundError, PlinthError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
@@ -58,6 +59,8 @@ export const PREVIEW_SWEEP_JOB = 'delivery.preview-sweep';
 const SECRET_ROTATED_EVENT = 'resources.secret.rotated';
 const PREVIEW_SWEEP_MS = 60_000;
 const DEFAULT_PREVIEW_TTL_HOURS = 72;
+/** The largest page the claims list serves. */
+const CLAIM_PAGE = 500;
 
 /** An owner label (`team-a`) as the entity ref ownership checks compare with. */
 const ownerRefOf = (labels: Record<string, string>) => (labels.owner ? `group:default/${labels.owner.toLowerCase()}` : null);
@@ -101,12 +104,25 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
       await runtime.stopRelease(system, release.id, `preview environment ${env.name} removed: ${reason}`);
     }
     // What its workloads claimed goes with it (each deletion keeps its final backup, as any deprovision).
-    for (const claim of (await deps.resources?.listClaims(system, { environment: env.name, limit: 500 })) ?? []) {
+    for (const claim of await allClaims(system, { environment: env.name })) {
       if (claim.phase !== 'deleting') await deps.resources!.deleteClaim(system, claim.id);
     }
     await store.deleteEnvironment(db, env.name);
     const payload: DeliveryEventPayloads['delivery.preview.removed'] = { environment: env.name, reason };
     await kernel.ledger.append({ kind: 'delivery.preview.removed', subjects: [`environment:${env.name}`, ...(env.preview ? [`repository:${env.preview.repository}`] : [])], actor: 'system:delivery', payload: { ...payload } });
+  }
+
+  /** Every claim the query matches, page by page (an environment or a team may hold more than a page). */
+  async function allClaims(principal: Principal, query: Omit<ClaimListQuery, 'limit' | 'after'>): Promise<Claim[]> {
+    if (!deps.resources) return [];
+    const claims: Claim[] = [];
+    for (let after: ClaimListQuery['after']; ; ) {
+      const page = await deps.resources.listClaims(principal, { ...query, after, limit: CLAIM_PAGE });
+      claims.push(...page);
+      const last = page.at(-1);
+      if (page.length < CLAIM_PAGE || !last) return claims;
+      after = { environment: last.environment, name: last.name };
+    }
   }
 
   async function environment(name: string): Promise<Environment> {
@@ -163,7 +179,7 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     const ownerRef = ownerRefOf(spec.labels);
     if (!deps.resources) throw new InputError('spec.routes: this installation has no resources layer, so no route can be claimed');
     if (!ownerRef) throw new InputError('spec.routes: a workload with routes needs an owner label (the team whose route claims hold them)');
-    const claims = (await deps.resources.listClaims(principal, { environment: spec.environment, owner: ownerRef, limit: 500 })).filter((c) => c.provider === 'route' && c.phase === 'ready');
+    const claims = (await allClaims(principal, { environment: spec.environment, owner: ownerRef, provider: 'route' })).filter((c) => c.phase === 'ready');
     for (const [i, route] of spec.routes.entries()) {
       if (!claims.some((c) => c.outputs.host === route.host.toLowerCase() && c.outputs.path === route.path)) {
         throw new InputError(`spec.routes.${i}: no ready route claim of ${ownerRef} in ${spec.environment} holds ${route.host}${route.path}; claim it first (module route, inputs host and path)`);

@@ -274,4 +274,23 @@ describe.each(dialects)('/api/resources (%s)', (dialect) => {
     expect(events.body).not.toContain('sk-live');
     expect((await call('DELETE', `/api/resources/secrets/${env}-api-key`, ana)).statusCode).toBe(204);
   });
+  it('lists claims a page at a time by environment and name, filtered by provider, and refuses a malformed cursor', async () => {
+    const pages = `${env}p`;
+    const tags = { owner: 'group:default/team-a', 'cost-center': 'cc-7' };
+    for (const name of ['key-c', 'key-a', 'key-b']) {
+      const res = await call('POST', '/api/resources/claims', ana, { module: 'secret', name, environment: pages, tags });
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    const first = (await call('GET', `/api/resources/claims?environment=${pages}&provider=secret&limit=2`, ana)).json<{ items: ClaimView[]; next?: string }>();
+    expect(first.items.map((c) => c.name)).toEqual(['key-a', 'key-b']);
+    expect(first.next).toBe(`${pages}/key-b`);
+    const second = (await call('GET', `/api/resources/claims?environment=${pages}&provider=secret&limit=2&after=${encodeURIComponent(first.next!)}`, ana)).json<{ items: ClaimView[]; next?: string }>();
+    expect(second.items.map((c) => c.name)).toEqual(['key-c']);
+    expect(second.next).toBeUndefined();
+    expect((await call('GET', `/api/resources/claims?environment=${pages}&provider=postgres`, ana)).json<{ items: unknown[] }>().items).toEqual([]);
+    const bad = await call('GET', `/api/resources/claims?after=${encodeURIComponent('../x')}`, ana);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ error: { message: string } }>().error.message).toContain('after is <environment>/<claim name>');
+    for (const c of [...first.items, ...second.items]) expect((await call('DELETE', `/api/resources/claims/${c.id}`, ana)).statusCode).toBe(202);
+  });
 });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../kernel/index.js';
-import { ClaimListQuery, ClaimView, CostLine, CostQuery, CreateClaimBody, OrphanReport, PlanView, UpgradeClaimBody } from './model/claim.js';
+import { ClaimListQuery, ClaimView, nextClaimCursor, CostLine, CostQuery, CreateClaimBody, OrphanReport, PlanView, UpgradeClaimBody } from './model/claim.js';
 import { ModuleView, PutModuleBody } from './model/module.js';
 import { BackupView, OperationView, RestoreBody, RotateBody } from './model/operation.js';
 import { CreateSecretBody, PutSecretVersionBody, RevealedSecretView, secretName, SecretView } from './model/secret.js';
@@ -38,8 +38,12 @@ export function resourcesRoutes(resources: Resources): FastifyPluginAsyncZod {
     app.post('/claims', { config: { audit: 'resources.claim.create' }, schema: { tags, summary: 'Claim a resource: plan, admit, then provision as a job', body: CreateClaimBody, response: { 201: z.object({ claim: ClaimView, plan: PlanView }), ...errorResponses } } },
       async (request, reply) => reply.code(201).send(await resources.claim(request.principal!, request.body)));
 
-    app.get('/claims', { schema: { tags, summary: 'Resource claims with status, outputs and drift', querystring: ClaimListQuery, response: { 200: z.object({ items: z.array(ClaimView) }), ...errorResponses } } },
-      async (request) => ({ items: await resources.listClaims(request.principal!, request.query) }));
+    app.get('/claims', { schema: { tags, summary: 'Resource claims with status, outputs and drift, by environment and name, a page at a time (the next page: after=<next>)', querystring: ClaimListQuery, response: { 200: z.object({ items: z.array(ClaimView), next: z.string().optional() }), ...errorResponses } } },
+      async (request) => {
+        const items = await resources.listClaims(request.principal!, request.query);
+        const next = nextClaimCursor(items, request.query.limit);
+        return next === undefined ? { items } : { items, next };
+      });
 
     app.get('/claims/:id', { schema: { tags, summary: 'A resource claim', params: claimParams, response: { 200: ClaimView, ...errorResponses } } },
       async (request) => resources.getClaim(request.principal!, request.params.id));

@@ -420,7 +420,8 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
 
     async listClaims(principal, query) {
       authorize(principal, resourcePermissions.read);
-      return q.listClaims(store, { environment: query.environment, name: query.name, ownerRefs: query.owner === undefined ? undefined : [normalizeOwner(query.owner)], limit: query.limit });
+      const { owner, ...filter } = query;
+      return q.listClaims(store, { ...filter, ownerRefs: owner === undefined ? undefined : [normalizeOwner(owner)] });
     },
 
     async getClaim(principal, id) {

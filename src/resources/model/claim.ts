@@ -99,13 +99,34 @@ export const PlanView = ClaimView.pick({ name: true, environment: true, module: 
 });
 export type PlanView = z.infer<typeof PlanView>;
 
+/** A page of claims starts after this one: `<environment>/<name>`, as a previous page's `next` gives it. */
+const ClaimCursor = z
+  .string()
+  .max(60)
+  .transform((value, ctx) => {
+    const [environment, name, ...rest] = value.split('/');
+    if (rest.length === 0 && environmentName.safeParse(environment).success && claimName.safeParse(name).success) return { environment: environment!, name: name! };
+    ctx.addIssue({ code: 'custom', message: 'after is <environment>/<claim name>, as the previous page\'s next gives it' });
+    return z.NEVER;
+  });
+
+/** Claims ordered by environment and name, a page at a time (`after` the last one's `<environment>/<name>`). */
 export const ClaimListQuery = z.strictObject({
   environment: environmentName.optional(),
   name: claimName.optional(),
   owner: z.string().max(200).optional(),
+  provider: z.string().max(50).optional(),
+  after: ClaimCursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 export type ClaimListQuery = z.infer<typeof ClaimListQuery>;
+export type ClaimListInput = z.input<typeof ClaimListQuery>;
+
+/** The cursor of the page after `items`, when the page was full (there may be more). */
+export function nextClaimCursor(items: readonly Pick<Claim, 'environment' | 'name'>[], limit: number): string | undefined {
+  const last = items.at(-1);
+  return items.length >= limit && last ? `${last.environment}/${last.name}` : undefined;
+}
 
 /** An object on a provider's server named like a claim's that no claim holds (or a claim's secret whose claim is gone). */
 export const OrphanView = z.object({ provider: z.string(), kind: z.string(), name: z.string() });

@@ -196,10 +196,16 @@ export async function findClaim(db: Db, id: string): Promise<Claim | undefined> 
   return row ? toClaim(row) : undefined;
 }
 
-export async function listClaims(db: Db, filter: { environment?: string; name?: string; ownerRefs?: readonly string[]; limit: number }): Promise<Claim[]> {
+export async function listClaims(
+  db: Db,
+  filter: { environment?: string; name?: string; provider?: string; ownerRefs?: readonly string[]; after?: { environment: string; name: string }; limit: number },
+): Promise<Claim[]> {
   let query = t(db).selectFrom('resources_claims').selectAll().orderBy('environment').orderBy('name').limit(filter.limit);
   if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
+  if (filter.provider !== undefined) query = query.where('provider', '=', filter.provider);
+  const after = filter.after;
+  if (after) query = query.where((eb) => eb.or([eb('environment', '>', after.environment), eb.and([eb('environment', '=', after.environment), eb('name', '>', after.name)])]));
   if (filter.ownerRefs !== undefined) query = filter.ownerRefs.length === 0 ? query.where('id', '=', '') : query.where('owner_ref', 'in', filter.ownerRefs);
   return (await query.execute()).map(toClaim);
 }
