@@ -250,6 +250,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         search.stop();
         kernel.streams.closeAll();
         await server.close();
+        await catalog.stop();
         delivery.stop();
         await runtime.stop();
         await resources.stop();

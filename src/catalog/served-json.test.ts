@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { spliceServedJson } from './service.js';
+import { spliceServedJson } from './served-page.js';
 import { servedRelations, servedRelationsJson, servedRelationsJsonOf } from './store/served.js';
 
 const relations = [{ type: 'ownedBy', targetRef: 'group:default/team-a', target: { kind: 'group', namespace: 'default', name: 'team-a' } }];

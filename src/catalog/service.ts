@@ -13,7 +13,7 @@ import {
   type Permission,
   type Principal,
 } from '../kernel/index.js';
-import type { Entity, EntityRelation, EntityStatusItem } from './model/entity.js';
+import type { Entity, EntityRelation } from './model/entity.js';
 import { pickFields, type FilterNode } from './model/filters.js';
 import { parseRef, refKey } from './model/refs.js';
 import type { CatalogLocation, StoredEntity } from './model/types.js';
@@ -22,11 +22,19 @@ import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import { ensureDeferrableIndexes } from './store/bulk-indexes.js';
 import * as entities from './store/entities.js';
-import { selectServedByRefs, selectServedByUids, type ServedRow } from './store/served.js';
+import { selectServedByRefs } from './store/served.js';
+import { presentEntity, selectServedPage, servedJson, textPageBody, type PageBody } from './served-page.js';
+import { createReadPool } from './read-pool.js';
 import * as locations from './store/locations.js';
 import { createParsePool } from './parse-pool.js';
 import { createQueryCache } from './query-cache.js';
 import { countMatching, selectFacets, selectMatchingUids, type EntityQuery } from './store/query.js';
+
+/**
+ * Threads that read by-query pages on SQLite. Two on any machine: the SQL and JSON of a page are most
+ * of its CPU, and with them off the main thread it serves HTTP meanwhile (issue #3).
+ */
+const READ_THREADS = 2;
 
 export const catalogPermissions = {
   read: { name: 'read the catalog', verb: 'read' },
@@ -44,21 +52,9 @@ export interface EntityPage {
   totalItems: number;
 }
 
-/** A page whose entities are already JSON text, exactly as `JSON.stringify` would write them. */
-export interface EntityPageJson {
-  itemsJson: string[];
+/** A page whose entities are already JSON, exactly as `JSON.stringify` would write them (see PageBody). */
+export interface EntityPageJson extends PageBody {
   totalItems: number;
-}
-
-/**
- * An entity as served (`{ ...body, relations, status? }`) written by splicing into its stored JSON,
- * which `JSON.stringify` wrote with no whitespace. Undefined when the body itself holds a
- * `relations` or `status` key (the served value must replace it): the caller then parses.
- */
-export function spliceServedJson(body: string, problems: string, relationsJson: string): string | undefined {
-  if (body.length < 3 || body.charCodeAt(body.length - 1) !== 0x7d || body.includes('"relations":') || body.includes('"status":')) return undefined;
-  const status = problems === '[]' ? '' : `,"status":{"items":${problems}}`;
-  return `${body.slice(0, -1)},"relations":${relationsJson}${status}}`;
 }
 
 /** The service catalog: locations, entities, relations, queries (Backstage's model and semantics). */
@@ -82,7 +78,8 @@ export interface Catalog {
    * The same page as JSON text, for routes that send whole entities: the stored body is served with
    * its relations spliced in, skipping a parse and a stringify per entity (the hot path of by-query).
    */
-  queryEntitiesJson(principal: Principal, query: EntityQuery & { withTotal: boolean }): Promise<EntityPageJson>;
+  /** `pageSize`: the entities in `json`; the query's limit may be one more, to tell whether more follow. */
+  queryEntitiesJson(principal: Principal, query: EntityQuery & { withTotal: boolean; pageSize: number }): Promise<EntityPageJson>;
   getEntityByRef(principal: Principal, ref: string): Promise<Entity | undefined>;
   /** The same entity as JSON text (`JSON.stringify` of what getEntityByRef returns), for routes that send it whole. */
   getEntityByRefJson(principal: Principal, ref: string): Promise<string | undefined>;
@@ -103,6 +100,8 @@ export interface Catalog {
   /** Entities changed after a watermark, for indexers (search, docs). */
   changedSince(after: { updatedAt: string; uid: string } | undefined, limit: number): Promise<StoredEntity[]>;
   start(): Promise<void>;
+  /** Stops its read threads (the store closes with the kernel). */
+  stop(): Promise<void>;
 }
 
 export interface CatalogOptions {
@@ -140,15 +139,15 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     return list.map((e) => present(e, relations.get(e.ref) ?? []));
   }
 
-  function present(e: Pick<StoredEntity, 'entity' | 'problems'>, relations: EntityRelation[]): Entity {
-    const entity: Entity = { ...e.entity, relations };
-    if (e.problems.length > 0) entity.status = { items: e.problems };
-    return entity;
-  }
+  const present = (e: Pick<StoredEntity, 'entity' | 'problems'>, relations: EntityRelation[]) => presentEntity(e.entity, e.problems, relations);
 
-  /** A stored body as served, relations spliced into its JSON text (parsed only when splicing cannot apply). */
-  function servedJson(r: ServedRow): string {
-    return spliceServedJson(r.body, r.problems, r.relationsJson) ?? JSON.stringify(present({ entity: JSON.parse(r.body) as Entity, problems: JSON.parse(r.problems) as EntityStatusItem[] }, JSON.parse(r.relationsJson) as EntityRelation[]));
+  // SQLite: by-query pages are read on worker threads (read-pool.ts); PostgreSQL's pool runs them in parallel already.
+  const readers = store.sqliteFile ? createReadPool({ file: store.sqliteFile, threads: READ_THREADS }) : undefined;
+
+  function servedPage(query: EntityQuery, size: number): Promise<PageBody> {
+    const here = async () => textPageBody(await selectServedPage(store, query, size));
+    // A reader's error arrives as a message only: the page is read again here, where it keeps its type.
+    return readers?.page(query, size)?.catch(here) ?? here();
   }
 
   async function refresh(id: string): Promise<IngestSummary> {
@@ -338,10 +337,17 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
 
     async queryEntitiesJson(principal, query) {
       authorize(principal, catalogPermissions.read);
-      const [uids, totalItems] = await Promise.all([selectMatchingUids(store, query), query.withTotal ? totalOf(query) : Promise.resolve(0)]);
-      const rows = new Map((await selectServedByUids(store, uids)).map((r) => [r.uid, r]));
-      const ordered = uids.map((uid) => rows.get(uid)).filter((r): r is ServedRow => r !== undefined);
-      return { itemsJson: ordered.map(servedJson), totalItems };
+      const { filter, order, fullText, limit, offset } = query;
+      const page = servedPage({ filter, order, fullText, limit, offset }, query.pageSize);
+      let totalItems: number;
+      try {
+        totalItems = query.withTotal ? await totalOf(query) : 0;
+      } catch (err) {
+        void page.then((p) => p.release(), () => undefined);
+        throw err;
+      }
+      const { matched, body, release } = await page;
+      return { matched, body, release, totalItems };
     },
 
     async getEntityByRefJson(principal, ref) {
@@ -467,6 +473,11 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       kernel.auth.useOwnershipResolver(async (user) => entities.selectRelationTargets(store, user.ref, 'memberOf'));
       // Another replica's changes arrive as its catalog events.
       await kernel.ledger.subscribe({ kinds: ['catalog.location.refreshed', 'catalog.location.removed', 'catalog.entity.removed'] }, () => scans.invalidate()).ready;
+    },
+
+    async stop() {
+      // The parse pool's workers may still serve an ingest the kernel drains; they exit when idle.
+      await readers?.close();
     },
   };
 }

@@ -30,4 +30,17 @@ describe('worker pool', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(await pool.run({ echo: 'after idle' })).toBe('AFTER IDLE');
   });
+  it('runs on a warm worker only: while none has loaded its module, runOnWarm starts them and leaves the request to the caller', async () => {
+    const cold = createWorkerPool<PoolTestRequest, string>({ entry: new URL('./testing/pool-test-worker.js', import.meta.url), name: 'cold', threads: 2, idleMs: 5000 });
+    try {
+      expect(cold.runOnWarm({ echo: 'first' })).toBeUndefined();
+      let answer: Promise<string> | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!(answer = cold.runOnWarm({ echo: 'warm' })) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await answer).toBe('WARM');
+      expect(await Promise.all(Array.from({ length: 6 }, (_, i) => cold.runOnWarm({ echo: `w${i}` })))).toEqual(Array.from({ length: 6 }, (_, i) => `W${i}`));
+    } finally {
+      await cold.close();
+    }
+  });
 });

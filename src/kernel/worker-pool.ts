@@ -4,7 +4,7 @@ import { startWorkerThread } from './worker-thread.js';
 
 /** Messages between a pool and its workers: a request (or its abort) by id, and its result or error. */
 type ToWorker<Req> = { id: number; request: Req } | { id: number; abort: true };
-type FromWorker<Res> = { id: number; result: Res } | { id: number; error: string };
+type FromWorker<Res> = { id: number; result: Res } | { id: number; error: string } | { ready: true };
 
 /** The worker could not start, crashed or exited: the request never ran to an answer there. */
 export class WorkerUnavailableError extends Error {}
@@ -15,6 +15,12 @@ export interface WorkerPool<Req, Res> {
   readonly usable: boolean;
   /** Rejects with the worker's error, or with WorkerUnavailableError when no worker could answer. */
   run(request: Req, signal?: AbortSignal): Promise<Res>;
+  /**
+   * Runs on a worker that has started and loaded its module, like `run`; when none has, starts the
+   * pool's workers and returns undefined, and the caller does this request itself. For requests a
+   * worker's start-up (its module imports) would delay more than their work takes.
+   */
+  runOnWarm(request: Req): Promise<Res> | undefined;
   close(): Promise<void>;
 }
 
@@ -31,6 +37,8 @@ export interface WorkerPoolOptions {
 
 interface Slot {
   worker: Worker;
+  /** Its module loaded: it answers requests now. */
+  ready: boolean;
   pending: Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>;
   idleTimer?: NodeJS.Timeout;
 }
@@ -42,7 +50,9 @@ export function createWorkerPool<Req, Res>(options: WorkerPoolOptions): WorkerPo
   let usable = true;
 
   function start(index: number): Slot {
-    const slot: Slot = { worker: startWorkerThread(options.entry), pending: new Map() };
+    const slot: Slot = { worker: startWorkerThread(options.entry), ready: false, pending: new Map() };
+    // Until a request refs it, a starting worker does not keep the process alive.
+    slot.worker.unref();
     const stop = (err: Error) => {
       if (slots[index] === slot) slots[index] = undefined;
       if (slot.idleTimer) clearTimeout(slot.idleTimer);
@@ -50,6 +60,11 @@ export function createWorkerPool<Req, Res>(options: WorkerPoolOptions): WorkerPo
       slot.pending.clear();
     };
     slot.worker.on('message', (reply: FromWorker<Res>) => {
+      if ('ready' in reply) {
+        slot.ready = true;
+        if (slot.pending.size === 0) idle(slot);
+        return;
+      }
       const p = slot.pending.get(reply.id);
       if (!p) return;
       slot.pending.delete(reply.id);
@@ -90,23 +105,41 @@ export function createWorkerPool<Req, Res>(options: WorkerPoolOptions): WorkerPo
     return slots[best]!;
   }
 
+  /** The ready slot with the fewest requests queued; starts every empty slot. */
+  function pickWarm(): Slot | undefined {
+    let best: Slot | undefined;
+    for (let i = 0; i < threads; i++) {
+      const slot = slots[i] ?? start(i);
+      if (slot.ready && (!best || slot.pending.size < best.pending.size)) best = slot;
+    }
+    return best;
+  }
+
+  function send(slot: Slot, request: Req, signal?: AbortSignal): Promise<Res> {
+    if (slot.idleTimer) clearTimeout(slot.idleTimer);
+    slot.idleTimer = undefined;
+    slot.worker.ref();
+    const id = nextId++;
+    const onAbort = () => slot.worker.postMessage({ id, abort: true } satisfies ToWorker<Req>);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return new Promise<unknown>((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, request } satisfies ToWorker<Req>);
+    }).finally(() => signal?.removeEventListener('abort', onAbort)) as Promise<Res>;
+  }
+
   return {
     get usable() {
       return usable;
     },
     run(request, signal) {
       if (signal?.aborted) return Promise.reject(signal.reason as Error);
-      const slot = pick();
-      if (slot.idleTimer) clearTimeout(slot.idleTimer);
-      slot.idleTimer = undefined;
-      slot.worker.ref();
-      const id = nextId++;
-      const onAbort = () => slot.worker.postMessage({ id, abort: true } satisfies ToWorker<Req>);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      return new Promise<unknown>((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, request } satisfies ToWorker<Req>);
-      }).finally(() => signal?.removeEventListener('abort', onAbort)) as Promise<Res>;
+      return send(pick(), request, signal);
+    },
+    runOnWarm(request) {
+      if (!usable) return undefined;
+      const slot = pickWarm();
+      return slot && send(slot, request);
     },
     async close() {
       const running = slots.filter((s): s is Slot => s !== undefined);
@@ -116,11 +149,16 @@ export function createWorkerPool<Req, Res>(options: WorkerPoolOptions): WorkerPo
   };
 }
 
-/** The worker side: answers each request with `handle`, aborting its signal when the pool asks. */
-export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: AbortSignal) => Promise<Res>): void {
+/**
+ * The worker side: answers each request with `handle`, aborting its signal when the pool asks.
+ * `transferOf` names buffers of a result to move to the caller rather than copy (they are unusable here after).
+ */
+export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: AbortSignal) => Promise<Res>, transferOf?: (result: Res) => ArrayBuffer[]): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerRequests runs in a worker thread');
   const running = new Map<number, AbortController>();
+  // Called once the worker's module has loaded: from now on a request waits for its work alone.
+  port.postMessage({ ready: true } satisfies FromWorker<Res>);
   port.on('message', (message: ToWorker<Req>) => {
     if ('abort' in message) {
       running.get(message.id)?.abort(new Error('the work was cancelled'));
@@ -130,7 +168,7 @@ export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: Abo
     running.set(message.id, abort);
     handle(message.request, abort.signal)
       .then(
-        (result) => port.postMessage({ id: message.id, result } satisfies FromWorker<Res>),
+        (result) => port.postMessage({ id: message.id, result } satisfies FromWorker<Res>, transferOf?.(result)),
         (err: unknown) => port.postMessage({ id: message.id, error: (err as Error).message ?? String(err) } satisfies FromWorker<Res>),
       )
       .finally(() => running.delete(message.id));

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -32,10 +33,15 @@ async function queryPage(catalog: Catalog, principal: Principal, c: CursorConten
     return pageInfo;
   };
   if (fields.length === 0) {
-    const page = await catalog.queryEntitiesJson(principal, query);
-    const items = page.itemsJson.slice(0, limit);
-    const text = `{"items":[${items.join(',')}],"totalItems":${c.totalItems ? page.totalItems : 0},"pageInfo":${JSON.stringify(pageInfoOf(page.itemsJson.length > limit))}}`;
-    return reply.type('application/json; charset=utf-8').send(text);
+    const page = await catalog.queryEntitiesJson(principal, { ...query, pageSize: limit });
+    // The body may be read from memory the page holds until the response is done (or cut short).
+    reply.raw.once('finish', page.release).once('close', page.release);
+    const close = `],"totalItems":${c.totalItems ? page.totalItems : 0},"pageInfo":${JSON.stringify(pageInfoOf(page.matched > limit))}}`;
+    const body = page.body(close);
+    reply.type('application/json; charset=utf-8');
+    if (typeof body === 'string') return reply.send(body);
+    // Bytes in shared memory: Fastify sends a view of a SharedArrayBuffer only as a stream.
+    return reply.header('content-length', body.length).send(Readable.from([body], { objectMode: false }));
   }
   const page = await catalog.queryEntities(principal, { ...query, fields });
   const items = page.items.slice(0, limit);

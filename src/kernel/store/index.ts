@@ -42,6 +42,11 @@ export interface Migration {
 
 export interface Store extends Db {
   dialect: Dialect;
+  /**
+   * SQLite: the database file, which worker threads may open with `readOnly` stores of their own
+   * (WAL lets readers run beside the writer); undefined on PostgreSQL.
+   */
+  readonly sqliteFile: string | undefined;
   /** Runs every layer's migrations in name order under the engine's lock. */
   migrate(migrations: readonly Migration[]): Promise<{ applied: string[] }>;
   /** True when every known migration has run. */
@@ -61,6 +66,8 @@ export interface StoreOptions {
   sqliteFile: string;
   logger: Logger;
   poolSize?: number;
+  /** SQLite: a read-only connection to an existing database (a reader beside the writing process); it never migrates. */
+  readOnly?: boolean;
 }
 
 export function createStore(options: StoreOptions): Store {
@@ -90,12 +97,16 @@ export function createStore(options: StoreOptions): Store {
     listener = new PgListener(options.databaseUrl, options.logger, (channel, payload) => local.emit(channel, payload));
   } else {
     dialect = sqliteDialect;
-    mkdirSync(dirname(options.sqliteFile), { recursive: true });
-    sqlite = new Database(options.sqliteFile);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
+    if (options.readOnly) {
+      sqlite = new Database(options.sqliteFile, { readonly: true, fileMustExist: true });
+    } else {
+      mkdirSync(dirname(options.sqliteFile), { recursive: true });
+      sqlite = new Database(options.sqliteFile);
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+    }
     sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('foreign_keys = ON');
     // 64 MiB page cache: bulk catalog writes touch many index pages.
     sqlite.pragma('cache_size = -65536');
     kysely = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
@@ -167,6 +178,7 @@ export function createStore(options: StoreOptions): Store {
 
   return {
     dialect,
+    sqliteFile: options.databaseUrl ? undefined : options.sqliteFile,
     tables: <T>() => kysely as unknown as Kysely<T>,
     async transaction(fn) {
       const hooks: (() => void)[] = [];
@@ -179,6 +191,7 @@ export function createStore(options: StoreOptions): Store {
       emitLocal(channel, payload);
     },
     async migrate(migrations) {
+      if (options.readOnly) throw new Error('a read-only store does not migrate');
       knownMigrations = migrations;
       const names = new Set<string>();
       for (const m of migrations) {
