@@ -77,8 +77,9 @@ export interface Catalog {
   /**
    * The same page as JSON text, for routes that send whole entities: the stored body is served with
    * its relations spliced in, skipping a parse and a stringify per entity (the hot path of by-query).
+   * `pageSize` entities go in the body; the query's limit may be one more, to tell whether more follow.
+   * The caller sends the body, then releases the page.
    */
-  /** `pageSize`: the entities in `json`; the query's limit may be one more, to tell whether more follow. */
   queryEntitiesJson(principal: Principal, query: EntityQuery & { withTotal: boolean; pageSize: number }): Promise<EntityPageJson>;
   getEntityByRef(principal: Principal, ref: string): Promise<Entity | undefined>;
   /** The same entity as JSON text (`JSON.stringify` of what getEntityByRef returns), for routes that send it whole. */
@@ -338,16 +339,13 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     async queryEntitiesJson(principal, query) {
       authorize(principal, catalogPermissions.read);
       const { filter, order, fullText, limit, offset } = query;
-      const page = servedPage({ filter, order, fullText, limit, offset }, query.pageSize);
-      let totalItems: number;
-      try {
-        totalItems = query.withTotal ? await totalOf(query) : 0;
-      } catch (err) {
-        void page.then((p) => p.release(), () => undefined);
-        throw err;
+      const [page, total] = await Promise.allSettled([servedPage({ filter, order, fullText, limit, offset }, query.pageSize), query.withTotal ? totalOf(query) : Promise.resolve(0)]);
+      if (total.status === 'rejected') {
+        if (page.status === 'fulfilled') page.value.release();
+        throw total.reason;
       }
-      const { matched, body, release } = await page;
-      return { matched, body, release, totalItems };
+      if (page.status === 'rejected') throw page.reason;
+      return { ...page.value, totalItems: total.value };
     },
 
     async getEntityByRefJson(principal, ref) {

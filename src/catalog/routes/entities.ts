@@ -35,7 +35,8 @@ async function queryPage(catalog: Catalog, principal: Principal, c: CursorConten
   if (fields.length === 0) {
     const page = await catalog.queryEntitiesJson(principal, { ...query, pageSize: limit });
     // The body may be read from memory the page holds until the response is done (or cut short).
-    reply.raw.once('finish', page.release).once('close', page.release);
+    if (reply.raw.destroyed || reply.request.raw.socket?.destroyed === true) page.release(); // the client is gone: no 'close' will come
+    else reply.raw.once('finish', page.release).once('close', page.release);
     const close = `],"totalItems":${c.totalItems ? page.totalItems : 0},"pageInfo":${JSON.stringify(pageInfoOf(page.matched > limit))}}`;
     const body = page.body(close);
     reply.type('application/json; charset=utf-8');
