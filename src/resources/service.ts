@@ -312,6 +312,18 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     return { checked, drifted };
   }
 
+  /** Moves `claim` (as read) to deleting and enqueues its delete job; false when its phase moved meanwhile. */
+  async function markDeleting(principal: Principal, claim: Claim, pending: readonly string[]): Promise<boolean> {
+    const id = claim.id;
+    return store.transaction(async (tx) => {
+      if (!(await q.updateClaim(tx, id, { phase: 'deleting', step: null }, toIso(clock.now()), claim.phase))) return false;
+      const { job } = await jobs.enqueue({ kind: DELETE_JOB, payload: { claimId: id, after: pending }, idempotencyKey: `${DELETE_JOB}:${id}`, maxAttempts: 8 }, { db: tx });
+      await q.updateClaim(tx, id, { jobId: job.id }, toIso(clock.now()));
+      await ledger.append({ kind: 'resources.claim.deletion-requested', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner], actor: principalRef(principal), payload: { claimId: id, name: claim.name, environment: claim.environment } }, { db: tx });
+      return true;
+    });
+  }
+
   return {
     secrets,
     secretSource: (ref) => secrets.source(ref),
@@ -430,18 +442,19 @@ export function createResources(kernel: Kernel, options: ResourcesOptions = {}):
     },
 
     async deleteClaim(principal, id) {
-      const claim = await q.selectClaim(store, id);
+      let claim = await q.selectClaim(store, id);
       authorize(principal, resourcePermissions.claim, { type: 'resource claim', id, ownerRef: claim.owner });
-      if (claim.phase === 'deleting') return claim;
-      // The delete starts once the apply job and queued operations have ended (asked to stop here), so
-      // no step lands on the server after the resource was removed.
-      const pending = [...(claim.phase === 'ready' ? [] : [claim.jobId]), ...(await q.listOperations(store, id)).filter((op) => op.phase === 'queued').map((op) => op.jobId)].filter((j): j is string => j !== null);
-      await store.transaction(async (tx) => {
-        if (!(await q.updateClaim(tx, id, { phase: 'deleting', step: null }, toIso(clock.now()), claim.phase))) throw new ConflictError(`claim ${id} changed while deleting; try again`);
-        const { job } = await jobs.enqueue({ kind: DELETE_JOB, payload: { claimId: id, after: pending }, idempotencyKey: `${DELETE_JOB}:${id}`, maxAttempts: 8 }, { db: tx });
-        await q.updateClaim(tx, id, { jobId: job.id }, toIso(clock.now()));
-        await ledger.append({ kind: 'resources.claim.deletion-requested', subjects: [`resource:${claim.environment}/${claim.name}`, claim.owner], actor: principalRef(principal), payload: { claimId: id, name: claim.name, environment: claim.environment } }, { db: tx });
-      });
+      // A claim whose apply job moves it on (provisioning → ready) while this decides is read again.
+      let pending: string[] = [];
+      for (let attempt = 1; ; attempt++) {
+        if (claim.phase === 'deleting') return claim;
+        // The delete starts once the apply job and queued operations have ended (asked to stop here), so
+        // no step lands on the server after the resource was removed.
+        pending = [...(claim.phase === 'ready' ? [] : [claim.jobId]), ...(await q.listOperations(store, id)).filter((op) => op.phase === 'queued').map((op) => op.jobId)].filter((j): j is string => j !== null);
+        if (await markDeleting(principal, claim, pending)) break;
+        if (attempt >= MAX_DECISIONS) throw new ConflictError(`claim ${claim.environment}/${claim.name} kept changing while it was being deleted; try again`);
+        claim = await q.selectClaim(store, id);
+      }
       for (const jobId of pending) {
         await jobs.cancel(jobId).catch((err: unknown) => {
           // Ended meanwhile (or purged): nothing left to stop.
