@@ -1,5 +1,5 @@
 import type { Git } from '../git/index.js';
-import type { Claim, ClaimListQuery } from '../resources/index.js';
+import { MAX_CLAIMS_PAGE, type Claim, type ClaimListQuery } from '../resources/index.js';
 import { COST_CENTER_ANNOTATION } from './model/index.js';
 import { ENVIRONMENT_RESOURCE_TYPE, resolveScoreResources, type ClaimResources, type ResolvedResources } from './score-resources.js';
 import { authorize, ConflictError, InputError, newId, NotAllowedError, NotFoundError, PlinthError, principalRef, toIso, type Kernel, type Permission, type Principal, type Subscription } from '../kernel/index.js';
@@ -59,8 +59,6 @@ export const PREVIEW_SWEEP_JOB = 'delivery.preview-sweep';
 const SECRET_ROTATED_EVENT = 'resources.secret.rotated';
 const PREVIEW_SWEEP_MS = 60_000;
 const DEFAULT_PREVIEW_TTL_HOURS = 72;
-/** The largest page the claims list serves. */
-const CLAIM_PAGE = 500;
 
 /** An owner label (`team-a`) as the entity ref ownership checks compare with. */
 const ownerRefOf = (labels: Record<string, string>) => (labels.owner ? `group:default/${labels.owner.toLowerCase()}` : null);
@@ -117,10 +115,10 @@ export function createDelivery(kernel: Kernel, deps: DeliveryDeps): Delivery {
     if (!deps.resources) return [];
     const claims: Claim[] = [];
     for (let after: ClaimListQuery['after']; ; ) {
-      const page = await deps.resources.listClaims(principal, { ...query, after, limit: CLAIM_PAGE });
+      const page = await deps.resources.listClaims(principal, { ...query, after, limit: MAX_CLAIMS_PAGE });
       claims.push(...page);
       const last = page.at(-1);
-      if (page.length < CLAIM_PAGE || !last) return claims;
+      if (page.length < MAX_CLAIMS_PAGE || !last) return claims;
       after = { environment: last.environment, name: last.name };
     }
   }

@@ -149,11 +149,8 @@ export function createWorkerPool<Req, Res>(options: WorkerPoolOptions): WorkerPo
   };
 }
 
-/**
- * The worker side: answers each request with `handle`, aborting its signal when the pool asks.
- * `transferOf` names buffers of a result to move to the caller rather than copy (they are unusable here after).
- */
-export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: AbortSignal) => Promise<Res>, transferOf?: (result: Res) => ArrayBuffer[]): void {
+/** The worker side: answers each request with `handle`, aborting its signal when the pool asks. */
+export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: AbortSignal) => Promise<Res>): void {
   const port = parentPort;
   if (!port) throw new Error('serveWorkerRequests runs in a worker thread');
   const running = new Map<number, AbortController>();
@@ -168,7 +165,7 @@ export function serveWorkerRequests<Req, Res>(handle: (request: Req, signal: Abo
     running.set(message.id, abort);
     handle(message.request, abort.signal)
       .then(
-        (result) => port.postMessage({ id: message.id, result } satisfies FromWorker<Res>, transferOf?.(result)),
+        (result) => port.postMessage({ id: message.id, result } satisfies FromWorker<Res>),
         (err: unknown) => port.postMessage({ id: message.id, error: (err as Error).message ?? String(err) } satisfies FromWorker<Res>),
       )
       .finally(() => running.delete(message.id));

@@ -10,7 +10,7 @@ export { resourcesMigrations } from './migrations.js';
 export type { SecretSource, Secrets } from './secrets/service.js';
 
 /** Models others may use: claims, plans, modules, secrets, and Score resources → claims. */
-export { claimPhases, physicalNames, type Claim, type ClaimListQuery, type ClaimView, type ClaimObject, type PlanView, type CreateClaimBody, type CostLine, type Denial, type OrphanReport } from './model/claim.js';
+export { claimPhases, MAX_CLAIMS_PAGE, physicalNames, type Claim, type ClaimListQuery, type ClaimView, type ClaimObject, type PlanView, type CreateClaimBody, type CostLine, type Denial, type OrphanReport } from './model/claim.js';
 export { parseModule, presets, type Module, type ModuleView, type PresetName } from './model/module.js';
 export { parseSecretRef, type SecretView } from './model/secret.js';
 export { claimsFromScore, type ScoreClaims, type ScoreResources } from './model/score.js';

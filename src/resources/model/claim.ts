@@ -110,6 +110,9 @@ const ClaimCursor = z
     return z.NEVER;
   });
 
+/** The most claims one page of the list holds. */
+export const MAX_CLAIMS_PAGE = 500;
+
 /** Claims ordered by environment and name, a page at a time (`after` the last one's `<environment>/<name>`). */
 export const ClaimListQuery = z.strictObject({
   environment: environmentName.optional(),
@@ -117,10 +120,9 @@ export const ClaimListQuery = z.strictObject({
   owner: z.string().max(200).optional(),
   provider: z.string().max(50).optional(),
   after: ClaimCursor.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: z.coerce.number().int().min(1).max(MAX_CLAIMS_PAGE).default(100),
 });
 export type ClaimListQuery = z.infer<typeof ClaimListQuery>;
-export type ClaimListInput = z.input<typeof ClaimListQuery>;
 
 /** The cursor of the page after `items`, when the page was full (there may be more). */
 export function nextClaimCursor(items: readonly Pick<Claim, 'environment' | 'name'>[], limit: number): string | undefined {
