@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, request, Agent, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Endpoint } from '../driver/local.js';
@@ -26,6 +26,29 @@ function call(port: number, path: string, options: { method?: string; headers?: 
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** Sends `bytes` on a new connection; resolves with what came back once `until` holds or the gateway closed the connection. */
+function rawCall(port: number, bytes: string, until: (text: string) => boolean = () => false): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes, 'latin1'));
+    let text = '';
+    const done = (closed: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within 5 s; got ${JSON.stringify(text.slice(0, 300))}`));
+    }, 5000);
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      if (until(text)) done(false);
+    });
+    socket.on('close', () => done(true));
+    socket.on('error', () => undefined);
   });
 }
 
@@ -246,6 +269,101 @@ describe('gateway proxy path', () => {
     const deadline = Date.now() + 5000;
     while (!replicaSocketClosed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(replicaSocketClosed).toBe(true);
+  });
+});
+
+describe('gateway front end (its own server side for plain requests, node:http for the rest)', () => {
+  let gateway: Gateway;
+  let port: number;
+  let endpoints: Endpoint[] = [];
+  const servers: (Server | TcpServer)[] = [];
+  const HOST = 'Host: web.test.localhost\r\n';
+  const route = async (replica: Server | TcpServer): Promise<void> => {
+    servers.push(await listen(replica));
+    endpoints = [{ releaseId: 'r1', replica: 0, host: '127.0.0.1', port: portOf(replica) }];
+  };
+
+  beforeAll(async () => {
+    gateway = createGateway({ host: '127.0.0.1', port: 0, endpoints: { readyEndpoints: () => endpoints, markUnreachable: () => undefined } });
+    port = await gateway.listen();
+    gateway.setSplit('web', 'test', { stable: 'r1', canaryWeightPercent: 0, sticky: false });
+  });
+  afterEach(() => {
+    for (const s of servers.splice(0)) {
+      s.close();
+      if ('closeAllConnections' in s) s.closeAllConnections();
+      else for (const socket of openSockets.get(s) ?? []) socket.destroy();
+    }
+  });
+  afterAll(async () => {
+    await gateway.close();
+  });
+
+  it('answers pipelined requests in order on one connection, handing one with a body to node:http where it comes', async () => {
+    await route(
+      createHttpServer((req, res) => {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => res.end(`${req.method} ${req.url} [${body}]`));
+      }),
+    );
+    const r = await rawCall(
+      port,
+      `GET /one HTTP/1.1\r\n${HOST}\r\nGET /two HTTP/1.1\r\n${HOST}\r\nPOST /three HTTP/1.1\r\n${HOST}Content-Length: 5\r\n\r\nhelloGET /four HTTP/1.1\r\n${HOST}\r\n`,
+      (text) => text.includes('GET /four []'),
+    );
+    const at = ['GET /one []', 'GET /two []', 'POST /three [hello]', 'GET /four []'].map((body) => r.text.indexOf(body));
+    expect(at.every((n, i) => n >= 0 && (i === 0 || n > at[i - 1]!))).toBe(true);
+    expect(r.text.match(/HTTP\/1\.1 200 OK\r\n/g)).toHaveLength(4);
+  });
+
+  it('leaves malformed and ambiguous requests to node:http, which answers 400, and none reaches the replica', async () => {
+    const replica = rawReplica((_head, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    await route(replica.server);
+    for (const bytes of [
+      // Both framings: the request smuggling classic (RFC 9112 §6.3); the second request must never be seen.
+      `POST / HTTP/1.1\r\n${HOST}Content-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${HOST}\r\n`,
+      `GET / HTTP/1.1\r\n${HOST}X-Folded: 1\r\n 2\r\n\r\n`,
+      `GET / HTTP/1.1\r\n${HOST}Bad Name: 1\r\n\r\n`,
+      `GET / HTTP/1.1\r\n${HOST}X-A: 1\nX-B: 2\r\n\r\n`,
+    ]) {
+      const r = await rawCall(port, bytes);
+      expect(r.text, JSON.stringify(bytes)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+      expect(r.closed).toBe(true);
+    }
+    expect(replica.requests).toEqual([]);
+  });
+
+  it('serves HTTP/1.0 through node:http and answers 431 to a head over 16 KiB', async () => {
+    const replica = rawReplica((_head, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    await route(replica.server);
+    const old = await rawCall(port, `GET /old HTTP/1.0\r\n${HOST}\r\n`);
+    expect(old.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nok$/);
+    expect(old.closed).toBe(true);
+    const big = await rawCall(port, `GET / HTTP/1.1\r\n${HOST}X-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+    expect(big.text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(replica.requests).toHaveLength(1);
+  });
+
+  it("keeps a connection alive past the gateway's own 404 and closes it after the response the client asked to be its last", async () => {
+    await route(rawReplica((_head, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')).server);
+    const r = await rawCall(port, `GET / HTTP/1.1\r\nHost: unknown.localhost\r\n\r\nGET /last HTTP/1.1\r\n${HOST}Connection: close\r\n\r\n`);
+    expect(r.closed).toBe(true);
+    expect(r.text).toMatch(/^HTTP\/1\.1 404 Not Found\r\n[^]*content-length: \d+\r\n\r\nno service at "unknown\.localhost"[^]*HTTP\/1\.1 200 OK\r\n[^]*connection: close\r\n\r\nok$/);
+  });
+
+  it('frames a response without a length as chunked, and gives HEAD its length but no body', async () => {
+    await route(
+      rawReplica((head, socket) => {
+        if (head.startsWith('HEAD')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n');
+        else {
+          socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n');
+          setTimeout(() => socket.write('2\r\nde\r\n0\r\n\r\n'), 20);
+        }
+      }).server,
+    );
+    const r = await rawCall(port, `GET / HTTP/1.1\r\n${HOST}\r\nHEAD / HTTP/1.1\r\n${HOST}\r\n`, (text) => /Content-Length: 5\r\n[^]*\r\n\r\n$/.test(text));
+    expect(r.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*transfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nHTTP\/1\.1 200 OK\r\nContent-Length: 5\r\nx-plinth-release: r1\r\n\r\n$/);
   });
 });
 

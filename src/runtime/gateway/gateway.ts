@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { compileRoutePath, createWeightedPicker, DEFAULT_BASE_DOMAIN, parseCanaryOverride, preselectRelease, type RoutePathMatcher, type TrafficSplit, type WorkloadRoute } from '../model/index.js';
 import type { Endpoint } from '../driver/local.js';
-import { endpointKey, ProxyExchange, readRequestFields, reply, type ProxyContext } from './proxy.js';
+import { createFront } from './front.js';
+import { endpointKey, NodeDownstream, ProxyExchange, readRequestFields, reply, type Downstream, type ProxyContext, type RequestFields } from './proxy.js';
 import { createTrafficStats, type ReleaseTrafficStats } from './stats.js';
 import { UpstreamPool } from './upstream.js';
 
@@ -107,10 +108,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   // gateway spent about twice the CPU per request it spends with these pooled sockets and their own response parser.
   const pool = new UpstreamPool(options.maxFreeSockets ?? 256);
   const sockets = new Set<Socket>();
-  const server = createServer({ keepAlive: true }, (req, res) => handle(req, res));
+  const server = createServer({ keepAlive: true }, (req, res) => handle(new NodeDownstream(req, res), readRequestFields(req.rawHeaders)));
+  // Every connection starts on the gateway's own front end; one with a request it does not take goes on with
+  // node:http's own connection handling (the one 'connection' listener its server registers for itself).
+  const nodeConnections = server.listeners('connection');
+  if (nodeConnections.length !== 1) throw new Error(`node:http's server has ${nodeConnections.length} connection listeners where the gateway expects its one`);
+  const handOff = nodeConnections[0] as (socket: Socket) => void;
+  server.removeAllListeners('connection');
+  const front = createFront({ handle, handOff: (socket) => handOff.call(server, socket) });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
+    front.accept(s);
   });
 
   const context: ProxyContext = {
@@ -131,9 +140,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const baseDomain = options.baseDomain ?? DEFAULT_BASE_DOMAIN;
   const pattern = hostPattern(baseDomain);
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  function handle(req: Downstream, fields: RequestFields): void {
     const started = performance.now();
-    const fields = readRequestFields(req.rawHeaders);
     let host = hosts.get(fields.host);
     if (!host) {
       if (hosts.size >= HOST_CACHE_SIZE) hosts.clear();
@@ -142,16 +150,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     let target: { service: string; environment: string; key: string } | undefined = host.service === undefined ? undefined : host;
     const onHost = pathRoutes.get(host.name);
     if (onHost !== undefined) {
-      const url = req.url ?? '/';
+      const url = req.url;
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       target = onHost.find((r) => r.matcher.matches(path)) ?? target;
-      if (target === undefined) return reply(res, 404, `no route for ${path.slice(0, 200)} on ${host.name}: it routes ${onHost.map((r) => r.path).join(', ')}`);
+      if (target === undefined) return reply(req, 404, `no route for ${path.slice(0, 200)} on ${host.name}: it routes ${onHost.map((r) => r.path).join(', ')}`);
     }
-    if (target === undefined) return reply(res, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.${baseDomain}`);
+    if (target === undefined) return reply(req, 404, `no service at "${host.name}": deployed services are reached at <service>.<environment>.${baseDomain}`);
     const { service, environment } = target;
     const route = routes.get(target.key);
-    if (!route) return reply(res, 503, `service "${service}" has no release routed in environment "${environment}"`);
+    if (!route) return reply(req, 503, `service "${service}" has no release routed in environment "${environment}"`);
     const { split } = route;
     const override = parseCanaryOverride(fields.canary);
     const sticky = split.sticky ? readCookie(fields.cookie, STICKY_COOKIE) : undefined;
@@ -163,14 +171,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     // Nothing of either release is ready (both starting after a restart, or the service is down): the 503 is
     // the gateway's own answer, not the release's, so no release's counters (the canary analysis) count it.
-    if (options.endpoints.readyEndpoints(releaseId).length === 0) return reply(res, 503, `no ready replica of ${service}.${environment} (release ${releaseId})`);
+    if (options.endpoints.readyEndpoints(releaseId).length === 0) return reply(req, 503, `no ready replica of ${service}.${environment} (release ${releaseId})`);
     const setCookie = split.sticky && sticky !== releaseId ? `${STICKY_COOKIE}=${encodeURIComponent(releaseId)}; Path=/; HttpOnly; SameSite=Lax` : undefined;
-    new ProxyExchange(context, req, res, fields, releaseId, route.next, target.key, setCookie).start((status) => stats.record(service, environment, releaseId, status, performance.now() - started));
+    new ProxyExchange(context, req, fields, releaseId, route.next, target.key, setCookie).start((status) => stats.record(service, environment, releaseId, status, performance.now() - started));
   }
 
   return {
     listen() {
       pool.reopen();
+      front.reopen();
       return new Promise((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(err.code === 'EADDRINUSE' ? new Error(`gateway port ${options.port} on ${options.host} is in use; choose another with --gateway-port or PLINTH_GATEWAY_PORT`) : err),
@@ -185,10 +194,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      front.closeAll();
       // In-flight requests get a moment to finish; then the remaining sockets go.
       const timer = setTimeout(() => sockets.forEach((s) => s.destroy()), 2000);
       await closed;
       clearTimeout(timer);
+      front.stop();
       pool.destroy();
     },
     setSplit(service, environment, split) {

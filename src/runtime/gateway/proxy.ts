@@ -60,7 +60,7 @@ export function readRequestFields(raw: readonly string[]): RequestFields {
 }
 
 /** The request line and fields sent to a replica: end-to-end fields as received, then the X-Forwarded-* set. */
-export function requestHead(req: IncomingMessage, fields: RequestFields): string {
+export function requestHead(req: Downstream, fields: RequestFields): string {
   const raw = req.rawHeaders;
   let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
   for (let i = 0; i < raw.length; i += 2) {
@@ -68,7 +68,7 @@ export function requestHead(req: IncomingMessage, fields: RequestFields): string
     if (HOP_BY_HOP.has(lower) || FORWARDED.has(lower) || fields.connectionTokens?.includes(lower)) continue;
     head += `${raw[i]}: ${raw[i + 1]}\r\n`;
   }
-  const remote = req.socket.remoteAddress ?? '';
+  const remote = req.remoteAddress;
   head += `x-forwarded-for: ${fields.forwardedFor ? `${fields.forwardedFor}, ${remote}` : remote}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${fields.host}\r\n`;
   // The client's chunked body arrives unframed from node:http and is framed again for the replica.
   if (fields.body === 'chunked') head += 'transfer-encoding: chunked\r\n';
@@ -91,13 +91,90 @@ function responseFields(raw: readonly string[], releaseId: string, setCookie: st
   return out;
 }
 
-export function reply(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy();
+/** The gateway's own answer (404, 502, 503…), or a cut connection once a response has begun. */
+export function reply(downstream: Downstream, status: number, message: string): void {
+  if (downstream.headersSent) {
+    downstream.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(`${message}\n`);
+  downstream.writeHead(status, ['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store']);
+  downstream.end(Buffer.from(`${message}\n`));
+}
+
+/** Told once when the client's response is over: `finished` when it was sent whole. */
+export interface DownstreamWatcher {
+  onDownstreamClosed(finished: boolean): void;
+}
+
+/**
+ * The client's side of one exchange: the gateway's own front end for plain requests (front.ts), or
+ * node:http's request and response for the rest (bodies, older versions, anything doubtful).
+ */
+export interface Downstream {
+  readonly method: string;
+  readonly url: string;
+  /** Field names as sent, `[name, value, name, value, …]`. */
+  readonly rawHeaders: readonly string[];
+  readonly remoteAddress: string;
+  /** The request body to stream (node:http's side only: the front end takes no request with a body). */
+  readonly body: IncomingMessage | undefined;
+  readonly headersSent: boolean;
+  /** The status of the response written (for the stats). */
+  readonly statusCode: number;
+  watch(watcher: DownstreamWatcher): void;
+  /** `fields` as `[name, value, …]`, without framing fields: the downstream frames the body itself. */
+  writeHead(statusCode: number, fields: string[]): void;
+  /** False when the client reads slower than this is written: wait for `onceDrain`. */
+  write(chunk: Buffer): boolean;
+  onceDrain(resume: () => void): void;
+  end(last: Buffer | undefined): void;
+  /** Cuts the response short: the client must not take it as complete. */
+  destroy(): void;
+}
+
+/** node:http's request and response as a Downstream. */
+export class NodeDownstream implements Downstream {
+  constructor(
+    readonly body: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get method(): string {
+    return this.body.method!;
+  }
+  get url(): string {
+    return this.body.url ?? '/';
+  }
+  get rawHeaders(): readonly string[] {
+    return this.body.rawHeaders;
+  }
+  get remoteAddress(): string {
+    return this.body.socket.remoteAddress ?? '';
+  }
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+  get statusCode(): number {
+    return this.res.statusCode;
+  }
+  watch(watcher: DownstreamWatcher): void {
+    this.res.once('close', () => watcher.onDownstreamClosed(this.res.writableFinished));
+  }
+  writeHead(statusCode: number, fields: string[]): void {
+    this.res.writeHead(statusCode, fields);
+  }
+  write(chunk: Buffer): boolean {
+    return this.res.write(chunk);
+  }
+  onceDrain(resume: () => void): void {
+    this.res.once('drain', resume);
+  }
+  end(last: Buffer | undefined): void {
+    this.res.end(last);
+  }
+  destroy(): void {
+    this.res.destroy();
+  }
 }
 
 /** What an exchange needs from the gateway. */
@@ -113,10 +190,10 @@ export const endpointKey = (e: Endpoint): string => `${e.releaseId}/${e.replica}
 /**
  * One request on its way to a replica and back: the request head is written as one string on a
  * pooled connection, the body (if any) streams once the connection is up, and the response streams
- * back through node:http's ServerResponse. A connection refused before anything was sent is retried
+ * back to the client's Downstream. A connection refused before anything was sent is retried
  * on another replica (up to MAX_ATTEMPTS), a kept-alive connection found closed on another connection.
  */
-export class ProxyExchange implements UpstreamExchange {
+export class ProxyExchange implements UpstreamExchange, DownstreamWatcher {
   private head: string | undefined;
   private readonly tried: string[] = [];
   private endpoint: Endpoint | undefined;
@@ -124,11 +201,11 @@ export class ProxyExchange implements UpstreamExchange {
   private bodyStarted = false;
   private staleRetried = false;
   private lastChunk: Buffer | undefined;
+  private closed: ((statusCode: number) => void) | undefined;
 
   constructor(
     private readonly context: ProxyContext,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly downstream: Downstream,
     private readonly fields: RequestFields,
     private readonly releaseId: string,
     private readonly roundRobin: Map<string, number>,
@@ -138,16 +215,18 @@ export class ProxyExchange implements UpstreamExchange {
 
   /** `closed` runs once the client's response is over, complete or not (the gateway records its stats there). */
   start(closed: (statusCode: number) => void): void {
-    // One listener per request does both jobs: listeners are a measurable part of the per-request cost.
-    this.res.once('close', () => {
-      // The client went away before the response was complete: the replica's connection goes too.
-      if (!this.res.writableFinished && this.connection) {
-        this.connection.abort();
-        this.connection = undefined;
-      }
-      closed(this.res.statusCode);
-    });
+    this.closed = closed;
+    this.downstream.watch(this);
     this.attempt(undefined);
+  }
+
+  onDownstreamClosed(finished: boolean): void {
+    // The client went away before the response was complete: the replica's connection goes too.
+    if (!finished && this.connection) {
+      this.connection.abort();
+      this.connection = undefined;
+    }
+    this.closed?.(this.downstream.statusCode);
   }
 
   /** Sends the request to another replica, or (after a stale kept-alive connection) again to `same` on a new one. */
@@ -155,14 +234,14 @@ export class ProxyExchange implements UpstreamExchange {
     const endpoint = same ?? this.context.chooseEndpoint(this.releaseId, this.roundRobin, this.tried);
     if (!endpoint) {
       // The gateway saw a ready replica, so every one of them has been tried and refused.
-      return reply(this.res, 502, `no replica of ${this.name} (release ${this.releaseId}) accepted the connection`);
+      return reply(this.downstream, 502, `no replica of ${this.name} (release ${this.releaseId}) accepted the connection`);
     }
     if (!same) this.tried.push(endpointKey(endpoint));
     this.endpoint = endpoint;
     const connection = same ? this.context.pool.connect(endpoint) : this.context.pool.acquire(endpoint);
     this.connection = connection;
-    connection.begin(this, this.req.method!);
-    connection.socket.write((this.head ??= requestHead(this.req, this.fields)), 'latin1');
+    connection.begin(this, this.downstream.method);
+    connection.socket.write((this.head ??= requestHead(this.downstream, this.fields)), 'latin1');
     if (this.fields.body === 'none') connection.endRequest();
     else if (connection.connected) this.startBody();
   }
@@ -174,7 +253,8 @@ export class ProxyExchange implements UpstreamExchange {
   /** Streams the request body, never buffered: only once a replica accepted the connection, so a refusal can still be retried. */
   private startBody(): void {
     this.bodyStarted = true;
-    this.req.on('data', (chunk: Buffer) => {
+    const body = this.downstream.body!;
+    body.on('data', (chunk: Buffer) => {
       const socket = this.connection?.socket;
       if (!socket) return; // the response came first (or failed): the rest of the body is dropped
       let flushed: boolean;
@@ -185,9 +265,9 @@ export class ProxyExchange implements UpstreamExchange {
         flushed = socket.write('\r\n', 'latin1');
         socket.uncork();
       } else flushed = socket.write(chunk);
-      if (!flushed) this.req.pause();
+      if (!flushed) body.pause();
     });
-    this.req.on('end', () => {
+    body.on('end', () => {
       if (!this.connection) return;
       if (this.fields.body === 'chunked') this.connection.socket.write('0\r\n\r\n', 'latin1');
       this.connection.endRequest();
@@ -195,16 +275,16 @@ export class ProxyExchange implements UpstreamExchange {
   }
 
   onUpstreamDrain(): void {
-    if (this.bodyStarted && this.req.isPaused()) this.req.resume();
+    if (this.bodyStarted && this.downstream.body!.isPaused()) this.downstream.body!.resume();
   }
 
   onHead(statusCode: number, rawHeaders: string[]): void {
     try {
-      this.res.writeHead(statusCode, responseFields(rawHeaders, this.releaseId, this.setCookie));
+      this.downstream.writeHead(statusCode, responseFields(rawHeaders, this.releaseId, this.setCookie));
     } catch (err) {
       this.connection?.abort();
       this.connection = undefined;
-      reply(this.res, 502, `replica ${this.endpoint!.replica} of ${this.name} (release ${this.releaseId}) sent a response the gateway cannot forward: ${(err as Error).message}`);
+      reply(this.downstream, 502, `replica ${this.endpoint!.replica} of ${this.name} (release ${this.releaseId}) sent a response the gateway cannot forward: ${(err as Error).message}`);
     }
   }
 
@@ -214,11 +294,11 @@ export class ProxyExchange implements UpstreamExchange {
       this.lastChunk = chunk;
       return;
     }
-    if (!this.res.write(chunk) && this.connection && !this.connection.socket.isPaused()) {
+    if (!this.downstream.write(chunk) && this.connection && !this.connection.socket.isPaused()) {
       // The client reads slower than the replica writes: the replica waits (backpressure), nothing piles up here.
       const socket = this.connection.socket;
       socket.pause();
-      this.res.once('drain', () => {
+      this.downstream.onceDrain(() => {
         if (this.connection?.socket === socket) socket.resume();
       });
     }
@@ -227,8 +307,9 @@ export class ProxyExchange implements UpstreamExchange {
   onComplete(): void {
     // The connection is back in the pool (reading again) or closed: a later 'drain' must not touch it.
     this.connection = undefined;
-    if (this.bodyStarted && !this.req.complete) this.req.resume(); // the unsent rest of the body is read and dropped
-    this.res.end(this.lastChunk);
+    const body = this.downstream.body;
+    if (this.bodyStarted && body && !body.complete) body.resume(); // the unsent rest of the body is read and dropped
+    this.downstream.end(this.lastChunk);
     this.lastChunk = undefined;
   }
 
@@ -236,8 +317,8 @@ export class ProxyExchange implements UpstreamExchange {
     const connection = this.connection!;
     const endpoint = this.endpoint!;
     this.connection = undefined;
-    if (this.res.headersSent) {
-      this.res.destroy(); // the response is cut short: the client must not take it as complete
+    if (this.downstream.headersSent) {
+      this.downstream.destroy(); // the response is cut short: the client must not take it as complete
       return;
     }
     const nothingBack = !connection.parser.received;
@@ -245,13 +326,13 @@ export class ProxyExchange implements UpstreamExchange {
       // Refused (or reset by a fresh connection before anything came back): out of rotation until its next passing probe.
       this.context.markUnreachable(endpoint);
       // Nothing reached the replica yet: safe to try another one, whatever the method (the body waits for a connection).
-      const safe = !connection.connected || IDEMPOTENT.has(this.req.method!);
+      const safe = !connection.connected || IDEMPOTENT.has(this.downstream.method);
       if (safe && this.tried.length < MAX_ATTEMPTS) return this.attempt(undefined);
-    } else if (connection.served > 0 && nothingBack && !this.bodyStarted && !this.staleRetried && IDEMPOTENT.has(this.req.method!)) {
+    } else if (connection.served > 0 && nothingBack && !this.bodyStarted && !this.staleRetried && IDEMPOTENT.has(this.downstream.method)) {
       // A kept-alive connection the replica had closed meanwhile: the same replica, on a new connection.
       this.staleRetried = true;
       return this.attempt(endpoint);
     }
-    reply(this.res, 502, `replica ${endpoint.replica} of ${this.name} (release ${this.releaseId}) failed: ${err.code ?? err.message}${err.code === 'EPROTO' ? ` (${err.message})` : ''}`);
+    reply(this.downstream, 502, `replica ${endpoint.replica} of ${this.name} (release ${this.releaseId}) failed: ${err.code ?? err.message}${err.code === 'EPROTO' ? ` (${err.message})` : ''}`);
   }
 }

@@ -32,8 +32,8 @@ const TOKEN_CHARS = (() => {
   for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") table[c.charCodeAt(0)] = 1;
   return table;
 })();
-const isTokenChar = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x09;
+export const isTokenChar = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
+export const isSpace = (c: number): boolean => c === 0x20 || c === 0x09;
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 /** The status code of `HTTP/1.x NNN[ reason]` (the first `eol` characters of the head). */
