@@ -5,7 +5,7 @@
  */
 import type { Store } from '../kernel/index.js';
 import type { Entity, EntityRelation, EntityStatusItem } from './model/entity.js';
-import { selectMatchingUids, type EntityQuery } from './store/query.js';
+import { selectMatchingUids, selectServedMatching, type EntityQuery } from './store/query.js';
 import { selectServedByUids, type ServedRow } from './store/served.js';
 
 /**
@@ -44,17 +44,17 @@ export interface ServedPage {
 
 /** The served JSON of the first `size` entities `query` matches, in its order. */
 export async function selectServedPage(store: Store, query: EntityQuery, size: number): Promise<ServedPage> {
-  const uids = await selectMatchingUids(store, query);
-  const rows = new Map((await selectServedByUids(store, uids)).map((r) => [r.uid, r]));
-  let text = '';
-  let matched = 0;
-  for (const uid of uids) {
-    const row = rows.get(uid);
-    if (!row) continue;
-    if (matched < size) text += matched === 0 ? servedJson(row) : `,${servedJson(row)}`;
-    matched++;
+  let ordered: ServedRow[];
+  if (store.dialect.lateProjection) ordered = await selectServedMatching(store, query);
+  else {
+    const uids = await selectMatchingUids(store, query);
+    const rows = new Map((await selectServedByUids(store, uids)).map((r) => [r.uid, r]));
+    ordered = uids.map((uid) => rows.get(uid)).filter((r): r is ServedRow => r !== undefined);
   }
-  return { json: text, matched };
+  let text = '';
+  const shown = Math.min(size, ordered.length);
+  for (let i = 0; i < shown; i++) text += i === 0 ? servedJson(ordered[i]!) : `,${servedJson(ordered[i]!)}`;
+  return { json: text, matched: ordered.length };
 }
 
 /** The opening of a by-query body, before its entities. */

@@ -1,6 +1,7 @@
 import { sql, type CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db, Store } from '../../kernel/index.js';
 import type { FilterNode, OrderField } from '../model/filters.js';
+import { relationsOf, servedRow, type ServedDbRow, type ServedRow } from './served.js';
 import type { CatalogTables } from './tables.js';
 
 type EB = ExpressionBuilder<CatalogTables & { e: CatalogTables['catalog_entities'] }, 'e'>;
@@ -131,43 +132,54 @@ function withFullText(eb: EB, ids: KeyIds, q: EntityQuery): Expression<SqlBool> 
   ]);
 }
 
-/** Compiled page queries by database and query (key ids included), least recently used first. */
-const compiledPages = new WeakMap<Db, Map<string, CompiledQuery<{ uid: string }>>>();
+/** Compiled page queries by database and query (key ids and selected columns included), least recently used first. */
+const compiledPages = new WeakMap<Db, Map<string, CompiledQuery<{ uid: string }> | CompiledQuery<ServedDbRow>>>();
 const MAX_COMPILED_PAGES = 500;
 
 /**
- * Matching entity uids in order; entities without the order field sort last, ties by entity ref. A
- * query asked again (the same page of a list, or one a client polls) reuses its compiled SQL: building
- * and compiling the filter in Kysely was a tenth of a by-query page's CPU (issue #3).
+ * The compiled query of a page, its uids or (`served`) its served rows. A query asked again (the same
+ * page of a list, or one a client polls) reuses its compiled SQL: building and compiling the filter in
+ * Kysely was a tenth of a by-query page's CPU (issue #3).
  */
-export async function selectMatchingUids(db: Store, q: EntityQuery): Promise<string[]> {
+async function pageQuery(db: Store, q: EntityQuery, columns: 'uid'): Promise<CompiledQuery<{ uid: string }>>;
+async function pageQuery(db: Store, q: EntityQuery, columns: 'served'): Promise<CompiledQuery<ServedDbRow>>;
+async function pageQuery(db: Store, q: EntityQuery, columns: 'uid' | 'served'): Promise<CompiledQuery<{ uid: string }> | CompiledQuery<ServedDbRow>> {
   const ids = await keyIdsFor(db, queryKeys(q));
   let cache = compiledPages.get(db);
   if (!cache) compiledPages.set(db, (cache = new Map()));
-  const key = JSON.stringify([q.filter, q.order, q.fullText ?? null, q.limit ?? null, q.offset ?? 0, [...ids]]);
+  const key = JSON.stringify([columns, q.filter, q.order, q.fullText ?? null, q.limit ?? null, q.offset ?? 0, [...ids]]);
   let compiled = cache.get(key);
   if (compiled) cache.delete(key);
-  else compiled = compilePage(db, q, ids);
+  else compiled = compilePage(db, q, ids, columns);
   cache.set(key, compiled);
   if (cache.size > MAX_COMPILED_PAGES) cache.delete(cache.keys().next().value!);
-  const page = compiled;
-  if (!db.dialect.parallelQueries || q.limit === undefined) return (await db.tables<CatalogTables>().executeQuery(page)).rows.map((r) => r.uid);
-  // PostgreSQL estimates a value filter's selectivity over all search rows (spec.type=service: 1.6 %
-  // instead of half the components), expects a long walk and plans it in parallel workers, whose
-  // start-up alone took 18 of 33 ms for a 50-entity page at 100,000 entities; serially the same
-  // index walk takes under 1 ms. Pages (a limit) run serially; counts and facets keep their workers.
-  return db.transaction(async (tx) => {
-    await db.dialect.serialInTransaction(tx.tables());
-    return (await tx.tables<CatalogTables>().executeQuery(page)).rows.map((r) => r.uid);
-  });
+  return compiled;
 }
 
-function compilePage(db: Db, q: EntityQuery, ids: KeyIds): CompiledQuery<{ uid: string }> {
-  let query = db
-    .tables<CatalogTables>()
-    .selectFrom('catalog_entities as e')
-    .select('e.uid')
-    .where((eb) => withFullText(eb, ids, q));
+/** Matching entity uids in order; entities without the order field sort last, ties by entity ref. */
+export async function selectMatchingUids(db: Store, q: EntityQuery): Promise<string[]> {
+  return (await db.tables<CatalogTables>().executeQuery(await pageQuery(db, q, 'uid'))).rows.map((r) => r.uid);
+}
+
+/**
+ * The served rows of the matching entities, in selectMatchingUids' order, in one query: only where the
+ * engine computes the rows' bodies and relations after the sort and limit (Dialect.lateProjection).
+ * On PostgreSQL a 50-entity page was five round trips (a transaction that kept the planner off parallel
+ * workers, the page, then the bodies); with the search statistics the planner walks the index
+ * serially by itself, and one round trip serves the page (issue #3).
+ */
+export async function selectServedMatching(db: Store, q: EntityQuery): Promise<ServedRow[]> {
+  if (!db.dialect.lateProjection) throw new Error('selectServedMatching needs a dialect with late projection');
+  return (await db.tables<CatalogTables>().executeQuery(await pageQuery(db, q, 'served'))).rows.map(servedRow);
+}
+
+function compilePage(db: Store, q: EntityQuery, ids: KeyIds, columns: 'uid' | 'served'): CompiledQuery<{ uid: string }> | CompiledQuery<ServedDbRow> {
+  const base = db.tables<CatalogTables & { e: CatalogTables['catalog_entities'] }>().selectFrom('catalog_entities as e');
+  let query =
+    columns === 'uid'
+      ? base.select('e.uid')
+      : base.select(['e.uid', 'e.entity_ref', 'e.body', 'e.problems', relationsOf(db).as('relations')]);
+  query = query.where((eb) => withFullText(eb, ids, q));
   for (const [i, o] of q.order.entries()) {
     const column = columnKeys[o.field];
     if (column) {

@@ -1,4 +1,4 @@
-import type { ColumnDataType, CreateTableBuilder, Expression, Kysely, RawBuilder } from 'kysely';
+import type { ColumnDataType, CreateTableBuilder, Expression, Kysely, RawBuilder, SqlBool } from 'kysely';
 import { sql } from 'kysely';
 
 /**
@@ -22,12 +22,20 @@ export interface Dialect {
    * in order (a PostgreSQL sequence alone hands out numbers that commit out of order). `key` names the log.
    */
   lockOrderedLog(trx: Kysely<unknown>, key: number): Promise<void>;
-  /** The planner may run one query in parallel workers (PostgreSQL). */
-  parallelQueries: boolean;
-  /** Turns parallel workers off for the rest of the transaction: for short index walks the planner misjudges as long. */
-  serialInTransaction(trx: Kysely<unknown>): Promise<void>;
+  /**
+   * An ordered, limited select computes its expensive columns (subqueries) only for the rows it
+   * returns (PostgreSQL postpones them past the sort and limit); SQLite computes them for every row it
+   * sorts, so there a page's ids come first and its heavy columns in a second query.
+   */
+  lateProjection: boolean;
   /** A JSON array (as text) holding one array of `columns` per row aggregated; `[]` when there is none. */
   jsonArrayOfArrays(columns: readonly RawBuilder<unknown>[]): RawBuilder<string>;
+  /**
+   * `expression` is one of the texts `values`. PostgreSQL takes them as one array parameter, so one
+   * statement text serves any number of values (and can be prepared, see Store.prepare); SQLite, which
+   * has no arrays, gets a parameter per value.
+   */
+  oneOfTexts(expression: Expression<unknown>, values: readonly string[]): RawBuilder<SqlBool>;
 }
 
 export interface Ddl {
@@ -37,6 +45,12 @@ export interface Ddl {
   bigint: ColumnDataType;
   /** Column type for JSON documents (stored as text on both engines and parsed in the mapper). */
   json: ColumnDataType;
+  /**
+   * Statistics of how `columns` of `table` go together (PostgreSQL's extended statistics, built by
+   * ANALYZE), for filters on several columns the planner would otherwise take as independent. SQLite's
+   * planner keeps no such statistics: nothing is created there.
+   */
+  createColumnStatistics(db: Kysely<unknown>, name: string, table: string, columns: readonly string[]): Promise<void>;
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -57,10 +71,11 @@ export const sqliteDialect: Dialect = {
   isUnavailable: (e) => ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN'].includes(errorCode(e) ?? ''),
   // SQLite has one writer at a time: a write transaction is already the lock.
   lockOrderedLog: async () => undefined,
-  parallelQueries: false,
-  serialInTransaction: async () => undefined,
+  lateProjection: false,
   jsonArrayOfArrays: (columns) => sql<string>`json_group_array(json_array(${sql.join(columns)}))`,
+  oneOfTexts: (expression, values) => sql<SqlBool>`${expression} in (${sql.join(values)})`,
   ddl: {
+    createColumnStatistics: async () => undefined,
     addSerialPrimaryKey: (t, c) => t.addColumn(c, 'integer', (col) => col.primaryKey().autoIncrement()),
     bigint: 'integer',
     json: 'text',
@@ -83,12 +98,13 @@ export const postgresDialect: Dialect = {
   lockOrderedLog: async (trx, key) => {
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
   },
-  parallelQueries: true,
-  serialInTransaction: async (trx) => {
-    await sql`set local max_parallel_workers_per_gather = 0`.execute(trx);
-  },
+  lateProjection: true,
   jsonArrayOfArrays: (columns) => sql<string>`coalesce(json_agg(json_build_array(${sql.join(columns)})), '[]')::text`,
+  oneOfTexts: (expression, values) => sql<SqlBool>`${expression} = any(${[...values]}::text[])`,
   ddl: {
+    createColumnStatistics: async (db, name, table, columns) => {
+      await sql`create statistics if not exists ${sql.id(name)} (mcv, dependencies) on ${sql.join(columns.map((c) => sql.id(c)))} from ${sql.table(table)}`.execute(db);
+    },
     addSerialPrimaryKey: (t, c) => t.addColumn(c, 'bigserial', (col) => col.primaryKey()),
     bigint: 'bigint',
     json: 'text',
