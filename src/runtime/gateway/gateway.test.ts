@@ -85,6 +85,15 @@ function rawReplica(respond: (head: string, socket: Socket, nth: number) => void
   return state;
 }
 
+/** Closes the replicas and cuts their connections, which the gateway keeps alive, as a stopping replica's would be. */
+function stopReplicas(servers: (Server | TcpServer)[]): void {
+  for (const s of servers.splice(0)) {
+    s.close();
+    if ('closeAllConnections' in s) s.closeAllConnections();
+    else for (const socket of openSockets.get(s) ?? []) socket.destroy();
+  }
+}
+
 describe('gateway proxy path', () => {
   let gateway: Gateway;
   let port: number;
@@ -109,12 +118,7 @@ describe('gateway proxy path', () => {
   afterEach(async () => {
     unreachable.length = 0;
     clientAgent.destroy();
-    // The gateway keeps its replica connections alive: they are cut here, as a stopping replica's would be.
-    for (const s of servers.splice(0)) {
-      s.close();
-      if ('closeAllConnections' in s) s.closeAllConnections();
-      else for (const socket of openSockets.get(s) ?? []) socket.destroy();
-    }
+    stopReplicas(servers);
   });
   afterAll(async () => {
     await gateway.close();
@@ -288,13 +292,7 @@ describe('gateway front end (its own server side for plain requests, node:http f
     port = await gateway.listen();
     gateway.setSplit('web', 'test', { stable: 'r1', canaryWeightPercent: 0, sticky: false });
   });
-  afterEach(() => {
-    for (const s of servers.splice(0)) {
-      s.close();
-      if ('closeAllConnections' in s) s.closeAllConnections();
-      else for (const socket of openSockets.get(s) ?? []) socket.destroy();
-    }
-  });
+  afterEach(() => stopReplicas(servers));
   afterAll(async () => {
     await gateway.close();
   });

@@ -7,7 +7,7 @@
  * decide where a body ends, which is where request smuggling lives (RFC 9112 §6.3, §11.2).
  */
 import { readRequestFields, type RequestFields } from './proxy.js';
-import { isSpace, isTokenChar } from './response-parser.js';
+import { readFieldLine } from './response-parser.js';
 
 /** A request the front end takes. */
 export interface RequestHead {
@@ -66,21 +66,11 @@ export function parseRequestHead(text: string): RequestHead | undefined {
   for (let start = eol + 2; start < text.length; start = eol + 2) {
     eol = text.indexOf('\r\n', start);
     if (eol < 0) eol = text.length;
-    let colon = start;
-    while (colon < eol && isTokenChar(text.charCodeAt(colon))) colon++;
     // Line folding, a space before the colon, an empty name, a bare CR or LF: all node:http's to refuse.
-    if (colon === start || colon === eol || text.charCodeAt(colon) !== 0x3a) return undefined;
-    let from = colon + 1;
-    let to = eol;
-    while (from < to && isSpace(text.charCodeAt(from))) from++;
-    while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
-    for (let i = from; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return undefined;
-    }
-    const name = text.slice(start, colon);
+    const line = readFieldLine(text, start, eol);
+    if (line?.value === undefined) return undefined;
+    const { name, value } = line;
     if (refusedField(name)) return undefined;
-    const value = text.slice(from, to);
     if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
     else if (name.length === 10 && name.toLowerCase() === 'connection') {
       for (const token of value.split(',')) {

@@ -32,9 +32,38 @@ const TOKEN_CHARS = (() => {
   for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") table[c.charCodeAt(0)] = 1;
   return table;
 })();
-export const isTokenChar = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
-export const isSpace = (c: number): boolean => c === 0x20 || c === 0x09;
+const isTokenChar = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x09;
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** One field line of a head (RFC 9112 §5): its name, and its value without the whitespace around it. */
+export interface FieldLine {
+  name: string;
+  /** Undefined when the value holds a control character other than tab (what node:http refuses). */
+  value: string | undefined;
+}
+
+/**
+ * The field line of `text` from `start` to `eol` (its CRLF), or undefined when its name is malformed:
+ * empty, not a token, or not followed at once by the colon (obsolete line folding and a space before the
+ * colon among them, RFC 9112 §5.1–5.2), as node:http refuses them. Scanned by character codes: regular
+ * expressions and split() on each line cost several times more per head.
+ */
+export function readFieldLine(text: string, start: number, eol: number): FieldLine | undefined {
+  let colon = start;
+  while (colon < eol && isTokenChar(text.charCodeAt(colon))) colon++;
+  if (colon === start || colon === eol || text.charCodeAt(colon) !== 0x3a) return undefined;
+  let from = colon + 1;
+  let to = eol;
+  while (from < to && isSpace(text.charCodeAt(from))) from++;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
+  const name = text.slice(start, colon);
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return { name, value: undefined };
+  }
+  return { name, value: text.slice(from, to) };
+}
 
 /** The status code of `HTTP/1.x NNN[ reason]` (the first `eol` characters of the head). */
 function statusOf(text: string, eol: number): number {
@@ -180,7 +209,6 @@ export class ResponseParser {
   }
 
   private parseHead(text: string, bytesLeft: number): void {
-    // Scanned by character codes: regular expressions and split() on each line cost several times more per response.
     let eol = text.indexOf('\r\n');
     if (eol < 0) eol = text.length;
     const statusCode = statusOf(text, eol);
@@ -192,21 +220,10 @@ export class ResponseParser {
     for (let start = eol + 2; start < text.length; start = eol + 2) {
       eol = text.indexOf('\r\n', start);
       if (eol < 0) eol = text.length;
-      let colon = start;
-      while (colon < eol && isTokenChar(text.charCodeAt(colon))) colon++;
-      // Obsolete line folding (RFC 9112 §5.2), a space before the colon and other malformed names are refused, as node:http does.
-      if (colon === start || colon === eol || text.charCodeAt(colon) !== 0x3a) throw new ResponseParseError(`the replica sent a malformed header line ${JSON.stringify(text.slice(start, Math.min(eol, start + 80)))}`);
-      let from = colon + 1;
-      let to = eol;
-      while (from < to && isSpace(text.charCodeAt(from))) from++;
-      while (to > from && isSpace(text.charCodeAt(to - 1))) to--;
-      for (let i = from; i < to; i++) {
-        const c = text.charCodeAt(i);
-        // What node:http's writeHead refuses in a value (it would throw there): control characters but tab.
-        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ResponseParseError(`the replica's header "${text.slice(start, colon)}" has an invalid character`);
-      }
-      const name = text.slice(start, colon);
-      const value = text.slice(from, to);
+      const line = readFieldLine(text, start, eol);
+      if (!line) throw new ResponseParseError(`the replica sent a malformed header line ${JSON.stringify(text.slice(start, Math.min(eol, start + 80)))}`);
+      const { name, value } = line;
+      if (value === undefined) throw new ResponseParseError(`the replica's header "${name}" has an invalid character`);
       raw.push(name, value);
       switch (name.length) {
         case 10:
