@@ -7,7 +7,7 @@
  * decide where a body ends, which is where request smuggling lives (RFC 9112 §6.3, §11.2).
  */
 import { readRequestFields, type RequestFields } from './proxy.js';
-import { readFieldLine } from './response-parser.js';
+import { scanFieldLine, type FieldLineBounds } from './response-parser.js';
 
 /** A request the front end takes. */
 export interface RequestHead {
@@ -24,6 +24,8 @@ export interface RequestHead {
 /** Methods llhttp knows that a request without a body commonly uses; any other is node:http's to parse. */
 const PLAIN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 const VERSION = 'HTTP/1.1';
+/** Filled by scanFieldLine for each line (parsing is synchronous: one object serves every head). */
+const bounds: FieldLineBounds = { colon: 0, from: 0, to: 0 };
 
 /** The fields whose presence hands the request to node:http (lower-cased): they mean a body, or a protocol switch. */
 function refusedField(name: string): boolean {
@@ -67,9 +69,9 @@ export function parseRequestHead(text: string): RequestHead | undefined {
     eol = text.indexOf('\r\n', start);
     if (eol < 0) eol = text.length;
     // Line folding, a space before the colon, an empty name, a bare CR or LF: all node:http's to refuse.
-    const line = readFieldLine(text, start, eol);
-    if (line?.value === undefined) return undefined;
-    const { name, value } = line;
+    if (scanFieldLine(text, start, eol, bounds) !== 'ok') return undefined;
+    const name = text.slice(start, bounds.colon);
+    const value = text.slice(bounds.from, bounds.to);
     if (refusedField(name)) return undefined;
     if (name.length === 4 && name.toLowerCase() === 'host') hosts += 1;
     else if (name.length === 10 && name.toLowerCase() === 'connection') {
