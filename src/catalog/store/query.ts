@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db, Store } from '../../kernel/index.js';
 import type { FilterNode, OrderField } from '../model/filters.js';
-import { relationsOf, servedRow, type ServedDbRow, type ServedRow } from './served.js';
+import { servedColumns, servedRow, type ServedDbRow, type ServedRow } from './served.js';
 import type { CatalogTables } from './tables.js';
 
 type EB = ExpressionBuilder<CatalogTables & { e: CatalogTables['catalog_entities'] }, 'e'>;
@@ -175,10 +175,7 @@ export async function selectServedMatching(db: Store, q: EntityQuery): Promise<S
 
 function compilePage(db: Store, q: EntityQuery, ids: KeyIds, columns: 'uid' | 'served'): CompiledQuery<{ uid: string }> | CompiledQuery<ServedDbRow> {
   const base = db.tables<CatalogTables & { e: CatalogTables['catalog_entities'] }>().selectFrom('catalog_entities as e');
-  let query =
-    columns === 'uid'
-      ? base.select('e.uid')
-      : base.select(['e.uid', 'e.entity_ref', 'e.body', 'e.problems', relationsOf(db).as('relations')]);
+  let query = columns === 'uid' ? base.select('e.uid') : base.select(servedColumns(db));
   query = query.where((eb) => withFullText(eb, ids, q));
   for (const [i, o] of q.order.entries()) {
     const column = columnKeys[o.field];

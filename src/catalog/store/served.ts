@@ -19,9 +19,12 @@ export interface ServedRow {
  * query that reads the bodies: a page of 50 entities was a query for the bodies and one for 300-odd
  * relation rows, whose row objects and strings cost more than the rows' SQL (issue #3, by-query).
  */
-export function relationsOf(store: Store): RawBuilder<string> {
+function relationsOf(store: Store): RawBuilder<string> {
   return sql<string>`(select ${store.dialect.jsonArrayOfArrays([sql.ref('r.type'), sql.ref('r.target_ref')])} from catalog_relations r where r.source_ref = e.entity_ref)`;
 }
+
+/** The columns a served read selects from `catalog_entities as e` (a ServedDbRow): by uid or ref here, a whole page in query.ts. */
+export const servedColumns = (store: Store) => ['e.uid', 'e.entity_ref', 'e.body', 'e.problems', relationsOf(store).as('relations')] as const;
 
 /** Code-unit order (refs are lowercase ASCII in practice): localeCompare cost more than the query. */
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -112,7 +115,7 @@ function servedQuery(store: Store, column: 'uid' | 'entity_ref', keys: string[])
     compiled = store
       .tables<CatalogTables & { e: CatalogTables['catalog_entities'] }>()
       .selectFrom('catalog_entities as e')
-      .select(['e.uid', 'e.entity_ref', 'e.body', 'e.problems', relationsOf(store).as('relations')])
+      .select(servedColumns(store))
       .where(store.dialect.oneOfTexts(sql.ref(`e.${column}`), keys))
       .compile();
     if (compiled.parameters.length !== (arrayParameter ? 1 : keys.length)) throw new Error(`served query for ${shape} has ${compiled.parameters.length} parameters`);
