@@ -73,6 +73,8 @@ export type { StatusView } from './http/health.js';
 export type { Server } from './http/server.js';
 export type { EventStream, EventStreams } from './http/sse.js';
 export { errorResponses, idParam, ErrorBody } from './http/schemas.js';
+export { frontOf, type Front, type FrontExchange, type ResponseWatcher } from './http/h1/front.js';
+export { scanFieldLine, type FieldLineBounds } from './http/h1/field-line.js';
 export type { Metrics } from './metrics.js';
 export { createWorkerPool, WorkerUnavailableError, type WorkerPool } from './worker-pool.js';
 export { startWorkerThread } from './worker-thread.js';

@@ -24,7 +24,7 @@ export function healthRoutes(deps: { store: Store; jobs: Jobs; ledger: Ledger; m
     app.get(
       '/healthz',
       { config: { auth: 'public' }, schema: { tags: ['health'], summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } },
-      // Over a socket the server answers before routing (answerHealthz in server.ts); this route documents it and serves in-process calls.
+      // Over a socket the kernel's front end answers before node:http parses the request (server.ts); this route documents it and answers requests handed to node:http.
       (_request, reply) => {
         void reply.type('application/json; charset=utf-8').send(HEALTHZ_BODY as unknown as { status: 'ok' });
       },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
@@ -37,6 +37,7 @@ import {
 import { lazyChild, type Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Dialect } from '../store/index.js';
+import { frontOf, type Front, type FrontExchange } from './h1/front.js';
 
 export const SESSION_COOKIE = 'plinth_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -73,6 +74,7 @@ type AuthMode = 'public' | 'required';
 /** Headers every response carries (besides its request id). */
 const securityHeaders = { 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'referrer-policy': 'same-origin' } as const;
 const securityHeaderNames = Object.keys(securityHeaders) as (keyof typeof securityHeaders)[];
+const securityFields = securityHeaderNames.flatMap((name) => [name, securityHeaders[name]]);
 
 /** The API and the metrics need credentials unless a route says `config: { auth: 'public' }`; pages and assets do not. */
 function defaultAuthMode(url: string): AuthMode {
@@ -88,17 +90,40 @@ const noCookies: Record<string, string | undefined> = Object.freeze({});
  * Request ids: the caller's `x-request-id` when it is a plain token, otherwise a random per-process
  * prefix and a counter, unique across restarts and replicas without a random UUID per request.
  */
-function createRequestIds(): (req: RawRequestDefaultExpression) => string {
+function createRequestIds(): (given: string | string[] | undefined) => string {
   const prefix = `${randomBytes(6).toString('base64url')}-`;
   let seq = 0;
-  return (req) => {
-    const given = req.headers['x-request-id'];
-    return typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : prefix + (++seq).toString(36);
+  return (given) => (typeof given === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(given) ? given : prefix + (++seq).toString(36));
+}
+
+/** The value of the one `x-request-id` field among raw fields; several are none (node:http joins them, and the join is no token). */
+function givenRequestId(raw: readonly string[]): string | undefined {
+  let given: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 12 || raw[i]!.toLowerCase() !== 'x-request-id') continue;
+    if (given !== undefined) return undefined;
+    given = raw[i + 1]!;
+  }
+  return given;
+}
+
+/** An HTTP date (RFC 9110 §5.6.7) for the Date field, made at most once a second, as node:http does. */
+function createHttpDates(): () => string {
+  let second = -1;
+  let text = '';
+  return () => {
+    const now = Date.now();
+    if (Math.floor(now / 1000) !== second) {
+      second = Math.floor(now / 1000);
+      text = new Date(now).toUTCString();
+    }
+    return text;
   };
 }
 
 /** The liveness body: constant, so neither path serializes anything. */
 export const HEALTHZ_BODY = JSON.stringify({ status: 'ok' });
+const HEALTHZ_BYTES = Buffer.from(HEALTHZ_BODY);
 
 /** Fastify's defaults for a server it makes itself, which a server factory has to set. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
@@ -165,33 +190,43 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   const { logger, clock, dialect, auth, audit, metrics, bodyLimitBytes } = deps;
   const requestIds = createRequestIds();
   let closing = false;
-  /**
-   * `GET`/`HEAD /healthz`, answered before Fastify routes the request: probes and load balancers call
-   * it thousands of times a minute, and Fastify's routing and hooks were most of its cost (issue #2:
-   * 19 µs of CPU per request against bare node:http's 11). It answers exactly what the route below
-   * answers — the body, the request id, the security headers — and is counted in the same metric.
-   * While the server closes, Fastify answers (503), as for every other request.
-   */
-  const answerHealthz = (req: IncomingMessage, res: ServerResponse): boolean => {
-    if (closing || req.url !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-    const started = performance.now();
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': HEALTHZ_BODY.length, 'x-request-id': requestIds(req), ...securityHeaders });
-    res.end(req.method === 'HEAD' ? undefined : HEALTHZ_BODY);
-    metrics.httpDuration.observe(req.method, '/healthz', 200, (performance.now() - started) / 1000);
-    return true;
-  };
+  const httpDates = createHttpDates();
+  const healthzFields = (exchange: FrontExchange): string[] => [
+    'content-type', 'application/json; charset=utf-8',
+    'content-length', String(HEALTHZ_BYTES.length),
+    'x-request-id', requestIds(givenRequestId(exchange.rawHeaders)),
+    ...securityFields,
+    'date', httpDates(),
+  ];
+  let front: Front | undefined;
   const server = Fastify({
+    /**
+     * `GET`/`HEAD /healthz` is answered by the kernel's HTTP/1.1 front end (h1/front.ts) before node:http
+     * parses the request: probes and load balancers call it thousands of times a minute, and node:http's
+     * per-request objects, then Fastify's routing and hooks, were most of its cost (issue #2). It answers
+     * what the route below answers (body, request id, security headers) and is counted in the same
+     * metric. Any other request, and every request while the server closes, goes to node:http and Fastify
+     * with its connection.
+     */
     serverFactory: (handler) => {
-      const http = createHttpServer((req, res) => {
-        if (!answerHealthz(req, res)) handler(req, res);
-      });
+      const http = createHttpServer(handler);
       http.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       http.requestTimeout = 0;
+      front = frontOf(http, {
+        keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+        takes: (method, url) => !closing && url === '/healthz' && (method === 'GET' || method === 'HEAD'),
+        handle(exchange) {
+          const started = performance.now();
+          exchange.writeHead(200, healthzFields(exchange));
+          exchange.end(exchange.method === 'HEAD' ? undefined : HEALTHZ_BYTES);
+          metrics.httpDuration.observe(exchange.method, '/healthz', 200, (performance.now() - started) / 1000);
+        },
+      });
       return http;
     },
     loggerInstance: logger.child({ layer: 'http' }),
     bodyLimit: bodyLimitBytes,
-    genReqId: requestIds,
+    genReqId: (req) => requestIds(req.headers['x-request-id']),
     logController: new LogController({ disableRequestLogging: (req) => quietPaths.test(req.url ?? '') }),
     // A child logger per request, serialized only if the request logs (Fastify passes empty options
     // unless a route sets its own log level or serializers).
@@ -220,6 +255,11 @@ export async function createServer(deps: HttpDeps): Promise<Server> {
   // that builds a new object) once each. A request without credentials needs no lookup at all.
   server.addHook('preClose', (done) => {
     closing = true;
+    front?.closeAll();
+    done();
+  });
+  server.addHook('onClose', (_instance, done) => {
+    front?.stop();
     done();
   });
   server.addHook('onRequest', (request, reply, done) => {

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { frontOf } from '../../kernel/index.js';
 import { compileRoutePath, createWeightedPicker, DEFAULT_BASE_DOMAIN, parseCanaryOverride, preselectRelease, type RoutePathMatcher, type TrafficSplit, type WorkloadRoute } from '../model/index.js';
 import type { Endpoint } from '../driver/local.js';
-import { createFront } from './front.js';
 import { endpointKey, NodeDownstream, ProxyExchange, readRequestFields, reply, type Downstream, type ProxyContext, type RequestFields } from './proxy.js';
 import { createTrafficStats, type ReleaseTrafficStats } from './stats.js';
 import { UpstreamPool } from './upstream.js';
@@ -109,17 +109,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   const pool = new UpstreamPool(options.maxFreeSockets ?? 256);
   const sockets = new Set<Socket>();
   const server = createServer({ keepAlive: true }, (req, res) => handle(new NodeDownstream(req, res), readRequestFields(req.rawHeaders)));
-  // Every connection starts on the gateway's own front end; one with a request it does not take goes on with
-  // node:http's own connection handling (the one 'connection' listener its server registers for itself).
-  const nodeConnections = server.listeners('connection');
-  if (nodeConnections.length !== 1) throw new Error(`node:http's server has ${nodeConnections.length} connection listeners where the gateway expects its one`);
-  const handOff = nodeConnections[0] as (socket: Socket) => void;
-  server.removeAllListeners('connection');
-  const front = createFront({ handle, handOff: (socket) => handOff.call(server, socket) });
+  // Plain requests are served by the front end; a connection with any other goes on with node:http.
+  const front = frontOf(server, { handle: (exchange) => handle(exchange, readRequestFields(exchange.rawHeaders)) });
   server.on('connection', (s: Socket) => {
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
-    front.accept(s);
   });
 
   const context: ProxyContext = {

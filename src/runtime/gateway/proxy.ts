@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontExchange, ResponseWatcher } from '../../kernel/index.js';
 import type { Endpoint } from '../driver/local.js';
 import type { UpstreamConnection, UpstreamExchange, UpstreamPool } from './upstream.js';
 
@@ -101,35 +102,13 @@ export function reply(downstream: Downstream, status: number, message: string): 
   downstream.end(Buffer.from(`${message}\n`));
 }
 
-/** Told once when the client's response is over: `finished` when it was sent whole. */
-export interface DownstreamWatcher {
-  onDownstreamClosed(finished: boolean): void;
-}
-
 /**
- * The client's side of one exchange: the gateway's own front end for plain requests (front.ts), or
- * node:http's request and response for the rest (bodies, older versions, anything doubtful).
+ * The client's side of one exchange: the kernel's front end for plain requests, or node:http's
+ * request and response for the rest (bodies, older versions, anything doubtful).
  */
-export interface Downstream {
-  readonly method: string;
-  readonly url: string;
-  /** Field names as sent, `[name, value, name, value, …]`. */
-  readonly rawHeaders: readonly string[];
-  readonly remoteAddress: string;
+export interface Downstream extends Omit<FrontExchange, 'body'> {
   /** The request body to stream (node:http's side only: the front end takes no request with a body). */
   readonly body: IncomingMessage | undefined;
-  readonly headersSent: boolean;
-  /** The status of the response written (for the stats). */
-  readonly statusCode: number;
-  watch(watcher: DownstreamWatcher): void;
-  /** `fields` as `[name, value, …]`, without framing fields: the downstream frames the body itself. */
-  writeHead(statusCode: number, fields: string[]): void;
-  /** False when the client reads slower than this is written: wait for `onceDrain`. */
-  write(chunk: Buffer): boolean;
-  onceDrain(resume: () => void): void;
-  end(last: Buffer | undefined): void;
-  /** Cuts the response short: the client must not take it as complete. */
-  destroy(): void;
 }
 
 /** node:http's request and response as a Downstream. */
@@ -157,8 +136,8 @@ export class NodeDownstream implements Downstream {
   get statusCode(): number {
     return this.res.statusCode;
   }
-  watch(watcher: DownstreamWatcher): void {
-    this.res.once('close', () => watcher.onDownstreamClosed(this.res.writableFinished));
+  watch(watcher: ResponseWatcher): void {
+    this.res.once('close', () => watcher.onResponseClosed(this.res.writableFinished));
   }
   writeHead(statusCode: number, fields: string[]): void {
     this.res.writeHead(statusCode, fields);
@@ -193,7 +172,7 @@ export const endpointKey = (e: Endpoint): string => `${e.releaseId}/${e.replica}
  * back to the client's Downstream. A connection refused before anything was sent is retried
  * on another replica (up to MAX_ATTEMPTS), a kept-alive connection found closed on another connection.
  */
-export class ProxyExchange implements UpstreamExchange, DownstreamWatcher {
+export class ProxyExchange implements UpstreamExchange, ResponseWatcher {
   private head: string | undefined;
   private readonly tried: string[] = [];
   private endpoint: Endpoint | undefined;
@@ -220,7 +199,7 @@ export class ProxyExchange implements UpstreamExchange, DownstreamWatcher {
     this.attempt(undefined);
   }
 
-  onDownstreamClosed(finished: boolean): void {
+  onResponseClosed(finished: boolean): void {
     // The client went away before the response was complete: the replica's connection goes too.
     if (!finished && this.connection) {
       this.connection.abort();

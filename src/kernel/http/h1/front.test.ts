@@ -2,7 +2,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFront, type Front } from './front.js';
 
-// The front end on real sockets, with its timeouts made short: the gateway's tests cover it behind the proxy.
+// The front end on real sockets, with its timeouts made short: the gateway's and the kernel's /healthz tests cover it behind them.
 
 interface Client {
   socket: Socket;
@@ -20,7 +20,7 @@ function client(port: number, bytes: string): Client {
   return { socket, text: () => text, closed };
 }
 
-describe('gateway front end', () => {
+describe('front end', () => {
   let server: Server | undefined;
   let front: Front | undefined;
   const handedOff: string[] = [];

@@ -1,14 +1,14 @@
 /**
- * The gateway's front end: its own HTTP/1.1 server side for plain requests (request-head.ts says
- * which), on the sockets node:http's server accepts. Measured by bench/gateway, node:http's per-request
- * objects (IncomingMessage, ServerResponse, their streams and events) were the larger part of what the
- * gateway spent per request once the upstream side had its own parser. A connection whose request
- * is not plain is handed to node:http for the rest of its life, the unparsed bytes put back first:
- * node:http then parses that request from its first byte, with its own limits, timeouts and errors.
+ * A front end: an HTTP/1.1 server side of its own for plain requests (request-head.ts says which),
+ * on the sockets a node:http server accepts. Measured by bench/gateway and bench/kernel, node:http's
+ * per-request objects (IncomingMessage, ServerResponse, their streams and events) were the larger part
+ * of what the gateway spent per request, and of what a `/healthz` probe costs. A connection whose
+ * request is not plain, or not one its owner takes, is handed to node:http for the rest of its life,
+ * the unparsed bytes put back first: node:http then parses that request from its first byte, with its
+ * own limits, timeouts and errors.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Downstream, DownstreamWatcher, RequestFields } from './proxy.js';
 import { parseRequestHead } from './request-head.js';
 
 /** node:http's limit for a request head (maxHeaderSize): a longer one is handed over, and node:http answers 431. */
@@ -20,9 +20,39 @@ export const HEADERS_TIMEOUT_MS = 60_000;
 const SWEEP_INTERVAL_MS = 1000;
 const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
 
+/** Told once when a response is over: `finished` when it was sent whole. */
+export interface ResponseWatcher {
+  onResponseClosed(finished: boolean): void;
+}
+
+/** One plain request the front end took, and the writing of its response. */
+export interface FrontExchange {
+  readonly method: string;
+  /** The request target, origin-form. */
+  readonly url: string;
+  /** Field names as sent, `[name, value, name, value, …]`. */
+  readonly rawHeaders: readonly string[];
+  readonly remoteAddress: string;
+  /** The front end takes no request with a body. */
+  readonly body: undefined;
+  readonly headersSent: boolean;
+  readonly statusCode: number;
+  watch(watcher: ResponseWatcher): void;
+  /** `fields` as `[name, value, …]`, without framing fields: the front end frames the body itself. */
+  writeHead(statusCode: number, fields: string[]): void;
+  /** False when the client reads slower than this is written: wait for `onceDrain`. */
+  write(chunk: Buffer): boolean;
+  onceDrain(resume: () => void): void;
+  end(last: Buffer | undefined): void;
+  /** Cuts the response short: the client must not take it as complete. */
+  destroy(): void;
+}
+
 export interface FrontOptions {
-  /** Serves one plain request; answers through the downstream (once, complete or cut). */
-  handle(downstream: Downstream, fields: RequestFields): void;
+  /** Serves one plain request it takes; answers through the exchange (once, complete or cut). */
+  handle(exchange: FrontExchange): void;
+  /** Whether to serve this plain request (default: every one); one it does not is handed to node:http with its connection. */
+  takes?(method: string, url: string): boolean;
   /** Gives the socket, its unread bytes put back, to node:http. */
   handOff(socket: Socket): void;
   keepAliveTimeoutMs?: number;
@@ -55,6 +85,7 @@ export function createFront(options: FrontOptions): Front {
     clock,
     closing: false,
     handle: options.handle,
+    takes: options.takes,
     handOff(connection, socket) {
       connections.delete(connection);
       options.handOff(socket);
@@ -80,21 +111,37 @@ export function createFront(options: FrontOptions): Front {
   };
 }
 
+/**
+ * Puts a front end before a node:http server: every connection starts on it, and one it hands over goes
+ * on with node:http's own connection handling (the one 'connection' listener its server registers for
+ * itself, checked here).
+ */
+export function frontOf(server: Server, options: Omit<FrontOptions, 'handOff'>): Front {
+  const listeners = server.listeners('connection');
+  if (listeners.length !== 1) throw new Error(`node:http's server has ${listeners.length} connection listeners where the front end expects its one`);
+  const nodeConnection = listeners[0] as (socket: Socket) => void;
+  server.removeAllListeners('connection');
+  const front = createFront({ ...options, handOff: (socket) => nodeConnection.call(server, socket) });
+  server.on('connection', (socket: Socket) => front.accept(socket));
+  return front;
+}
+
 interface FrontContext {
   clock: { now: number };
-  /** The gateway is closing: no connection is kept alive past its response in flight. */
+  /** The server is closing: no connection is kept alive past its response in flight. */
   closing: boolean;
   handle: FrontOptions['handle'];
+  takes: FrontOptions['takes'];
   handOff(connection: FrontConnection, socket: Socket): void;
   forget(connection: FrontConnection): void;
 }
 
 /**
- * One client connection and, one at a time, its requests: it is the Downstream of the request in
+ * One client connection and, one at a time, its requests: it is the exchange of the request in
  * flight. Pipelined requests wait in `pending` (the socket paused past a head's worth) until the
  * response before them is complete, as RFC 9112 §9.3.2 orders them.
  */
-class FrontConnection implements Downstream {
+class FrontConnection implements FrontExchange {
   method = '';
   url = '';
   rawHeaders: readonly string[] = [];
@@ -106,7 +153,7 @@ class FrontConnection implements Downstream {
   private pending: Buffer | undefined;
   /** A request is in flight (its response not yet complete). */
   private busy = false;
-  private watcher: DownstreamWatcher | undefined;
+  private watcher: ResponseWatcher | undefined;
   /** The response head, written with the first body bytes (so that a short response is one write). */
   private head: string | undefined;
   private chunked = false;
@@ -153,7 +200,7 @@ class FrontConnection implements Downstream {
           return;
         }
         const request = parseRequestHead(text.slice(0, end));
-        if (!request) return this.handOff();
+        if (!request || (this.context.takes !== undefined && !this.context.takes(request.method, request.url))) return this.handOff();
         this.pending = end + 4 === buffer.length ? undefined : buffer.subarray(end + 4);
         this.method = request.method;
         this.url = request.url;
@@ -162,7 +209,7 @@ class FrontConnection implements Downstream {
         this.busy = true;
         this.headersSent = false;
         this.statusCode = 0;
-        this.context.handle(this, request.fields);
+        this.context.handle(this);
       }
     } finally {
       this.parsing = false;
@@ -184,7 +231,7 @@ class FrontConnection implements Downstream {
     socket.resume();
   }
 
-  watch(watcher: DownstreamWatcher): void {
+  watch(watcher: ResponseWatcher): void {
     this.watcher = watcher;
   }
 
@@ -258,7 +305,7 @@ class FrontConnection implements Downstream {
     this.busy = false;
     this.drainWaiter = undefined;
     this.idleSince = this.context.clock.now;
-    watcher?.onDownstreamClosed(finished);
+    watcher?.onResponseClosed(finished);
     if (!finished || this.socket.destroyed) return;
     if (this.closeAfter || this.context.closing) {
       this.socket.end();

@@ -1,13 +1,12 @@
 /**
- * The gateway's front end parses a request head itself only when the request is plain: HTTP/1.1, a
+ * The front end (front.ts) parses a request head itself only when the request is plain: HTTP/1.1, a
  * known method, an origin-form target, exactly one Host, no body (neither Content-Length nor
  * Transfer-Encoding), no Expect or Upgrade, and every line well formed. Anything else (a body, an
  * older version, a malformed or doubtful line) is left to node:http, which parses the same bytes from
  * the start of the request and answers 4xx where they are malformed. So the front end never has to
  * decide where a body ends, which is where request smuggling lives (RFC 9112 §6.3, §11.2).
  */
-import { readRequestFields, type RequestFields } from './proxy.js';
-import { scanFieldLine, type FieldLineBounds } from './response-parser.js';
+import { scanFieldLine, type FieldLineBounds } from './field-line.js';
 
 /** A request the front end takes. */
 export interface RequestHead {
@@ -16,7 +15,6 @@ export interface RequestHead {
   url: string;
   /** Field names as sent, `[name, value, name, value, …]`. */
   rawHeaders: string[];
-  fields: RequestFields;
   /** The client asked to close the connection after this response. */
   close: boolean;
 }
@@ -85,5 +83,5 @@ export function parseRequestHead(text: string): RequestHead | undefined {
   }
   // RFC 9112 §3.2: exactly one Host; node:http answers 400 when it is missing.
   if (hosts !== 1) return undefined;
-  return { method, url, rawHeaders, fields: readRequestFields(rawHeaders), close };
+  return { method, url, rawHeaders, close };
 }
