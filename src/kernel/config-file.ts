@@ -17,7 +17,7 @@ const number = z.number();
 const url = z.strictObject({ url: text });
 
 const ConfigFile = z.strictObject({
-  server: z.strictObject({ host: text, port: number, gatewayPort: number, baseDomain: text, dataDir: text, databaseUrl: text, embeddedRunner: z.boolean(), kubeconfig: text }).partial().optional(),
+  server: z.strictObject({ host: text, port: number, gatewayPort: number, baseDomain: text, dataDir: text, databaseUrl: text, databasePoolSize: number, embeddedRunner: z.boolean(), kubeconfig: text }).partial().optional(),
   log: z.strictObject({ level: text, format: text }).partial().optional(),
   jobs: z.strictObject({ concurrency: number }).partial().optional(),
   catalog: z.strictObject({ fileRoot: text, refreshIntervalSeconds: number }).partial().optional(),
@@ -38,7 +38,7 @@ const ConfigFile = z.strictObject({
 /** Each key of the file (`section.key`), the variable it stands for, and whether it is a path (relative to the file). */
 const KEYS: readonly (readonly [key: string, variable: string, path?: 'path'])[] = [
   ['server.host', 'PLINTH_HOST'], ['server.port', 'PLINTH_PORT'], ['server.gatewayPort', 'PLINTH_GATEWAY_PORT'], ['server.baseDomain', 'PLINTH_BASE_DOMAIN'],
-  ['server.dataDir', 'PLINTH_DATA_DIR', 'path'], ['server.databaseUrl', 'PLINTH_DATABASE_URL'], ['server.embeddedRunner', 'PLINTH_EMBEDDED_RUNNER'], ['server.kubeconfig', 'PLINTH_KUBECONFIG', 'path'],
+  ['server.dataDir', 'PLINTH_DATA_DIR', 'path'], ['server.databaseUrl', 'PLINTH_DATABASE_URL'], ['server.databasePoolSize', 'PLINTH_DATABASE_POOL_SIZE'], ['server.embeddedRunner', 'PLINTH_EMBEDDED_RUNNER'], ['server.kubeconfig', 'PLINTH_KUBECONFIG', 'path'],
   ['log.level', 'PLINTH_LOG_LEVEL'], ['log.format', 'PLINTH_LOG_FORMAT'], ['jobs.concurrency', 'PLINTH_JOB_CONCURRENCY'],
   ['catalog.fileRoot', 'PLINTH_CATALOG_FILE_ROOT', 'path'], ['catalog.refreshIntervalSeconds', 'PLINTH_CATALOG_REFRESH_INTERVAL_S'],
   ['resources.postgres.url', 'PLINTH_POSTGRES_URL'], ['resources.redis.url', 'PLINTH_REDIS_URL'], ['resources.nats.url', 'PLINTH_NATS_URL'],

@@ -20,6 +20,16 @@ describe('parseConfig', () => {
     expect(() => parseConfig([], { PLINTH_ADMIN_PASSWORD: 'short' })).toThrow(InputError);
     expect(() => parseConfig(['--bogus'], {})).toThrow(InputError);
   });
+  it('takes a PostgreSQL pool size from 2 to 100 (10 when unset), from the environment or the file', () => {
+    expect(parseConfig([], {}).databasePoolSize).toBe(10);
+    expect(parseConfig([], { PLINTH_DATABASE_POOL_SIZE: '4' }).databasePoolSize).toBe(4);
+    for (const bad of ['1', '0', '101', '2.5', 'four']) {
+      expect(() => parseConfig([], { PLINTH_DATABASE_POOL_SIZE: bad }), bad).toThrow('PLINTH_DATABASE_POOL_SIZE: must be a whole number from 2 to 100');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'plinth-config-'));
+    writeFileSync(join(dir, 'plinth.config.yaml'), 'server: { databasePoolSize: 6 }');
+    expect(parseConfig([], {}, dir).databasePoolSize).toBe(6);
+  });
   it('takes a base domain for gateway host names, lower-cased, and refuses what is not a domain name', () => {
     expect(parseConfig([], {}).baseDomain).toBe('localhost');
     expect(parseConfig([], { PLINTH_BASE_DOMAIN: 'Apps.Example.com.' }).baseDomain).toBe('apps.example.com');

@@ -18,6 +18,8 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` selects PostgreSQL; undefined means SQLite at `<dataDir>/plinth.db`. */
   databaseUrl: string | undefined;
+  /** PostgreSQL connections the server keeps at most (node-postgres's default, 10, unless set). */
+  databasePoolSize: number;
   /** Password for the admin user created on first start; generated and printed once when unset. */
   adminPassword: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -83,6 +85,7 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL (leave it unset for the embedded SQLite)')
     .optional(),
+  PLINTH_DATABASE_POOL_SIZE: z.coerce.number({ message: 'must be a whole number from 2 to 100' }).int('must be a whole number from 2 to 100').min(2, 'must be a whole number from 2 to 100').max(100, 'must be a whole number from 2 to 100').optional(),
   PLINTH_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   PLINTH_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   PLINTH_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -160,6 +163,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
     baseDomain: parseBaseDomain(e.PLINTH_BASE_DOMAIN ?? DEFAULT_BASE_DOMAIN, 'PLINTH_BASE_DOMAIN'),
     dataDir: resolve(cwd, flags['data-dir'] ?? e.PLINTH_DATA_DIR ?? '.plinth'),
     databaseUrl,
+    databasePoolSize: e.PLINTH_DATABASE_POOL_SIZE ?? 10,
     adminPassword: e.PLINTH_ADMIN_PASSWORD,
     logLevel: e.PLINTH_LOG_LEVEL ?? 'info',
     prettyLogs: (e.PLINTH_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty',

@@ -107,7 +107,7 @@ export interface Kernel {
 export async function createKernel(config: Config, options: { clock?: Clock; logger?: Logger; version: string; /** Built portal (web/dist); not served when absent. */ webDir: string }): Promise<Kernel> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logLevel, pretty: config.prettyLogs });
-  const store = createStore({ databaseUrl: config.databaseUrl, sqliteFile: join(config.dataDir, 'plinth.db'), logger: logger.child({ layer: 'store' }) });
+  const store = createStore({ databaseUrl: config.databaseUrl, poolSize: config.databasePoolSize, sqliteFile: join(config.dataDir, 'plinth.db'), logger: logger.child({ layer: 'store' }) });
   // The queue-depth gauge reads jobs at scrape time, after jobs exists (jobs itself needs metrics).
   const metrics = createMetrics(() => jobs.counts());
   const ledger = createLedger({ store, clock, logger: logger.child({ layer: 'ledger' }), metrics });
