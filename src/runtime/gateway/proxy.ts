@@ -106,9 +106,9 @@ export function reply(downstream: Downstream, status: number, message: string): 
  * The client's side of one exchange: the kernel's front end for plain requests, or node:http's
  * request and response for the rest (bodies, older versions, anything doubtful).
  */
-export interface Downstream extends Omit<FrontExchange, 'body'> {
+export interface Downstream extends FrontExchange {
   /** The request body to stream (node:http's side only: the front end takes no request with a body). */
-  readonly body: IncomingMessage | undefined;
+  readonly body?: IncomingMessage;
 }
 
 /** node:http's request and response as a Downstream. */

@@ -33,8 +33,6 @@ export interface FrontExchange {
   /** Field names as sent, `[name, value, name, value, …]`. */
   readonly rawHeaders: readonly string[];
   readonly remoteAddress: string;
-  /** The front end takes no request with a body. */
-  readonly body: undefined;
   readonly headersSent: boolean;
   readonly statusCode: number;
   watch(watcher: ResponseWatcher): void;
@@ -146,7 +144,6 @@ class FrontConnection implements FrontExchange {
   url = '';
   rawHeaders: readonly string[] = [];
   readonly remoteAddress: string;
-  readonly body = undefined;
   statusCode = 0;
   headersSent = false;
   /** Bytes received and not yet parsed: the start of the next request. */
