@@ -7,6 +7,7 @@ import { ingestLocation } from './ingest.js';
 import type { CatalogLocation } from './model/types.js';
 import type { ReadEntity, ReadHooks, ReadResult } from './reader.js';
 import { beginBulkIngest, deferrableIndexes, ensureDeferrableIndexes } from './store/bulk-indexes.js';
+import { refreshStatistics } from './store/entities.js';
 
 const dialects = await testDialects();
 
@@ -90,5 +91,18 @@ describe.each(dialects)('bulk ingest on %s', (dialect) => {
     for (const index of deferrableIndexes) expect(names).not.toContain(index.name);
     await ensureDeferrableIndexes(store);
     expect(await catalogIndexes(store)).toEqual(migrated);
+  });
+
+  it('leaves relation and entity pages all-visible after a bulk write on PostgreSQL, so relations are read from their index alone', async () => {
+    await refreshStatistics(store);
+    if (store.dialect.name !== 'postgres') return;
+    const pages = await sql<{ relname: string; relpages: number; relallvisible: number }>`
+      select relname, relpages, relallvisible from pg_class
+      where relname in ('catalog_relations', 'catalog_entities') and relnamespace = current_schema()::regnamespace order by relname`.execute(store.tables<unknown>());
+    expect(pages.rows.map((r) => r.relname)).toEqual(['catalog_entities', 'catalog_relations']);
+    for (const r of pages.rows) {
+      expect(r.relpages, r.relname).toBeGreaterThan(0);
+      expect(r.relallvisible, r.relname).toBe(r.relpages);
+    }
   });
 });

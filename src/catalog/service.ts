@@ -22,7 +22,7 @@ import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import { ensureDeferrableIndexes } from './store/bulk-indexes.js';
 import * as entities from './store/entities.js';
-import { selectServedByRefs } from './store/served.js';
+import { servedByRefLoader } from './store/served.js';
 import { presentEntity, selectServedPage, servedJson, textPageBody, type PageBody } from './served-page.js';
 import { createReadPool } from './read-pool.js';
 import * as locations from './store/locations.js';
@@ -122,6 +122,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     ...defaultReaderLimits,
   };
   const running = new Map<string, Promise<IngestSummary>>();
+  const servedByRef = servedByRefLoader(store);
   // YAML parsing and validation run on worker threads while this thread writes (issue #3 ingest target).
   const parsePool = createParsePool();
   const entityChecks: ((entity: Entity) => string[])[] = [];
@@ -350,7 +351,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
 
     async getEntityByRefJson(principal, ref) {
       authorize(principal, catalogPermissions.read);
-      const [row] = await selectServedByRefs(store, [ref.toLowerCase()]);
+      const row = await servedByRef(ref.toLowerCase());
       return row ? servedJson(row) : undefined;
     },
 

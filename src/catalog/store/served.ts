@@ -140,5 +140,43 @@ async function selectServed(store: Store, column: 'uid' | 'entity_ref', keys: re
 /** Entities by uid (any order; missing uids are left out). */
 export const selectServedByUids = (store: Store, uids: readonly string[]) => selectServed(store, 'uid', uids);
 
-/** Entities by canonical ref (any order; missing refs are left out). */
-export const selectServedByRefs = (store: Store, refs: readonly string[]) => selectServed(store, 'entity_ref', refs);
+interface Waiter {
+  resolve(row: ServedRow | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Reads one entity by canonical ref. Where a query is a round trip (PostgreSQL), the reads asked for in
+ * one turn of the event loop (the requests whose bytes one poll of the sockets brought) share one query:
+ * the trip (a wake-up of a database process, a write and a read on each side) cost both processes more
+ * CPU than the lookup itself. On a 100,000-entity catalog, 10 wrk clients reading by name, three rounds
+ * in turns with the previous build: 1.6–2.2× the requests/s, 0.5× the server's CPU and 0.2× PostgreSQL's
+ * per read (issue #3). The batch waits for nothing but the end of the turn (setImmediate runs after the
+ * poll phase), so a lone read is not slower; a failed query fails every read in it, as each would have
+ * failed alone.
+ */
+export function servedByRefLoader(store: Store): (ref: string) => Promise<ServedRow | undefined> {
+  if (!store.dialect.roundTrips) return async (ref) => (await selectServed(store, 'entity_ref', [ref]))[0];
+  let batch: Map<string, Waiter[]> | undefined;
+  const run = async (waiting: Map<string, Waiter[]>): Promise<void> => {
+    try {
+      const rows = new Map((await selectServed(store, 'entity_ref', [...waiting.keys()])).map((r) => [r.ref, r]));
+      for (const [ref, waiters] of waiting) for (const w of waiters) w.resolve(rows.get(ref));
+    } catch (error) {
+      for (const waiters of waiting.values()) for (const w of waiters) w.reject(error);
+    }
+  };
+  return (ref) =>
+    new Promise((resolve, reject) => {
+      if (batch === undefined) {
+        const waiting = (batch = new Map());
+        setImmediate(() => {
+          batch = undefined;
+          void run(waiting);
+        });
+      }
+      const waiters = batch.get(ref);
+      if (waiters) waiters.push({ resolve, reject });
+      else batch.set(ref, [{ resolve, reject }]);
+    });
+}

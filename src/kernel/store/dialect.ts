@@ -28,6 +28,11 @@ export interface Dialect {
    * sorts, so there a page's ids come first and its heavy columns in a second query.
    */
   lateProjection: boolean;
+  /**
+   * Every query is a round trip to a server process (PostgreSQL): reads that arrive together are
+   * cheaper as one query. SQLite runs a query inside this process, where there is no trip to share.
+   */
+  roundTrips: boolean;
   /** A JSON array (as text) holding one array of `columns` per row aggregated; `[]` when there is none. */
   jsonArrayOfArrays(columns: readonly RawBuilder<unknown>[]): RawBuilder<string>;
   /**
@@ -72,6 +77,7 @@ export const sqliteDialect: Dialect = {
   // SQLite has one writer at a time: a write transaction is already the lock.
   lockOrderedLog: async () => undefined,
   lateProjection: false,
+  roundTrips: false,
   jsonArrayOfArrays: (columns) => sql<string>`json_group_array(json_array(${sql.join(columns)}))`,
   oneOfTexts: (expression, values) => sql<SqlBool>`${expression} in (${sql.join(values)})`,
   ddl: {
@@ -99,6 +105,7 @@ export const postgresDialect: Dialect = {
     await sql`select pg_advisory_xact_lock(${key})`.execute(trx);
   },
   lateProjection: true,
+  roundTrips: true,
   jsonArrayOfArrays: (columns) => sql<string>`coalesce(json_agg(json_build_array(${sql.join(columns)})), '[]')::text`,
   oneOfTexts: (expression, values) => sql<SqlBool>`${expression} = any(${[...values]}::text[])`,
   ddl: {
