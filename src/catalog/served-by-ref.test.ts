@@ -34,7 +34,9 @@ describe.each(dialects)('by-name reads on %s', (dialect) => {
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'plinth-by-name-'));
-    writeFileSync(join(root, 'catalog-info.yaml'), ['alpha', 'beta', 'gamma'].map((n, i) => component(n, i === 0 ? [] : ['component:alpha'])).join('---\n'));
+    // delta's owner holds both separators of the relations aggregate (Dialect.joinedPairs).
+    const delta = component('delta', ['component:alpha']).replace('owner: team-a', 'owner: "group:default/odd\\x01name\\x02x"');
+    writeFileSync(join(root, 'catalog-info.yaml'), [...['alpha', 'beta', 'gamma'].map((n, i) => component(n, i === 0 ? [] : ['component:alpha'])), delta].join('---\n'));
     t = await startTestApp({ dialect, config: { catalog: { fileRoot: root, refreshIntervalS: 300 } } });
     const res = await t.app.server.inject({ method: 'POST', url: '/api/catalog/locations', headers: { authorization: `Bearer ${t.adminToken}` }, payload: { type: 'file', target: 'catalog-info.yaml' } });
     expect(res.statusCode).toBe(201);
@@ -56,7 +58,24 @@ describe.each(dialects)('by-name reads on %s', (dialect) => {
     expect(together.map((r) => r.body)).toEqual(alone.map((r) => r.body));
     const alpha = together[1]!.json() as { metadata: { name: string }; relations: { type: string; targetRef: string }[] };
     expect(alpha.metadata.name).toBe('alpha');
-    expect(alpha.relations.filter((r) => r.type === 'dependencyOf').map((r) => r.targetRef).sort()).toEqual(['component:default/beta', 'component:default/gamma']);
+    expect(alpha.relations.filter((r) => r.type === 'dependencyOf').map((r) => r.targetRef).sort()).toEqual(['component:default/beta', 'component:default/delta', 'component:default/gamma']);
+  });
+
+  it('serves relations whose values hold a separator of the aggregate, by name and by query', async () => {
+    const odd = 'group:default/odd\x01name\x02x';
+    const byQuery = await t.app.server.inject({ method: 'GET', url: '/api/catalog/entities/by-query?filter=kind=component&limit=10', headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect(byQuery.statusCode).toBe(200);
+    const items = (byQuery.json() as { items: { metadata: { name: string }; relations: { type: string; targetRef: string; target: { name: string } }[] }[] }).items;
+    expect(items.map((e) => e.metadata.name)).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+    const delta = items[2]!;
+    expect(delta.relations).toEqual([
+      { type: 'dependsOn', targetRef: 'component:default/alpha', target: { kind: 'component', namespace: 'default', name: 'alpha' } },
+      { type: 'ownedBy', targetRef: odd, target: { kind: 'group', namespace: 'default', name: 'odd\x01name\x02x' } },
+    ]);
+    const one = await byName('delta');
+    expect(one.json()).toEqual(delta);
+    // alpha's relations come through the aggregate itself: the same on either read.
+    expect((await byName('alpha')).json()).toEqual(items[0]);
   });
 
   it('shares one query among the reads of one turn where a query is a round trip', async () => {

@@ -55,12 +55,31 @@ describe('servedRelationsJson', () => {
 });
 
 describe('servedRelationsJsonOf', () => {
-  const expected = (text: string) => JSON.stringify(servedRelations(JSON.parse(text) as [string, string][]));
-  it('reads the pairs as SQLite and PostgreSQL aggregate them, ordered or not, with or without escapes', () => {
-    const sqlite = '[["partOf","system:default/s"],["dependsOn","component:default/b"],["dependsOn","component:default/b"],["apiProvidedBy","component:default/a"]]';
-    const postgres = '[["apiProvidedBy", "component:default/a"], ["dependsOn", "component:default/b"], ["partOf", "system:default/s"]]';
-    const escaped = '[["custom\\"quoted","component:default/back\\\\slash"],["ownedBy","group:default/a\\u0001b"]]';
-    for (const text of [sqlite, postgres, escaped, '[]', '[["ownedBy","group:default/x"]]']) expect(servedRelationsJsonOf(text)).toBe(expected(text));
-    expect(servedRelationsJsonOf(postgres)).toBe(servedRelationsJsonOf(sqlite));
+  /** What Dialect.joinedPairs aggregates from these rows. */
+  const joined = (pairs: [string, string][]) => `${pairs.length}\x02${pairs.map(([a, b]) => `${a}\x01${b}`).join('\x02')}`;
+  const expected = (pairs: [string, string][]) => JSON.stringify(servedRelations(pairs));
+  it('reads the pairs as the database joins them, ordered or not, duplicated or not, with or without characters to escape', () => {
+    const cases: [string, string][][] = [
+      [],
+      [['ownedBy', 'group:default/x']],
+      [['partOf', 'system:default/s'], ['dependsOn', 'component:default/b'], ['dependsOn', 'component:default/b'], ['apiProvidedBy', 'component:default/a']],
+      [['apiProvidedBy', 'component:default/a'], ['dependsOn', 'component:default/b'], ['partOf', 'system:default/s']],
+      [['custom"quoted', 'component:default/back\\slash'], ['ownedBy', 'group:default/tab\there'], ['ownedBy', 'group:default/caf\u00e9 ☕']],
+    ];
+    for (const pairs of cases) expect(servedRelationsJsonOf(joined(pairs))).toBe(expected(pairs));
+  });
+
+  it('gives up (undefined) when a value holds a separator, so the counts cannot tell the pairs apart', () => {
+    for (const pairs of [
+      [['ownedBy', 'group:default/a\x01b']],
+      [['ownedBy', 'group:default/a\x02dependsOn\x01component:default/b']],
+      [['ownedBy', 'group:default/a\x02']],
+      [['ownedBy', '\x02']],
+    ] as [string, string][][])
+      expect(servedRelationsJsonOf(joined(pairs))).toBeUndefined();
+  });
+
+  it('refuses text that is not a count and pairs', () => {
+    expect(() => servedRelationsJsonOf('[["ownedBy","group:default/x"]]')).toThrow(/not count/);
   });
 });

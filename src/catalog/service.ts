@@ -22,7 +22,7 @@ import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import { ensureDeferrableIndexes } from './store/bulk-indexes.js';
 import * as entities from './store/entities.js';
-import { servedByRefLoader } from './store/served.js';
+import { selectRelations, servedByRefLoader } from './store/served.js';
 import { presentEntity, selectServedPage, servedJson, textPageBody, type PageBody } from './served-page.js';
 import { createReadPool } from './read-pool.js';
 import * as locations from './store/locations.js';
@@ -137,7 +137,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
   }
 
   async function withRelations(list: StoredEntity[]): Promise<Entity[]> {
-    const relations = await entities.selectRelations(store, list.map((e) => e.ref));
+    const relations = await selectRelations(store, list.map((e) => e.ref));
     return list.map((e) => present(e, relations.get(e.ref) ?? []));
   }
 

@@ -1,10 +1,9 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db, Store, Tx } from '../../kernel/index.js';
-import type { Entity, EntityRelation, EntityStatusItem } from '../model/entity.js';
+import type { Entity, EntityStatusItem } from '../model/entity.js';
 import type { RelationRow } from '../model/relations.js';
 import type { SearchRow } from '../model/search-rows.js';
 import type { StoredEntity } from '../model/types.js';
-import { servedRelations } from './served.js';
 import type { CatalogTables } from './tables.js';
 
 type Row = Selectable<CatalogTables['catalog_entities']>;
@@ -263,19 +262,6 @@ export async function deleteEntities(db: Db, uids: readonly string[]): Promise<v
 }
 
 /** Relations whose source is one of the refs, as Backstage serves them in `relations[]`. */
-export async function selectRelations(db: Db, refs: readonly string[]): Promise<Map<string, EntityRelation[]>> {
-  const pairs = new Map<string, [string, string][]>();
-  for (const part of chunks([...new Set(refs)], 500)) {
-    const rows = await t(db).selectFrom('catalog_relations').select(['source_ref', 'type', 'target_ref']).where('source_ref', 'in', part).execute();
-    for (const r of rows) {
-      const list = pairs.get(r.source_ref);
-      if (list) list.push([r.type, r.target_ref]);
-      else pairs.set(r.source_ref, [[r.type, r.target_ref]]);
-    }
-  }
-  return new Map([...pairs].map(([ref, list]) => [ref, servedRelations(list)]));
-}
-
 /** Refs of the entities that hold a relation of `type` towards `target` (e.g. the groups a user is memberOf). */
 export async function selectRelationTargets(db: Db, source: string, type: string): Promise<string[]> {
   const rows = await t(db).selectFrom('catalog_relations').select('target_ref').distinct().where('source_ref', '=', source).where('type_lc', '=', type.toLowerCase()).execute();

@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { Db, Store } from '../../kernel/index.js';
 import type { FilterNode, OrderField } from '../model/filters.js';
-import { servedColumns, servedRow, type ServedDbRow, type ServedRow } from './served.js';
+import { servedColumns, servedRows, type ServedDbRow, type ServedRow } from './served.js';
 import type { CatalogTables } from './tables.js';
 
 type EB = ExpressionBuilder<CatalogTables & { e: CatalogTables['catalog_entities'] }, 'e'>;
@@ -170,7 +170,7 @@ export async function selectMatchingUids(db: Store, q: EntityQuery): Promise<str
  */
 export async function selectServedMatching(db: Store, q: EntityQuery): Promise<ServedRow[]> {
   if (!db.dialect.lateProjection) throw new Error('selectServedMatching needs a dialect with late projection');
-  return (await db.tables<CatalogTables>().executeQuery(await pageQuery(db, q, 'served'))).rows.map(servedRow);
+  return servedRows(db, (await db.tables<CatalogTables>().executeQuery(await pageQuery(db, q, 'served'))).rows);
 }
 
 function compilePage(db: Store, q: EntityQuery, ids: KeyIds, columns: 'uid' | 'served'): CompiledQuery<{ uid: string }> | CompiledQuery<ServedDbRow> {
