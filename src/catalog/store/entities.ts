@@ -273,12 +273,19 @@ export async function countEntities(db: Db): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
-/** Entities changed after a (updatedAt, uid) watermark, for indexers that follow the catalog. */
-export async function selectChangedSince(db: Db, after: { updatedAt: string; uid: string } | undefined, limit: number): Promise<StoredEntity[]> {
+type Watermark = { updatedAt: string; uid: string } | undefined;
+
+/** The query of selectChangedSince (its plan is tested). */
+export function changedSinceQuery(db: Db, after: Watermark, limit: number) {
   let q = t(db).selectFrom('catalog_entities').selectAll();
-  if (after) {
-    q = q.where((eb) => eb.or([eb('updated_at', '>', after.updatedAt), eb.and([eb('updated_at', '=', after.updatedAt), eb('uid', '>', after.uid)])]));
-  }
-  const rows = await q.orderBy('updated_at').orderBy('uid').limit(limit).execute();
-  return rows.map(toStored);
+  // A row comparison is a range of the (updated_at, uid) index. Its OR form was a filter: PostgreSQL
+  // walked the index from its start on every page, and after a bulk load (every row one updated_at)
+  // the search index's sync read 100,000 rows in pages of 1,000 in 15 s instead of under one.
+  if (after) q = q.where((eb) => eb(eb.refTuple('updated_at', 'uid'), '>', eb.tuple(after.updatedAt, after.uid)));
+  return q.orderBy('updated_at').orderBy('uid').limit(limit);
+}
+
+/** Entities changed after a (updatedAt, uid) watermark, for indexers that follow the catalog. */
+export async function selectChangedSince(db: Db, after: Watermark, limit: number): Promise<StoredEntity[]> {
+  return (await changedSinceQuery(db, after, limit).execute()).map(toStored);
 }
