@@ -58,7 +58,7 @@ export async function selectRepositories(db: Db, query: { owner?: string; after?
   if (query.owner !== undefined) q = q.where('owner', '=', query.owner);
   const after = query.after;
   if (after !== undefined) {
-    q = q.where((eb) => eb.or([eb('owner', '>', after.owner), eb.and([eb('owner', '=', after.owner), eb('name', '>', after.name)])]));
+    q = q.where((eb) => eb(eb.refTuple('owner', 'name'), '>', eb.tuple(after.owner, after.name)));
   }
   return (await q.limit(query.limit).execute()).map(toRepository);
 }

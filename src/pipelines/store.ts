@@ -129,7 +129,7 @@ export async function selectRuns(db: Db, query: { repository?: string; status?: 
   if (query.repository !== undefined) q = q.where('repository', '=', query.repository);
   if (query.status !== undefined) q = q.where('status', '=', query.status);
   const after = query.after;
-  if (after) q = q.where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])]));
+  if (after) q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(after.createdAt, after.id)));
   return (await q.limit(query.limit).execute()).map(toRun);
 }
 

@@ -63,7 +63,7 @@ export async function selectAuditEntries(
   if (q.outcome) query = query.where('outcome', '=', q.outcome);
   if (q.before) {
     const { time, id } = q.before;
-    query = query.where((eb) => eb.or([eb('time', '<', time), eb.and([eb('time', '=', time), eb('id', '<', id)])]));
+    query = query.where((eb) => eb(eb.refTuple('time', 'id'), '<', eb.tuple(time, id)));
   }
   const rows = await query.orderBy('time', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
   return rows.map(toEntry);

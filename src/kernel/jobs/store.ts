@@ -277,9 +277,7 @@ export async function selectJobs(
   if (q.kind) query = query.where('kind', '=', q.kind);
   if (q.before) {
     const { createdAt, id } = q.before;
-    query = query.where((eb) =>
-      eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]),
-    );
+    query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
   }
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
   return rows.map(toJob);

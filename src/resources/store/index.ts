@@ -205,7 +205,7 @@ export async function listClaims(
   if (filter.name !== undefined) query = query.where('name', '=', filter.name);
   if (filter.provider !== undefined) query = query.where('provider', '=', filter.provider);
   const after = filter.after;
-  if (after) query = query.where((eb) => eb.or([eb('environment', '>', after.environment), eb.and([eb('environment', '=', after.environment), eb('name', '>', after.name)])]));
+  if (after) query = query.where((eb) => eb(eb.refTuple('environment', 'name'), '>', eb.tuple(after.environment, after.name)));
   if (filter.ownerRefs !== undefined) query = filter.ownerRefs.length === 0 ? query.where('id', '=', '') : query.where('owner_ref', 'in', filter.ownerRefs);
   return (await query.execute()).map(toClaim);
 }
