@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { newId, newSecret, toIso, type Clock, type Store } from '../kernel/index.js';
 import { ANNOTATION_ORIGIN_LOCATION, ANNOTATION_ORPHAN, type Entity, type EntityStatusItem } from './model/entity.js';
-import { contentHash, parseAndProcess, processDocument, processingItem, type FileJob, type ParsedFileDocument, type ProcessedEntity } from './model/process.js';
+import { contentHash, parseAndProcess, processDocument, processingItem, type FileJob, type FileMemo, type ParsedFileDocument, type ProcessedEntity, type UnchangedEntity } from './model/process.js';
 import { refKey } from './model/refs.js';
 import { deriveRelations } from './model/relations.js';
 import { buildSearchRows } from './model/search-rows.js';
 import type { CatalogLocation, LocationProblem, StoredEntity } from './model/types.js';
 import { generatedLocationName, type ReadEntity, type ReadHooks, type ReadResult } from './reader.js';
 import { beginBulkIngest, finishBulkIngest } from './store/bulk-indexes.js';
-import { countEntities, refreshStatistics, selectByRefs, selectRootedAt, writeEntities, type EntityWrite } from './store/entities.js';
+import { countEntities, refreshStatistics, selectByRefs, selectRootedAt, storedAsBefore, writeEntities, type EntityWrite } from './store/entities.js';
 import { searchKeyIds } from './store/search-keys.js';
 
 export type { ProcessedEntity } from './model/process.js';
@@ -92,6 +92,12 @@ export interface IngestDeps {
    */
   checkEntity?: (entity: Entity) => string[];
   /**
+   * This location's files as its last refresh in this process found them, by location ref (file:…):
+   * a file whose text and stored entities are as they were is not parsed again, and the map is kept
+   * up to date. Without it every file is parsed.
+   */
+  fileMemos?: Map<string, FileMemo>;
+  /**
    * Entity writes per transaction (default WRITE_BATCH). A first full batch into a catalog holding fewer
    * entities than that starts a bulk load (store/bulk-indexes.ts).
    */
@@ -133,11 +139,33 @@ async function ingestTree(
   seen.set(generated.ref, generated.locationRef);
   emitted.add(generated.ref);
 
+  const origin = { id: location.id, type: location.type, target: location.target };
+  const parseFile = deps.parseFile ?? parseAndProcess;
+  /** Files parsed in this refresh that may be remembered (see memoizable), by location ref. */
+  const parsedFiles = new Map<string, { textHash: string; entities: number }>();
+
   async function ingestFile(items: ReadEntity[]) {
     const processed: ProcessedEntity[] = [];
     const failedRefs: { ref: string; message: string }[] = [];
     const hashes = new Map<ProcessedEntity, string>();
+    const docIndexes = new Map<ProcessedEntity, number>();
+    const problemsBefore = problems.length;
+    /** The file's entities stored as they are (unchanged or written), for its memo. */
+    const stored: UnchangedEntity[] = [];
     for (const item of items) {
+      if (item.unchanged) {
+        const { ref } = item.unchanged;
+        const first = seen.get(ref);
+        if (first !== undefined) {
+          problems.push({ locationRef: item.locationRef, message: `${docLabel(item)}: duplicate entity ${ref}, also in ${first}` });
+          continue;
+        }
+        seen.set(ref, item.locationRef);
+        emitted.add(ref);
+        summary.unchanged += 1;
+        stored.push(item.unchanged);
+        continue;
+      }
       try {
         let p: ProcessedEntity;
         if (item.preprocessed?.ok) {
@@ -154,6 +182,7 @@ async function ingestTree(
           continue;
         }
         seen.set(p.ref, p.locationRef);
+        docIndexes.set(p, item.docIndex);
         const checked = deps.checkEntity?.(p.entity) ?? [];
         if (checked.length > 0) {
           p = { ...p, problems: [...p.problems, ...checked.map((message) => processingItem('error', message))] };
@@ -181,6 +210,7 @@ async function ingestTree(
       }
       emitted.add(p.ref);
       const hash = hashes.get(p) ?? contentHash(location.id, p);
+      stored.push({ ref: p.ref, hash, kind: p.entity.kind, name: p.entity.metadata.name, index: docIndexes.get(p) ?? 0 });
       if (old && old.contentHash === hash && !old.orphan) {
         summary.unchanged += 1;
         continue;
@@ -197,14 +227,47 @@ async function ingestTree(
       emitted.add(failed.ref);
       pending.push(rewrite(old, { problems: [processingItem('error', failed.message)] }, now));
     }
+    remember(items, stored, problems.length === problemsBefore && failedRefs.length === 0);
     if (pending.length >= (deps.writeBatch ?? WRITE_BATCH)) await flush();
   }
 
-  const origin = { id: location.id, type: location.type, target: location.target };
-  const parseFile = deps.parseFile ?? parseAndProcess;
+  /**
+   * Keeps a file's memo when every one of its documents became an entity stored as it is, with no
+   * problem; drops it otherwise. A file read from its memo keeps it (its text and entities matched).
+   */
+  function remember(items: readonly ReadEntity[], stored: UnchangedEntity[], clean: boolean) {
+    const memos = deps.fileMemos;
+    const fileRef = items[0]?.locationRef;
+    if (!memos || fileRef === undefined) return;
+    const parsed = parsedFiles.get(fileRef);
+    parsedFiles.delete(fileRef);
+    if (!clean || stored.length !== items.length) memos.delete(fileRef);
+    else if (parsed && parsed.entities === stored.length) memos.set(fileRef, { textHash: parsed.textHash, entities: stored });
+  }
+
+  /** A file whose every document is an entity processed ahead, none of them a Location (whose targets must be read). */
+  const memoizable = (docs: readonly ParsedFileDocument[]) =>
+    docs.some((d) => d.preprocessed) &&
+    docs.every((d) => (d.preprocessed?.ok === true && d.preprocessed.entity.entity.kind !== 'Location') || (!d.preprocessed && !d.error && (d.value === null || d.value === undefined)));
+
+  /** Parses a file, unless its memo shows it unchanged: same text, and its entities stored as that refresh left them. */
+  async function parseOrRecall(job: FileJob): Promise<ParsedFileDocument[]> {
+    const memos = deps.fileMemos;
+    if (!memos) return parseFile(job);
+    const textHash = createHash('sha256').update(job.text).digest('base64url');
+    const memo = memos.get(job.locationRef);
+    if (memo?.textHash === textHash && (await storedAsBefore(deps.store, location.id, memo.entities))) {
+      return memo.entities.map((entity) => ({ index: entity.index, value: undefined, unchanged: entity }));
+    }
+    memos.delete(job.locationRef);
+    const docs = await parseFile(job);
+    if (memoizable(docs)) parsedFiles.set(job.locationRef, { textHash, entities: docs.filter((d) => d.preprocessed).length });
+    return docs;
+  }
+
   const read = await readTree({
     onFile: ingestFile,
-    parseFile: (text, file, sourceRef) => parseFile({ text, target: file.target, locationRef: `${file.type}:${file.target}`, sourceRef, origin }),
+    parseFile: (text, file, sourceRef) => parseOrRecall({ text, target: file.target, locationRef: `${file.type}:${file.target}`, sourceRef, origin }),
   });
   problems.unshift(...read.problems);
   await flush();

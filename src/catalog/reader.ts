@@ -3,7 +3,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { glob } from 'tinyglobby';
 import { isInside } from '../kernel/index.js';
-import { hasPlaceholder, type ParsedFileDocument, type Preprocessed } from './model/process.js';
+import { hasPlaceholder, type ParsedFileDocument, type Preprocessed, type UnchangedEntity } from './model/process.js';
 import { parseYamlDocuments, parseYamlValue } from './model/yaml.js';
 
 /** Where a location points: a file path or glob, or an http(s) URL. */
@@ -23,6 +23,8 @@ export interface ReadEntity {
   docIndex: number;
   /** Set when the file's parser already processed the document (see `ReadHooks.parseFile`). */
   preprocessed?: Preprocessed;
+  /** Set when the file is unchanged since the last refresh and the entity still stored as then (`raw` holds only kind and name). */
+  unchanged?: UnchangedEntity;
 }
 
 export interface ReadProblem {
@@ -201,6 +203,14 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
     return matches.sort().map((target) => ({ type: 'file' as const, target }));
   }
 
+  /** Whether the location holds as many entities as it may; the first time, a problem says so. */
+  function atLimit(locationRef: string): boolean {
+    if (entityCount < options.maxEntities) return false;
+    if (!overLimit) result.problems.push({ locationRef, message: `more than ${options.maxEntities} entities under one location; the rest were not read` });
+    overLimit = true;
+    return true;
+  }
+
   async function visit(spec: LocationSpec, depth: number, chain: string[]): Promise<void> {
     const ref = `${spec.type}:${spec.target}`;
     if (chain.includes(ref)) {
@@ -236,13 +246,16 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
       const fileEntities: ReadEntity[] = [];
       const nested: LocationSpec[] = [];
       for (const doc of loaded.docs) {
+        if (doc.unchanged) {
+          if (atLimit(oneRef)) break;
+          const { kind, name } = doc.unchanged;
+          fileEntities.push({ raw: { kind, metadata: { name } }, locationRef: oneRef, sourceRef, docIndex: doc.index, unchanged: doc.unchanged });
+          entityCount += 1;
+          continue;
+        }
         if (doc.preprocessed?.ok) {
           // Processed ahead: the processed entity stands for the document (same kind, name and spec).
-          if (entityCount >= options.maxEntities) {
-            if (!overLimit) result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location; the rest were not read` });
-            overLimit = true;
-            break;
-          }
+          if (atLimit(oneRef)) break;
           const raw = doc.preprocessed.entity.entity as unknown as Record<string, unknown>;
           fileEntities.push({ raw, locationRef: oneRef, sourceRef, docIndex: doc.index, preprocessed: doc.preprocessed });
           entityCount += 1;
@@ -260,11 +273,7 @@ export async function readLocationTree(root: LocationSpec, options: ReaderOption
           result.problems.push({ locationRef: oneRef, message: `${one.target}: document ${doc.index + 1} is not an object` });
           continue;
         }
-        if (entityCount >= options.maxEntities) {
-          if (!overLimit) result.problems.push({ locationRef: oneRef, message: `more than ${options.maxEntities} entities under one location; the rest were not read` });
-          overLimit = true;
-          break;
-        }
+        if (atLimit(oneRef)) break;
         let raw = doc.value as Record<string, unknown>;
         try {
           // Most documents hold no placeholder: a synchronous scan spares them the async walk.

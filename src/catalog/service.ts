@@ -18,6 +18,7 @@ import { pickFields, type FilterNode } from './model/filters.js';
 import { parseRef, refKey } from './model/refs.js';
 import type { CatalogLocation, StoredEntity } from './model/types.js';
 import { ingestLocation, processEntity, type IngestSummary } from './ingest.js';
+import type { FileMemo } from './model/process.js';
 import { docsFolderOf, parentOf } from './lineage.js';
 import { defaultReaderLimits, fetchUrlText, generatedLocationName, readLocationTree, type LocationSpec, type ReaderOptions } from './reader.js';
 import { ensureDeferrableIndexes } from './store/bulk-indexes.js';
@@ -122,6 +123,17 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
     ...defaultReaderLimits,
   };
   const running = new Map<string, Promise<IngestSummary>>();
+  /**
+   * Per location, what its last refresh here found of each file (FileMemo): an unchanged file is not
+   * parsed again. Processing depends on the location's type and target too, so a changed target starts afresh.
+   */
+  const fileMemos = new Map<string, { origin: string; files: Map<string, FileMemo> }>();
+  const fileMemosOf = (location: CatalogLocation) => {
+    const origin = `${location.type}:${location.target}`;
+    let memos = fileMemos.get(location.id);
+    if (memos?.origin !== origin) fileMemos.set(location.id, (memos = { origin, files: new Map() }));
+    return memos.files;
+  };
   const servedByRef = servedByRefLoader(store);
   // YAML parsing and validation run on worker threads while this thread writes (issue #3 ingest target).
   const parsePool = createParsePool();
@@ -160,7 +172,11 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
       const location = await locations.selectLocation(store, id);
       let summary: IngestSummary;
       try {
-        summary = await ingestLocation({ store, clock, parseFile: parsePool.parse, checkEntity: (entity) => entityChecks.flatMap((check) => check(entity)) }, location, (hooks) => readLocationTree(location, readerOptions, hooks));
+        summary = await ingestLocation(
+          { store, clock, parseFile: parsePool.parse, fileMemos: fileMemosOf(location), checkEntity: (entity) => entityChecks.flatMap((check) => check(entity)) },
+          location,
+          (hooks) => readLocationTree(location, readerOptions, hooks),
+        );
       } finally {
         scans.invalidate();
       }
@@ -320,6 +336,7 @@ export function createCatalog(kernel: Kernel, options: CatalogOptions = {}): Cat
         );
       });
       scans.invalidate();
+      fileMemos.delete(id);
       const { job } = await jobs.enqueue({ kind: REFRESH_JOB, payload: { locationId: id }, idempotencyKey: `${REFRESH_JOB}:${id}` });
       if (job.state === 'queued' || job.state === 'running') await jobs.cancel(job.id).catch(() => undefined);
     },

@@ -85,6 +85,28 @@ export type Preprocessed = { ok: true; entity: ProcessedEntity; hash: string } |
  */
 export interface ParsedFileDocument extends ParsedDocument {
   preprocessed?: Preprocessed;
+  /** Set instead of parsing when the file is as it was at the last refresh and its entities are as it stored them (see FileMemo). */
+  unchanged?: UnchangedEntity;
+}
+
+/** An entity a file emitted at its last refresh, still stored as it was then: nothing to parse or write. */
+export interface UnchangedEntity {
+  ref: string;
+  hash: string;
+  kind: string;
+  name: string;
+  /** The document's position in its file. */
+  index: number;
+}
+
+/**
+ * What the last refresh of a file found, kept by the process for the next one: the file's text hash
+ * and the entities it emitted, when every document became a stored entity with no problem, no
+ * placeholder and no Location (whose targets the reader must follow).
+ */
+export interface FileMemo {
+  textHash: string;
+  entities: UnchangedEntity[];
 }
 
 /** Parses a file and processes each document that needs nothing else read: the CPU-bound part of ingestion. */

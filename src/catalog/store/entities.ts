@@ -232,6 +232,17 @@ export async function selectByRefs(db: Db, refs: readonly string[]): Promise<Sto
   return out;
 }
 
+/** Whether each of `refs` is stored with its hash, rooted at `locationId` and not orphaned: a file's unchanged entities (see FileMemo). */
+export async function storedAsBefore(db: Db, locationId: string, entities: readonly { ref: string; hash: string }[]): Promise<boolean> {
+  for (const part of chunks(entities, 500)) {
+    // Only by ref: with the location in the WHERE clause SQLite walked the location's index instead (25 s for 100,000 entities).
+    const rows = await t(db).selectFrom('catalog_entities').select(['entity_ref', 'content_hash', 'root_location_id', 'orphan']).where('entity_ref', 'in', part.map((e) => e.ref)).execute();
+    const stored = new Map(rows.filter((r) => r.root_location_id === locationId && r.orphan === 0).map((r) => [r.entity_ref, r.content_hash]));
+    if (part.some((e) => stored.get(e.ref) !== e.hash)) return false;
+  }
+  return true;
+}
+
 export async function selectByUids(db: Db, uids: readonly string[]): Promise<StoredEntity[]> {
   const out: StoredEntity[] = [];
   for (const part of chunks([...new Set(uids)], 500)) {
