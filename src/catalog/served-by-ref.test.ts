@@ -42,7 +42,7 @@ describe.each(dialects)('by-name reads on %s', (dialect) => {
     expect(res.statusCode).toBe(201);
     counter = new QueryCounter();
     const store = t.app.kernel.store;
-    counted = { ...store, dialect: store.dialect, tables: () => store.tables().withPlugin(counter) } as Store;
+    counted = { ...store, tables: () => store.tables().withPlugin(counter) } as Store;
   });
   afterAll(async () => {
     await t?.close();

@@ -272,7 +272,6 @@ export async function deleteEntities(db: Db, uids: readonly string[]): Promise<v
   }
 }
 
-/** Relations whose source is one of the refs, as Backstage serves them in `relations[]`. */
 /** Refs of the entities that hold a relation of `type` towards `target` (e.g. the groups a user is memberOf). */
 export async function selectRelationTargets(db: Db, source: string, type: string): Promise<string[]> {
   const rows = await t(db).selectFrom('catalog_relations').select('target_ref').distinct().where('source_ref', '=', source).where('type_lc', '=', type.toLowerCase()).execute();
